@@ -1,0 +1,263 @@
+"""Training data shared by the recipes: examples from guide dialogues, packing into batches, the loss on
+assistant tokens, and infinite per-category iterators with named mixing strategies.
+
+    dialogues, catalog = load_split("data/demo", "apparel", "train")
+    examples = build_examples(dialogues, catalog, tokenizer, max_seq_len=1024)   # one per assistant turn
+    it = ForeverDataIterator(examples, seq_len=1024, batch_size=1, seed=0)      # packed batches, forever
+    batch = next(it)                    # {"input_ids", "labels", "position_ids"} tensors, (B, T)
+    loss, n = assistant_token_loss(model, batch)                                # mean over reply tokens
+
+Each example is rendered exactly as at serving time: `build_messages(history before the turn, cards of the
+turn's `candidates`, category)` + the reply, loss on the reply only (`assistant.chat_format.render`).
+
+Packing: examples are concatenated into rows of at most `seq_len` tokens with `position_ids` restarting at 0
+for each example and no attention mask, which transformers (>= 4.56, `masking_utils.find_packed_sequence_indices`)
+turns into a block-diagonal causal mask for sdpa / eager / flash attention, so packed examples never attend
+to each other (tested in tests/training/test_sft.py). The LM head runs only where a label exists
+(`logits_to_keep`), so prompt tokens cost no output-layer compute.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.chat_format import IGNORE_INDEX, build_messages, render
+from assistant.dialogues import Dialogue, load_dialogues
+from retrieval.catalog import Catalog, load_catalog
+
+log = logging.getLogger(__name__)
+
+MIXING_STRATEGIES = ("round_robin", "proportional")
+
+
+@dataclass
+class Example:
+    """One training example: a rendered prompt + reply; `labels` are -100 outside the reply."""
+
+    input_ids: list[int]
+    labels: list[int]
+    category: str
+    dialogue_id: str = ""
+    turn: int = 0
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+def load_split(data_dir: str | Path, category: str, split: str) -> tuple[list[Dialogue], Catalog]:
+    """Dialogues `DIR/dialogues/{category}.{split}.jsonl` and catalog `DIR/catalog/{category}.jsonl`.
+
+    Raises:
+        DataError: a file is missing or holds bad records (every problem as file:line: field: message).
+    """
+    data_dir = Path(data_dir)
+    catalog = load_catalog(data_dir / "catalog" / f"{category}.jsonl")
+    dialogues = load_dialogues(data_dir / "dialogues" / f"{category}.{split}.jsonl", set(catalog.by_id))
+    return dialogues, catalog
+
+
+def turn_messages(dialogue: Dialogue, turn: int, catalog: Catalog) -> list[dict[str, str]]:
+    """Messages for assistant turn `turn`: system + cards of its candidates + history (no reply)."""
+    msg = dialogue.messages[turn]
+    ids = msg.get("candidates") or msg.get("products") or []
+    products = [p for p in (catalog.get(str(i)) for i in ids) if p is not None]
+    return build_messages(dialogue.messages[:turn], products, dialogue.category)
+
+
+def dialogue_examples(dialogue: Dialogue, catalog: Catalog, tokenizer: Any, max_seq_len: int) -> list[Example]:
+    """One `Example` per assistant turn; the oldest history is dropped (two messages at a time) until it fits.
+
+    Turns that do not fit even without history are skipped (and logged by `build_examples`).
+    """
+    out = []
+    for turn, msg in dialogue.assistant_turns():
+        msgs = turn_messages(dialogue, turn, catalog)
+        reply = {"role": "assistant", "content": msg["content"]}
+        while True:
+            ids, labels = render(msgs + [reply], tokenizer, train_on="last")
+            if len(ids) <= max_seq_len or len(msgs) <= 2:
+                break
+            msgs = msgs[:1] + msgs[3:] if len(msgs) > 3 else msgs[:1] + msgs[2:]
+        if len(ids) <= max_seq_len:
+            out.append(Example(ids, labels, dialogue.category, dialogue.id, turn))
+    return out
+
+
+def build_examples(dialogues: Sequence[Dialogue], catalog: Catalog, tokenizer: Any, max_seq_len: int = 1024,
+                   progress: bool = True) -> list[Example]:
+    """Render every assistant turn of `dialogues` (see `dialogue_examples`), with a progress bar.
+
+    Returns:
+        The examples in dialogue order.
+
+    Raises:
+        ValueError: no example fits in `max_seq_len`.
+    """
+    from tqdm.auto import tqdm
+
+    examples: list[Example] = []
+    turns = 0
+    for d in tqdm(dialogues, desc="render", unit="dialogue", disable=not progress, leave=False):
+        turns += sum(1 for _ in d.assistant_turns())
+        examples += dialogue_examples(d, catalog, tokenizer, max_seq_len)
+    if turns and len(examples) < turns:
+        log.warning("skipped %d of %d assistant turns longer than %d tokens", turns - len(examples), turns, max_seq_len)
+    if not examples:
+        raise ValueError(f"no training example fits in max_seq_len={max_seq_len} ({len(dialogues)} dialogues)")
+    return examples
+
+
+def pack(examples: Sequence[Example], seq_len: int, seed: int, epoch: int) -> list[list[int]]:
+    """Rows of example indices, each row's total length <= `seq_len`, in a shuffled order fixed by (seed, epoch).
+
+    Greedy first-fit over a shuffled order: rows come out nearly full and the order is reproducible, which is
+    what resuming in the middle of an epoch needs.
+    """
+    order = list(range(len(examples)))
+    random.Random(seed * 1_000_003 + epoch).shuffle(order)
+    rows: list[list[int]] = []
+    room: list[int] = []
+    for i in order:
+        n = min(len(examples[i]), seq_len)
+        for r, free in enumerate(room):
+            if free >= n:
+                rows[r].append(i)
+                room[r] -= n
+                break
+        else:
+            rows.append([i])
+            room.append(seq_len - n)
+    return rows
+
+
+def collate(rows: Sequence[Sequence[Example]], pad_id: int = 0, seq_len: int | None = None) -> dict[str, Any]:
+    """Tensors for a batch of packed rows: `input_ids`, `labels`, `position_ids`, all (B, T).
+
+    Rows shorter than the longest get a tail of pad tokens with their own positions (a separate block that
+    attends only to itself) and label -100; no attention mask is passed, so packing stays block-diagonal.
+    """
+    import torch
+
+    width = max(sum(min(len(e), seq_len or len(e)) for e in row) for row in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+    pos = torch.zeros((len(rows), width), dtype=torch.long)
+    for b, row in enumerate(rows):
+        t = 0
+        for e in row:
+            n = min(len(e), seq_len or len(e))
+            ids[b, t:t + n] = torch.tensor(e.input_ids[:n])
+            labels[b, t:t + n] = torch.tensor(e.labels[:n])
+            pos[b, t:t + n] = torch.arange(n)
+            t += n
+        pos[b, t:] = torch.arange(width - t)
+    return {"input_ids": ids, "labels": labels, "position_ids": pos}
+
+
+def assistant_token_loss(model: Any, batch: Mapping[str, Any]) -> tuple[Any, int]:
+    """Mean next-token cross-entropy over labelled (reply) tokens; the LM head runs only where needed.
+
+    Args:
+        model: a causal LM (or PeftModel) accepting `position_ids` and `logits_to_keep`.
+        batch: from `collate` (tensors already on the model's device).
+
+    Returns:
+        `(loss, n_tokens)`: the scalar mean loss and how many tokens it averages over.
+    """
+    import torch.nn.functional as F
+
+    targets = batch["labels"][:, 1:]  # (B, T-1): token t predicts label t+1
+    keep = (targets != IGNORE_INDEX).any(0).nonzero().squeeze(-1)  # (K,) positions with a label in any row
+    out = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], logits_to_keep=keep,
+                use_cache=False)
+    logits = out.logits  # (B, K, V)
+    tgt = targets[:, keep]  # (B, K)
+    n = int((tgt != IGNORE_INDEX).sum())
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), tgt.reshape(-1),
+                           ignore_index=IGNORE_INDEX, reduction="sum")
+    return loss / max(n, 1), n
+
+
+class ForeverDataIterator:
+    """Packed batches of `examples` forever, epoch after epoch, reshuffled per epoch; resumable.
+
+    `state_dict()` is `{"epoch", "index"}` (the next batch); `load_state_dict` continues exactly there,
+    because the packing of an epoch depends only on (seed, epoch).
+    """
+
+    def __init__(self, examples: Sequence[Example], seq_len: int, batch_size: int = 1, seed: int = 0,
+                 pad_id: int = 0):
+        if not examples:
+            raise ValueError("ForeverDataIterator needs at least one example")
+        self.examples, self.seq_len, self.batch_size, self.seed, self.pad_id = examples, seq_len, batch_size, seed, pad_id
+        self.epoch, self.index = 0, 0
+        self._batches: list[list[list[int]]] | None = None
+
+    def batches_per_epoch(self) -> int:
+        return len(self._plan())
+
+    def _plan(self) -> list[list[list[int]]]:
+        if self._batches is None:
+            rows = pack(self.examples, self.seq_len, self.seed, self.epoch)
+            self._batches = [rows[i:i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
+        return self._batches
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        plan = self._plan()
+        if self.index >= len(plan):
+            self.epoch, self.index, self._batches = self.epoch + 1, 0, None
+            plan = self._plan()
+        rows = [[self.examples[i] for i in row] for row in plan[self.index]]
+        self.index += 1
+        return collate(rows, self.pad_id, self.seq_len)
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "index": self.index}
+
+    def load_state_dict(self, state: Mapping[str, int]) -> None:
+        self.epoch, self.index, self._batches = int(state["epoch"]), int(state["index"]), None
+
+
+class CategoryMixer:
+    """Interleave per-category iterators: `next(mixer)` -> `(category, batch)`.
+
+    Strategies: "round_robin" cycles the categories in order; "proportional" samples a category with
+    probability proportional to its number of examples (seeded, resumable).
+    """
+
+    def __init__(self, iterators: Mapping[str, ForeverDataIterator], strategy: str = "round_robin", seed: int = 0):
+        if strategy not in MIXING_STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(MIXING_STRATEGIES)}, got {strategy!r}")
+        if not iterators:
+            raise ValueError("CategoryMixer needs at least one category")
+        self.iterators, self.strategy, self.seed = dict(iterators), strategy, seed
+        self.categories = list(self.iterators)
+        self.weights = [len(self.iterators[c].examples) for c in self.categories]
+        self.step = 0
+
+    def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        return self
+
+    def __next__(self) -> tuple[str, dict[str, Any]]:
+        if self.strategy == "round_robin":
+            cat = self.categories[self.step % len(self.categories)]
+        else:
+            cat = random.Random(self.seed * 1_000_003 + self.step).choices(self.categories, self.weights)[0]
+        self.step += 1
+        return cat, next(self.iterators[cat])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "iterators": {c: it.state_dict() for c, it in self.iterators.items()}}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.step = int(state["step"])
+        for c, s in state["iterators"].items():
+            self.iterators[c].load_state_dict(s)
