@@ -1,0 +1,311 @@
+"""The per-turn loop of the shopping assistant: needs -> route -> retrieve -> generate -> check -> repair.
+
+    from assistant import Assistant
+    a = Assistant.from_pretrained("demo")
+    r = a.reply([{"role": "user", "content": "a red jacket under $80"}])
+    r.text, r.products                      # the grounded reply and the product ids it recommends
+    for event in a.stream(messages):        # str chunks as they are generated, then the final `Reply`
+        ...
+
+`Assistant` keeps no per-conversation state: every call gets the whole dialogue (OpenAI-style messages),
+so one instance serves many concurrent conversations. The streamed chunks are the model's raw words; the
+final `Reply.text` is the checked text (wrong prices / attribute values replaced by the catalog's, unknown
+product names flagged), and `Reply.corrections` says what changed so a streaming face can show it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from assistant.router import route
+from assistant.state import ShopperNeeds, Vocabulary, needs_from_dialogue
+from retrieval.files import DataError, Problem
+from retrieval.filters import Filters
+
+log = logging.getLogger(__name__)
+TOP_K = 5
+HISTORY_USER_TURNS = 3  # user messages that make up the search query
+
+
+@dataclass
+class Reply:
+    """One assistant turn.
+
+    Attributes:
+        text: the reply after the grounding check and repair.
+        products: ids of catalog products the reply recommends or discusses, in order of mention.
+        category: the category the turn was routed to (also the adapter used, when there is one).
+        needs: the shopper's needs read from the dialogue.
+        grounding: the `assistant.grounding.GroundingReport` of the generated text (None when unchecked).
+        candidates: ids of the products shown to the model for this turn.
+        notes: what the assistant did that the shopper should know (relaxed filters).
+        corrections: human-readable repairs made to the generated text (empty when it was grounded).
+    """
+
+    text: str
+    products: list[str]
+    category: str | None
+    needs: ShopperNeeds
+    grounding: Any = None
+    candidates: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    corrections: list[str] = field(default_factory=list)
+
+
+def _text(content: Any) -> str:
+    """Message content as text: a string, or OpenAI content parts (text parts joined)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type", "text") == "text")
+    return "" if content is None else str(content)
+
+
+def normalize_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """User / assistant turns as `{"role", "content": str}`; system messages are dropped (the assistant
+    writes its own system prompt). Raises ValueError when there is no user message to answer."""
+    out = [{"role": m["role"], "content": _text(m.get("content"))} for m in messages
+           if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
+    if not out or out[-1]["role"] != "user":
+        raise ValueError("the last message must be a user message")
+    return out
+
+
+def merge_filters(base: Filters, extra: Filters | dict | None) -> Filters:
+    """`base` (from the needs) with every non-empty field of `extra` (e.g. UI filters) taking precedence."""
+    if extra is None:
+        return base
+    if isinstance(extra, dict):
+        extra = Filters(**extra)
+    return replace(base, **{k: v for k, v in vars(extra).items() if v not in (None, [], {})})
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(r"[^\n]+?(?:[.!?](?=\s)|$)", text, re.M)]
+
+
+def apply_grounding(text: str, report: Any, catalog: Any) -> tuple[str, list[str], list[str]]:
+    """Repair `text` with a `GroundingReport`: wrong prices and attribute values are replaced by the
+    catalog's, sentences naming products that are not in the catalog are dropped.
+
+    Returns:
+        `(repaired_text, product_ids_named, corrections)`.
+    """
+    from assistant.prompts import format_price
+
+    edits: list[tuple[int, int, str]] = []
+    corrections: list[str] = []
+    for m in report.mentions:
+        if m.ok or m.start < 0:
+            continue
+        p = catalog.get(m.product_id)
+        if m.field == "price":
+            value = format_price(m.actual, getattr(p, "currency", None))
+        else:
+            value = ", ".join(map(str, m.actual)) if isinstance(m.actual, list) else str(m.actual)
+        edits.append((m.start, m.end, value))
+        corrections.append(f"{p.title if p else m.product_id}: {m.field} is {value}, not {m.stated}")
+    for name in report.unknown:
+        for a, b in _sentences(text):
+            if name in text[a:b]:
+                edits.append((a, b, ""))
+        corrections.append(f"removed {name!r}: no such product in the catalog")
+    out, last = [], len(text)
+    for a, b, value in sorted(set(edits), key=lambda e: (e[0], -e[1]), reverse=True):
+        if b > last:  # inside a sentence already dropped
+            continue
+        out.append(text[b:last])
+        out.append(value)
+        last = a
+    out.append(text[:last])
+    fixed = re.sub(r"[ \t]{2,}", " ", "".join(reversed(out))).strip()
+    dropped = [(a, b) for a, b, v in edits if v == ""]
+    spans = getattr(report, "spans", None) or []
+    ids = list(dict.fromkeys(s.product_id for s in spans if not any(a <= s.start < b for a, b in dropped)))
+    ids += [pid for pid in report.products if pid not in ids and not spans]
+    if not fixed and report.unknown:
+        fixed = "Sorry, I couldn't find that product in our catalog. Could you tell me more about what you need?"
+    return fixed, ids, corrections
+
+
+# Relaxation ladder: (what is dropped, how it is said).
+_RELAX = [
+    (("attributes_equal",), "those exact features"),
+    (("brands",), "that brand"),
+    (("min_price", "max_price"), "that price range"),
+    (("exclude_attributes", "exclude_brands"), "all of your exclusions"),
+]
+
+
+class Assistant:
+    """The shopping assistant over one catalog index, one generation engine and its category adapters.
+
+    Args:
+        index: a `retrieval.index.ProductIndex` (anything with `.search(query, top_k, filters)` and `.catalog`).
+        engine: an `assistant.engine.Engine` (anything with `.stream(messages, adapter, settings)`).
+        adapters: categories that have an adapter; other categories use the base model (`adapter=None`).
+        default_category: the category when the dialogue names none.
+        check_reply: the grounding checker; defaults to `assistant.grounding.check_reply`.
+        top_k: products retrieved per turn.
+    """
+
+    def __init__(self, index: Any, engine: Any, *, adapters: list[str] | tuple[str, ...] = (),
+                 default_category: str | None = None, check_reply: Any = None, top_k: int = TOP_K):
+        self.index = index
+        self.engine = engine
+        self.adapters = list(adapters)
+        self.catalog = index.catalog
+        self.categories = sorted(set(self.catalog.categories()) | set(self.adapters))
+        self.default_category = default_category or (self.categories[0] if self.categories else None)
+        self.vocabulary = Vocabulary.from_catalog(self.catalog)
+        if check_reply is None:
+            from assistant.grounding import check_reply
+        self.check_reply = check_reply
+        self.top_k = top_k
+        self._search_lock = threading.Lock()
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, device: str | None = None, dtype: Any = None,
+                        **kwargs: Any) -> Assistant:
+        """Load an assistant bundle folder (`assistant.json`, base model, adapters, index).
+
+        Args:
+            path: the bundle folder, e.g. `demo`.
+            device, dtype: passed to `assistant.model.load_base` (None: chosen there).
+            **kwargs: passed to `Assistant` (e.g. `top_k`).
+
+        Raises:
+            DataError: the bundle or one of its parts is missing or malformed (names file and field).
+        """
+        path = Path(path)
+        cfg_file = path / "assistant.json"
+        if not cfg_file.exists():
+            raise DataError([Problem(str(cfg_file), None, None,
+                                     "no assistant bundle here; build the demo with `shopguide build-demo` "
+                                     "(or pass --bundle DIR)")])
+        try:
+            cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DataError([Problem(str(cfg_file), None, None, f"not valid JSON: {e}")]) from e
+        problems = [Problem(str(cfg_file), None, k, "required path is missing")
+                    for k in ("base", "index") if not isinstance(cfg.get(k), str)]
+        adapters = cfg.get("adapters") or {}
+        if not isinstance(adapters, dict):
+            problems.append(Problem(str(cfg_file), None, "adapters", "must be an object category -> folder"))
+            adapters = {}
+        for key, rel in [("base", cfg.get("base")), ("index", cfg.get("index"))] + [
+                (f"adapters.{c}", p) for c, p in adapters.items()]:
+            if isinstance(rel, str) and not (path / rel).is_dir():
+                problems.append(Problem(str(cfg_file), None, key, f"folder {path / rel} does not exist"))
+        if problems:
+            raise DataError(problems)
+        from assistant.engine import Engine
+        from assistant.model import load_adapters, load_base
+        from retrieval.index import ProductIndex
+
+        index = ProductIndex.load(path / cfg["index"])
+        model, tok = load_base(str(path / cfg["base"]), device=device, dtype=dtype)
+        if adapters:
+            model = load_adapters(model, {c: str(path / p) for c, p in adapters.items()})
+        log.info("loaded assistant bundle %s: %d products, adapters %s", path, len(index.catalog), sorted(adapters))
+        return cls(index, Engine(model, tok), adapters=sorted(adapters),
+                   default_category=cfg.get("default_category"), **kwargs)
+
+    # -- one turn ---------------------------------------------------------------------------------------
+
+    def search(self, query: str, top_k: int | None = None, filters: Filters | None = None) -> list[tuple[Any, float]]:
+        """Products for `query` under `filters` (thread-safe wrapper of the index search)."""
+        with self._search_lock:
+            return self.index.search(query, top_k=top_k or self.top_k, filters=filters)
+
+    def _retrieve(self, query: str, filters: Filters) -> tuple[list[Any], list[str]]:
+        """Search with `filters`, relaxing them step by step when nothing matches; returns (products, notes)."""
+        hits = self.search(query, filters=filters)
+        dropped: list[str] = []
+        for fields, wording in _RELAX:
+            if hits:
+                break
+            if not any(getattr(filters, f) for f in fields):
+                continue
+            filters = replace(filters, **{f: type(getattr(filters, f))() if not isinstance(getattr(filters, f), float)
+                                          else None for f in fields})
+            dropped.append(wording)
+            hits = self.search(query, filters=filters)
+        notes = []
+        if dropped:
+            notes.append(f"I couldn't find anything matching {' and '.join(dropped)}, so here are the closest "
+                         "options. " if hits else "I couldn't find any products matching your request. ")
+        return [p for p, _ in hits], notes
+
+    def plan(self, messages: list[dict[str, Any]], category: str | None = None,
+             filters: Filters | dict | None = None) -> tuple[list[dict[str, str]], str | None, ShopperNeeds,
+                                                              list[Any], list[str]]:
+        """Everything before generation: (history, category, needs, products, notes)."""
+        history = normalize_messages(messages)
+        if category is not None and category not in self.categories:
+            raise ValueError(f"unknown category {category!r}; choose one of {', '.join(self.categories)}")
+        category = category or route(history, self.categories, self.vocabulary, self.default_category)
+        needs = needs_from_dialogue(history, self.vocabulary, category=category)
+        query = " ".join(m["content"] for m in [m for m in history if m["role"] == "user"][-HISTORY_USER_TURNS:])
+        wanted = " ".join(str(v) for v in needs.attributes.values())
+        products, notes = self._retrieve(f"{query} {wanted}".strip(), merge_filters(needs.to_filters(), filters))
+        return history, category, needs, products, notes
+
+    def stream(self, messages: list[dict[str, Any]], category: str | None = None,
+               filters: Filters | dict | None = None, settings: Any = None) -> Iterator[str | Reply]:
+        """Answer the last user message, streaming.
+
+        Args:
+            messages: the dialogue so far, OpenAI-style; the last one is the user's.
+            category: force a category (None: routed from the dialogue).
+            filters: extra hard filters (e.g. from the UI) over the ones read from the dialogue.
+            settings: `assistant.engine.GenerationSettings` (None: the engine's defaults).
+
+        Yields:
+            `str` text chunks as they are generated, then exactly one final `Reply`.
+
+        Raises:
+            ValueError: no user message to answer, or an unknown category.
+        """
+        from assistant.chat_format import build_messages
+
+        history, category, needs, products, notes = self.plan(messages, category, filters)
+        adapter = category if category in self.adapters else None
+        prompt = build_messages(history, products, category)
+        parts: list[str] = []
+        for note in notes:
+            parts.append(note)
+            yield note
+        for chunk in self.engine.stream(prompt, adapter=adapter, settings=settings):
+            if chunk:
+                parts.append(chunk)
+                yield chunk
+        raw = "".join(parts)
+        shown = [p.id for p in products]
+        report = self.check_reply(raw, self.catalog, category=category, shown=shown)
+        text, ids, corrections = apply_grounding(raw, report, self.catalog)
+        log.info("turn: category=%s adapter=%s candidates=%s products=%s corrections=%d",
+                 category, adapter, shown, ids, len(corrections))
+        yield Reply(text=text, products=ids, category=category, needs=needs, grounding=report, candidates=shown,
+                    notes=notes, corrections=corrections)
+
+    def reply(self, messages: list[dict[str, Any]], category: str | None = None, filters: Filters | dict | None = None,
+              settings: Any = None) -> Reply:
+        """Answer the last user message (the non-streaming form of `stream`)."""
+        final = None
+        for event in self.stream(messages, category=category, filters=filters, settings=settings):
+            if isinstance(event, Reply):
+                final = event
+        return final
+
+
+def load_assistant(path: str | Path = "demo", **kwargs: Any) -> Assistant:
+    """`Assistant.from_pretrained(path, **kwargs)`."""
+    return Assistant.from_pretrained(path, **kwargs)

@@ -1,0 +1,106 @@
+"""Shopper-needs extraction: budgets, attribute values, brands, negations, category switches, and (when the
+demo data exists) agreement with the generator's gold `needs`.
+
+Run: python -m pytest -q tests/assistant/test_state.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.state import ShopperNeeds, Vocabulary, needs_from_dialogue, parse_budget, update_needs
+
+FIELDS = ("min_price", "max_price", "attributes", "exclude_attributes", "brands", "exclude_brands")
+DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"
+
+
+@pytest.fixture
+def vocab(tiny_catalog):
+    return Vocabulary.from_catalog(tiny_catalog)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("something under $50", (None, 50.0)),
+    ("between 20 and 40 please", (20.0, 40.0)),
+    ("$20-$40", (20.0, 40.0)),
+    ("20 to 40 dollars", (20.0, 40.0)),
+    ("around 100", (80.0, 120.0)),
+    ("over $30", (30.0, None)),
+    ("my budget is $80", (None, 80.0)),
+    ("up to 1,200 dollars", (None, 1200.0)),
+    ("$50 or less", (None, 50.0)),
+    ("no budget, surprise me", (None, None)),
+    ("a size 10 that weighs under 5 kg", None),
+    ("something warm", None),
+])
+def test_parse_budget(text, expected):
+    assert parse_budget(text) == expected
+
+
+def test_values_brands_and_negations(vocab):
+    n = update_needs(ShopperNeeds(category="apparel"), "A red jacket, not from Acme, no wool, under $60", vocab)
+    assert n.attributes == {"color": "red"}
+    assert n.exclude_attributes == {"material": "wool"}
+    assert n.exclude_brands == ["Acme"] and n.brands == []
+    assert (n.min_price, n.max_price) == (None, 60.0)
+
+
+def test_list_after_negation_is_all_excluded(vocab):
+    n = update_needs(ShopperNeeds(category="apparel"), "no red or navy please", vocab)
+    assert n.exclude_attributes == {"color": ["red", "navy"]} and n.attributes == {}
+    n = update_needs(n, "navy is fine after all, or black", vocab)
+    assert n.attributes == {"color": ["navy", "black"]} and n.exclude_attributes == {"color": "red"}
+
+
+def test_later_turns_override_earlier_ones(vocab):
+    msgs = [{"role": "user", "content": "a red jacket from Peak under $100"},
+            {"role": "assistant", "content": "Here is one."},
+            {"role": "user", "content": "actually black, and not Peak; around $50"}]
+    n = needs_from_dialogue(msgs, vocab)
+    assert n.category == "apparel"
+    assert n.attributes == {"color": "black"}
+    assert n.brands == [] and n.exclude_brands == ["Peak"]
+    assert (n.min_price, n.max_price) == (40.0, 60.0)
+
+
+def test_boolean_attribute_and_category_switch(vocab):
+    msgs = [{"role": "user", "content": "a red linen shirt"},
+            {"role": "user", "content": "now I need waterproof boots, any price"}]
+    n = needs_from_dialogue(msgs, vocab)
+    assert n.category == "shoes"
+    assert n.attributes == {"waterproof": True}  # apparel's red/linen forgotten on the switch
+    assert n.max_price is None
+
+
+def test_to_filters_and_dict_shape(vocab, tiny_catalog):
+    n = needs_from_dialogue([{"role": "user", "content": "white sneakers from Acme under $50"}], vocab)
+    assert set(n.to_dict()) == {"category", "min_price", "max_price", "attributes", "exclude_attributes",
+                                "brands", "exclude_brands"}
+    f = n.to_filters()
+    assert [p.id for p in tiny_catalog if f.matches(p)] == ["s3"]
+
+
+def test_extractor_agrees_with_generated_needs():
+    """Field accuracy of the extractor against the demo generator's gold needs (skips without demo data)."""
+    from retrieval.catalog import load_catalog
+
+    files = sorted((DEMO / "dialogues").glob("*.test.jsonl")) if DEMO.is_dir() else []
+    if not files:
+        pytest.skip(f"no generated dialogues at {DEMO} (shopguide data generate --out data/demo --seed 0)")
+    vocab = Vocabulary.from_catalog(load_catalog(DEMO / "catalog"))
+    right = total = 0
+    for f in files:
+        for line in f.read_text().splitlines()[:40]:
+            d = json.loads(line)
+            msgs = []
+            for m in d["messages"]:
+                msgs.append(m)
+                if m["role"] == "user" and "needs" in m:
+                    got = needs_from_dialogue(msgs, vocab, category=d["category"]).to_dict()
+                    for k in FIELDS:
+                        total += 1
+                        right += got[k] == m["needs"].get(k, got[k])
+    assert total and right / total >= 0.8, f"needs field accuracy {right / total:.2%}"
