@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -126,10 +127,13 @@ def load_adapters(model: Any, adapters: Mapping[str, str | Path]) -> Any:
     if not adapters:
         raise ValueError("load_adapters needs at least one {category: folder}")
     for category, folder in adapters.items():
-        if isinstance(model, PeftModel):
-            model.load_adapter(str(folder), adapter_name=category)
-        else:
-            model = PeftModel.from_pretrained(model, str(folder), adapter_name=category)
+        with warnings.catch_warnings():
+            # peft 0.21 reads transformers' deprecated `is_gradient_checkpointing`; not ours to fix
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            if isinstance(model, PeftModel):
+                model.load_adapter(str(folder), adapter_name=category)
+            else:
+                model = PeftModel.from_pretrained(model, str(folder), adapter_name=category)
         log.info("adapter %s loaded from %s", category, folder)
     model.set_adapter(next(iter(adapters)))
     model.eval()

@@ -1,0 +1,288 @@
+"""RECIPE: LoRA supervised fine-tuning of a causal LM on one category's guide dialogues.
+
+    shopguide train sft training/configs/sft.yaml [key=value ...]      # e.g. max_steps=300 lora.r=8
+    python -m training.sft training/configs/tiny.yaml out_dir=/tmp/run
+    accelerate launch -m training.sft training/configs/sft.yaml        # several GPUs, unchanged
+
+Kill it at any point and run the same command again: it resumes from the last checkpoint in
+`OUT_DIR/checkpoints/` (weights, optimizer, scheduler, data position, RNG) and ends where an
+uninterrupted run ends. The result in OUT_DIR is a standard PEFT adapter plus `train_config.yaml`,
+`metrics.json` and `train_log.jsonl`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+import time
+import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoraSettings:
+    """LoRA hyper-parameters; names as in `peft.LoraConfig`. Empty `target_modules` -> found per architecture."""
+
+    r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    target_modules: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.r <= 0:
+            raise ValueError(f"`lora.r` must be positive, got {self.r}")
+        if not 0 <= self.lora_dropout < 1:
+            raise ValueError(f"`lora.lora_dropout` must be in [0, 1), got {self.lora_dropout}")
+
+
+@dataclass
+class DataSettings:
+    """Where the dialogues come from and how they are cut."""
+
+    data_dir: str = "data/demo"
+    category: str = "apparel"
+    train_split: str = "train"
+    eval_split: str = "validation"
+    eval_categories: list[str] = field(default_factory=list)  # extra categories to report validation loss on
+    max_seq_len: int = 1024  # longest single example (older history is dropped to fit)
+    max_train_dialogues: int | None = None
+    max_eval_dialogues: int | None = 200
+
+    def __post_init__(self):
+        if self.max_seq_len < 16:
+            raise ValueError(f"`data.max_seq_len` must be >= 16, got {self.max_seq_len}")
+
+
+@dataclass
+class SFTConfig:
+    """Resolved config of one SFT run (saved as train_config.yaml beside the adapter)."""
+
+    base: str = "demo/base"
+    out_dir: str = "outputs/sft/apparel"
+    data: DataSettings = field(default_factory=DataSettings)
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    seq_len: int = 1024  # packed row length (tokens); several examples per row
+    batch_size: int = 1  # packed rows per micro-batch
+    grad_accum_steps: int = 1
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    warmup_steps: int = 10
+    max_steps: int = 200
+    eval_every: int = 100
+    save_every: int = 50
+    log_every: int = 10
+    seed: int = 0
+    gradient_checkpointing: bool = False
+    keep_checkpoints: bool = False  # keep OUT_DIR/checkpoints after a finished run
+    stop_after_steps: int | None = None  # stop (checkpointed) after this many steps: simulates a kill, for tests
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("seq_len", "batch_size", "grad_accum_steps", "max_steps", "save_every", "eval_every"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"`{name}` must be positive, got {getattr(self, name)}")
+        if self.seq_len < self.data.max_seq_len:
+            raise ValueError(f"`seq_len` ({self.seq_len}) must be >= `data.max_seq_len` ({self.data.max_seq_len})")
+
+
+def add_lora(model: Any, lora: LoraSettings) -> Any:
+    """Wrap `model` in a trainable `peft` LoRA model (targets found by `find_lora_targets` when not set)."""
+    from peft import LoraConfig, get_peft_model
+
+    from assistant.model import find_lora_targets
+
+    targets = lora.target_modules or find_lora_targets(model)
+    config = LoraConfig(r=lora.r, lora_alpha=lora.lora_alpha, lora_dropout=lora.lora_dropout,
+                        target_modules=targets, task_type="CAUSAL_LM")
+    with warnings.catch_warnings():
+        # peft 0.21 reads transformers' deprecated `is_gradient_checkpointing`; not ours to fix
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(model, config)
+
+
+def lr_lambda(warmup_steps: int, max_steps: int):
+    """Linear warm-up, then cosine decay to 10% of the peak (a picklable-free closure for `LambdaLR`)."""
+
+    def f(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        return 0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, (step - warmup_steps) / max(1, max_steps - warmup_steps))))
+
+    return f
+
+
+def evaluate(model: Any, loaders: dict[str, Any], device: Any) -> dict[str, float]:
+    """Validation loss (mean over reply tokens) and perplexity per category; `loaders` maps category -> batches."""
+    import torch
+
+    from training.data import assistant_token_loss
+
+    was_training = model.training
+    model.eval()
+    out: dict[str, float] = {}
+    with torch.no_grad():
+        for cat, batches in loaders.items():
+            total, count = 0.0, 0
+            for batch in batches:
+                loss, n = assistant_token_loss(model, {k: v.to(device) for k, v in batch.items()})
+                total, count = total + loss.item() * n, count + n
+            out[f"val_loss/{cat}"] = total / max(count, 1)
+            out[f"val_ppl/{cat}"] = math.exp(min(out[f"val_loss/{cat}"], 50))
+    model.train(was_training)
+    return out
+
+
+def eval_batches(cfg: SFTConfig, category: str, tokenizer: Any) -> list[dict[str, Any]]:
+    """Packed validation batches of `category` (fixed order)."""
+    from training.data import ForeverDataIterator, build_examples, load_split
+
+    dialogues, catalog = load_split(cfg.data.data_dir, category, cfg.data.eval_split)
+    dialogues = dialogues[: cfg.data.max_eval_dialogues]
+    examples = build_examples(dialogues, catalog, tokenizer, cfg.data.max_seq_len, progress=False)
+    it = ForeverDataIterator(examples, cfg.seq_len, cfg.batch_size, seed=0, pad_id=tokenizer.pad_token_id or 0)
+    return [next(it) for _ in range(it.batches_per_epoch())]
+
+
+def main(cfg: SFTConfig) -> Path:
+    """Train (or resume) the run described by `cfg`; returns the adapter folder."""
+    import torch
+    from accelerate import Accelerator
+    from tqdm.auto import tqdm
+
+    from assistant.model import load_base, pick_device, pick_dtype
+    from training.checkpoint import load_checkpoint, save_adapter, save_checkpoint
+    from training.data import ForeverDataIterator, assistant_token_loss, build_examples, load_split
+
+    out_dir, ckpt_dir = Path(cfg.out_dir), Path(cfg.out_dir) / "checkpoints"
+    device = pick_device()
+    mixed = "bf16" if pick_dtype(device) == torch.bfloat16 else "no"
+    accelerator = Accelerator(mixed_precision=mixed, cpu=device == "cpu")
+    torch.manual_seed(cfg.seed)
+
+    # --- model: base in fp32 (autocast does bf16 where supported), LoRA on top
+    model, tokenizer = load_base(cfg.base, device=str(accelerator.device), dtype=torch.float32)
+    if cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model = add_lora(model, cfg.lora)
+    model.train()
+
+    # --- data: one example per assistant turn, packed rows
+    dialogues, catalog = load_split(cfg.data.data_dir, cfg.data.category, cfg.data.train_split)
+    dialogues = dialogues[: cfg.data.max_train_dialogues]
+    examples = build_examples(dialogues, catalog, tokenizer, cfg.data.max_seq_len, progress=cfg.progress)
+    pad_id = tokenizer.pad_token_id or 0
+    train_it = ForeverDataIterator(examples, cfg.seq_len, cfg.batch_size, seed=cfg.seed, pad_id=pad_id)
+    eval_loaders = {c: eval_batches(cfg, c, tokenizer) for c in [cfg.data.category, *cfg.data.eval_categories]}
+    log.info("%d training examples (%d tokens) -> %d packed rows per epoch", len(examples),
+             sum(len(e) for e in examples), train_it.batches_per_epoch() * cfg.batch_size)
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg.warmup_steps, cfg.max_steps))
+    model, optimizer = accelerator.prepare(model, optimizer)
+    raw_model = accelerator.unwrap_model(model)
+
+    # --- resume
+    step, extra = 0, {"train_tokens": 0, "seconds": 0.0}
+    state = load_checkpoint(ckpt_dir, raw_model, optimizer, scheduler)
+    if state is not None:
+        step, extra = state["step"], state["extra"]
+        train_it.load_state_dict(state["data"])
+        accelerator.print(f"resuming {out_dir} at step {step}")
+    stop_at = min(cfg.max_steps, cfg.stop_after_steps or cfg.max_steps)
+    log_file = out_dir / "train_log.jsonl"
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    bar = tqdm(total=cfg.max_steps, initial=step, desc=f"sft {cfg.data.category}", unit="step",
+               disable=not (cfg.progress and accelerator.is_main_process))
+    t0, tokens0 = time.monotonic(), extra["train_tokens"]
+    while step < stop_at:
+        # --- one optimizer step = grad_accum_steps micro-batches; each process takes its own batch
+        loss_sum = 0.0
+        for micro in range(cfg.grad_accum_steps):
+            batches = [next(train_it) for _ in range(accelerator.num_processes)]
+            batch = {k: v.to(accelerator.device) for k, v in batches[accelerator.process_index].items()}
+            sync = micro == cfg.grad_accum_steps - 1
+            with (nullcontext() if sync else accelerator.no_sync(model)), accelerator.autocast():
+                loss, _ = assistant_token_loss(model, batch)
+                accelerator.backward(loss / cfg.grad_accum_steps)
+            loss_sum += loss.item() / cfg.grad_accum_steps
+            extra["train_tokens"] += sum(b["input_ids"].numel() for b in batches)
+        accelerator.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss_sum:.3f}")
+
+        record: dict[str, Any] = {}
+        if step % cfg.log_every == 0 or step == cfg.max_steps:
+            elapsed = extra["seconds"] + time.monotonic() - t0
+            record = {"step": step, "loss": round(loss_sum, 4), "lr": scheduler.get_last_lr()[0],
+                      "tokens_per_s": round((extra["train_tokens"] - tokens0) / max(time.monotonic() - t0, 1e-9), 1),
+                      "seconds": round(elapsed, 1)}
+        if step % cfg.eval_every == 0 or step == cfg.max_steps:
+            record.update({"step": step, **{k: round(v, 4) for k, v in evaluate(model, eval_loaders, accelerator.device).items()}})
+        if record and accelerator.is_main_process:
+            log.info("%s", record)
+            with open(log_file, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+        if step % cfg.save_every == 0 or step == stop_at:
+            accelerator.wait_for_everyone()
+            if accelerator.is_main_process:
+                save_checkpoint(ckpt_dir, step, raw_model, optimizer, scheduler, train_it.state_dict(),
+                                {**extra, "seconds": extra["seconds"] + time.monotonic() - t0})
+    bar.close()
+    extra["seconds"] += time.monotonic() - t0
+    if step < cfg.max_steps:
+        log.info("stopped at step %d of %d (stop_after_steps); rerun to resume", step, cfg.max_steps)
+        return out_dir
+
+    # --- finished: final metrics and the adapter folder
+    metrics = {"steps": step, "train_examples": len(examples), "train_tokens": extra["train_tokens"],
+               "seconds": round(extra["seconds"], 1), "base": cfg.base, "category": cfg.data.category,
+               **{k: round(v, 4) for k, v in evaluate(model, eval_loaders, accelerator.device).items()}}
+    if accelerator.is_main_process:
+        save_adapter(raw_model, out_dir, cfg, metrics)
+        if not cfg.keep_checkpoints:
+            import shutil
+
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    log.info("adapter %s: %s", out_dir, metrics)
+    return out_dir
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """`shopguide train sft CONFIG.yaml [key=value ...]`."""
+    import argparse
+
+    from retrieval.files import DataError
+    from training.config import ConfigError, load_config
+
+    p = argparse.ArgumentParser(prog="shopguide train sft", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("config", help="YAML config, e.g. training/configs/sft.yaml")
+    p.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. max_steps=300 lora.r=8")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load_config(SFTConfig, args.config, args.overrides)
+        out = main(cfg)
+    except (ConfigError, DataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"adapter: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
