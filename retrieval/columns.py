@@ -1,0 +1,149 @@
+"""Column arrays over index slots that turn `Filters` into exact boolean masks, vectorised.
+
+`FilterColumns` keeps, per slot: price (float, NaN when missing), category code, brand code, and per
+attribute name a posting list value -> slots. `mask(filters)` returns the bool array of slots that
+satisfy `filters` with exactly the semantics of `Filters.matches` (case-insensitive, list-valued
+attributes match on any element, products without a price fail any price bound), in a few
+milliseconds at a million products. Columns grow by appending slots; removed slots are handled by the
+index's `alive` mask, and `compact(keep)` renumbers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from retrieval.catalog import Product
+from retrieval.filters import Filters, _norm
+
+
+class _Codes:
+    """A growable string -> int code table plus one int32 code per slot (-1 = missing)."""
+
+    def __init__(self) -> None:
+        self.table: dict[str, int] = {}
+        self.codes = np.zeros(0, np.int32)
+
+    def extend(self, values: Iterable[str | None]) -> None:
+        new = np.fromiter((-1 if v is None else self.table.setdefault(v, len(self.table)) for v in values), np.int32)
+        self.codes = np.concatenate([self.codes, new])
+
+    def eq_mask(self, values: Iterable[str]) -> np.ndarray:
+        ids = [self.table[v] for v in values if v in self.table]
+        if not ids:
+            return np.zeros(len(self.codes), bool)
+        if len(ids) == 1:
+            return self.codes == ids[0]
+        return np.isin(self.codes, np.asarray(ids, np.int32))
+
+
+class FilterColumns:
+    """Per-slot columns for exact, vectorised filtering."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.price = np.zeros(0, np.float64)
+        self.category = _Codes()
+        self.brand = _Codes()
+        # attribute name -> normalised value -> list of slots (appended in slot order, so sorted)
+        self.postings: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        self._arrays: dict[tuple[str, str], np.ndarray] = {}
+        self.ids: list[str] = []
+
+    @classmethod
+    def build(cls, products: Iterable[Product]) -> FilterColumns:
+        c = cls()
+        c.add(list(products))
+        return c
+
+    def add(self, products: list[Product]) -> None:
+        """Append one slot per product."""
+        start = self.n
+        self.price = np.concatenate([self.price, np.array([np.nan if p.price is None else p.price for p in products],
+                                                         np.float64)])
+        self.category.extend(_norm(p.category) for p in products)
+        self.brand.extend(_norm(p.brand) if p.brand else None for p in products)
+        for i, p in enumerate(products):
+            for name, v in p.attributes.items():
+                if v is None:
+                    continue
+                vals = v if isinstance(v, list) else [v]
+                post = self.postings[name]
+                for x in {_norm(x) for x in vals}:
+                    post[x].append(start + i)
+        self.ids.extend(p.id for p in products)
+        self.n += len(products)
+        self._arrays.clear()
+
+    def compact(self, keep: np.ndarray) -> None:
+        """Keep only slots `keep` (ascending), renumbered 0..len(keep)-1."""
+        keep = np.asarray(keep, np.int64)
+        newpos = np.full(self.n, -1, np.int64)
+        newpos[keep] = np.arange(len(keep))
+        self.price = self.price[keep]
+        self.category.codes = self.category.codes[keep]
+        self.brand.codes = self.brand.codes[keep]
+        for name, post in self.postings.items():
+            for val in list(post):
+                moved = newpos[np.asarray(post[val], np.int64)]
+                moved = moved[moved >= 0]
+                if len(moved):
+                    post[val] = moved.tolist()
+                else:
+                    del post[val]
+        self.ids = [self.ids[i] for i in keep]
+        self.n = len(keep)
+        self._arrays.clear()
+
+    def _slots(self, name: str, value: str) -> np.ndarray:
+        key = (name, value)
+        a = self._arrays.get(key)
+        if a is None:
+            a = self._arrays[key] = np.asarray(self.postings.get(name, {}).get(value, []), np.int64)
+        return a
+
+    def _attr_mask(self, name: str, wanted: Any) -> np.ndarray:
+        """Slots whose attribute `name` has any of the wanted values (Filters._has_value)."""
+        m = np.zeros(self.n, bool)
+        for w in (wanted if isinstance(wanted, list) else [wanted]):
+            m[self._slots(name, _norm(w))] = True
+        return m
+
+    def _contains_mask(self, name: str, part: str) -> np.ndarray:
+        m = np.zeros(self.n, bool)
+        part = _norm(part)
+        for val in self.postings.get(name, {}):
+            if part in val:
+                m[self._slots(name, val)] = True
+        return m
+
+    def mask(self, f: Filters | None, id_to_slot: dict[str, int] | None = None) -> np.ndarray | None:
+        """Bool mask over slots of products satisfying `f`; None when `f` constrains nothing."""
+        if f is None or f.is_empty():
+            return None
+        m = np.ones(self.n, bool)
+        if f.category is not None:
+            m &= self.category.eq_mask([_norm(f.category)])
+        if f.min_price is not None:
+            m &= self.price >= f.min_price  # NaN (no price) compares False
+        if f.max_price is not None:
+            m &= self.price <= f.max_price
+        if f.brands:
+            m &= self.brand.eq_mask({_norm(b) for b in f.brands})
+        if f.exclude_brands:
+            m &= ~self.brand.eq_mask({_norm(b) for b in f.exclude_brands})
+        for name, want in f.attributes_equal.items():
+            m &= self._attr_mask(name, want)
+        for name, part in f.attributes_contain.items():
+            m &= self._contains_mask(name, part)
+        for name, unwanted in f.exclude_attributes.items():
+            m &= ~self._attr_mask(name, unwanted)
+        if f.exclude_ids:
+            if id_to_slot is None:
+                id_to_slot = {pid: i for i, pid in enumerate(self.ids)}
+            bad = [id_to_slot[i] for i in f.exclude_ids if i in id_to_slot]
+            m[np.asarray(bad, np.int64)] = False
+        return m
