@@ -15,8 +15,9 @@ Heuristics (written for few false alarms rather than full recall):
   IDF within the category (so "men's running shoes" counts little, "kayano 29" a lot), with at least two
   name tokens (or the whole of a one-token name); the bar is 0.15 lower for `shown` products. A fuzzy
   match is refused when the title's model number is missing and the window holds a different number
-  ("Pegasus 41" is not "Pegasus 39"). Overlapping matches are resolved by coverage, `shown` products
-  first (+0.2), then the more specific title.
+  ("Pegasus 41" is not "Pegasus 39"). Overlapping matches are resolved by coverage (-0.05 per foreign
+  word inside the window), `shown` products first (+0.2), then the more specific title. Words out of the
+  title's order count 0.8 of their coverage.
   Explicit ids (tokens with a digit that equal a catalog id, such as ASINs) also name products.
 * **Prices** (`$49.99`, `49.99 USD`, `49 dollars`, also EUR/GBP/INR forms) belong to the last product
   named before them in the same sentence, else the first one named after them in that sentence, else,
@@ -29,7 +30,8 @@ Heuristics (written for few false alarms rather than full recall):
   last one named before it in the sentence, or the pronoun rule above; values *before* a product name
   are usually the shopper's own needs, so they are not checked). A value is right when it equals the
   product's value for that attribute (or is in its list) or appears anywhere in the product's own text
-  (title, description, attributes). Tokens inside product names are never read as attribute values.
+  (title, description, attributes); after "not/no/without" it is right when it differs from the product's
+  value. Tokens inside product names are never read as attribute values.
 * **Unknown (hallucinated) products**: runs of capitalised/numbered words that start with a catalog
   brand followed by at least one word that holds a digit or does not occur in the category's titles
   or attribute values ("Acme Cloudstrider", "Acme Runner 9"), that overlap no named product and match
@@ -74,6 +76,7 @@ _BUDGET_AFTER = re.compile(
 _APPROX_BEFORE = re.compile(r"(about|around|approximately|roughly|~|nearly|almost)\s*$", re.I)
 _CAPS_RUN = re.compile(r"(?:\b[A-Z0-9][\w'’&.+-]*)(?:\s+(?:[A-Z0-9][\w'’&.+-]*|&|and|de|of))*")
 _ID_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{3,}")
+_NEGATION = re.compile(r"\b(not|no|isn'?t|aren'?t|without|non-?|never)\s*$", re.I)
 _BOOL_WORDS = frozenset({"yes", "no", "true", "false", "none", "n/a", "na"})
 
 
@@ -245,7 +248,7 @@ class _Matcher:
                 counts[t] += 1
                 if counts[t] == 1:
                     weight += self.idf[t]
-                while hits[hi][0] - hits[lo][0] >= span_max:
+                while hits[hi][0] - hits[lo][0] >= span_max or counts[hits[lo][1]] > 1:  # too long / redundant
                     tl = hits[lo][1]
                     counts[tl] -= 1
                     if counts[tl] == 0:
@@ -254,11 +257,18 @@ class _Matcher:
                 distinct = sum(1 for c in counts.values() if c > 0)
                 cov = weight / total
                 if cov >= thr - 1e-9 and distinct >= min(2, len(name)):
-                    windows.append((cov, hits[lo][0], hits[hi][0]))
-            for cov, a, b in windows:
+                    windows.append((cov, hits[lo][0], hits[hi][0], distinct))
+            rank = {t: j for j, t in enumerate(name)}
+            for cov, a, b, distinct in windows:
                 if self._other_model(name, toks, a, b):
                     continue
-                prio = cov + (0.2 if pid in shown else 0.0)
+                order = [rank[t] for t in dict.fromkeys(t for t, _, _ in toks[a:b + 1] if t in rank)]
+                if order != sorted(order):  # words out of the title's order: weaker evidence
+                    cov *= 0.8
+                    if cov < thr:
+                        continue
+                # rank: coverage, minus 0.05 per foreign token inside the window, +0.2 when shown
+                prio = cov - 0.05 * (b - a + 1 - distinct) + (0.2 if pid in shown else 0.0)
                 out.append((prio, pid, a, b, cov))
         return out
 
@@ -417,7 +427,10 @@ class Grounder:
                 continue
             own = m.product_text.get(p.id) or _product_tokens(p)
             good = [a for a in names if _value_ok(key, p.attributes[a])]
-            if good or set(key) <= own:
+            if _NEGATION.search(text[max(0, start - 14):start]):  # "black, not white": a negative claim
+                report.mentions.append(Mention(p.id, names[0], "not " + text[start:end], p.attributes[names[0]],
+                                               not good, start, end))
+            elif good or set(key) <= own:
                 a = good[0] if good else names[0]
                 report.mentions.append(Mention(p.id, a, text[start:end], p.attributes[a], True, start, end))
             else:
