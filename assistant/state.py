@@ -22,7 +22,8 @@ from retrieval.filters import Filters
 
 AROUND_SPREAD = 0.2  # "around $100" -> 80..120
 NEGATORS = {"not", "no", "non", "without", "except", "never", "avoid", "hate", "dislike", "nothing", "excluding",
-            "don't", "dont", "doesn't", "isn't", "aren't", "won't", "instead", "but", "nor", "neither", "skip"}
+            "don't", "dont", "doesn't", "isn't", "aren't", "won't", "instead", "but", "nor", "neither", "skip",
+            "bad", "allergic"}
 # Words that may sit between a negation and the value it negates ("no more Acme", "not in red").
 FILLERS = {"a", "an", "the", "any", "anything", "want", "like", "need", "from", "by", "made", "of", "in", "with",
            "or", "and", "really", "too", "so", "to", "be", "is", "are", "it", "them", "one", "ones", "more", "i",
@@ -32,7 +33,7 @@ UNITS = ("kg", "g", "lb", "lbs", "inch", "inches", "in", "cm", "mm", "ml", "oz",
 CATEGORY_SYNONYMS = {
     "apparel": ["apparel", "clothes", "clothing", "outfit", "wear", "garment"],
     "shoes": ["shoes", "shoe", "footwear", "sneakers", "boots"],
-    "home": ["home", "furniture", "kitchen", "decor", "household"],
+    "home": ["furniture", "kitchen", "decor", "household", "home goods"],  # bare "home" is too common ("for home")
     "electronics": ["electronics", "electronic", "gadget", "gadgets", "device", "tech"],
     "beauty": ["beauty", "makeup", "cosmetics", "skincare", "skin care"],
 }
@@ -61,12 +62,22 @@ class CategoryVocabulary:
     flags: dict[str, str] = field(default_factory=dict)  # "waterproof" -> attribute name of a boolean attribute
     brands: dict[str, str] = field(default_factory=dict)  # normalised brand -> brand as in the catalog
     keywords: dict[str, float] = field(default_factory=dict)  # routing words -> weight
+    short: dict[str, tuple[str, Any]] = field(default_factory=dict)  # "XS" -> ("size", "XS"), matched by case
+    titles: set[str] = field(default_factory=set)  # lower-cased product titles
     _value_re: re.Pattern | None = None
     _brand_re: re.Pattern | None = None
+    _short_re: re.Pattern | None = None
+    _ref_re: re.Pattern | None = None
 
     def compile(self) -> None:
         self._value_re = _phrase_re(list(self.values) + list(self.flags))
         self._brand_re = _phrase_re(list(self.brands))
+        if self.short:
+            self._short_re = re.compile(r"(?<![\w'])(" + "|".join(map(re.escape, sorted(self.short, key=len)[::-1]))
+                                        + r")(?![\w'])")
+        brands = "|".join(re.escape(b) for b in sorted(self.brands, key=len, reverse=True)) or "(?!)"
+        titles = "|".join(re.escape(t) for t in sorted(self.titles, key=len, reverse=True)) or "(?!)"
+        self._ref_re = re.compile(rf"(?<!\w)(?:{titles})(?!\w)|\bthe (?:{brands}) one\b")
 
 
 @dataclass
@@ -102,17 +113,23 @@ class Vocabulary:
                         cv.flags[_norm(name.replace("_", " "))] = name
                     elif isinstance(v, str) and len(v.strip()) >= 3 and not re.fullmatch(r"[\d.,\s]+", v):
                         counts[p.category][(_norm(v), name, v)] += 1
+                    elif isinstance(v, str) and v.strip() not in ("I", "A") and re.fullmatch(r"[A-Z0-9]*[A-Z]", v):
+                        cv.short.setdefault(v.strip(), (name, v))
+            cv.titles.add(_norm(p.title))
             title_df[p.category].update(set(re.findall(r"[a-z][a-z'-]{2,}", p.title.lower())))
         for cat, cv in cats.items():
             for (nv, name, v), _ in counts[cat].most_common():  # most frequent attribute wins a shared value
                 cv.values.setdefault(nv, (name, v))
+            for nv, (name, v) in list(cv.values.items()):  # plural forms: "hoodies", "dresses"
+                if nv[-1].isalpha() and not nv.endswith("s"):
+                    cv.values.setdefault(nv + ("es" if nv.endswith(("sh", "ch", "x")) else "s"), (name, v))
             brand_words = {w for b in cv.brands for w in b.split()}
             total = {w: sum(title_df[c][w] for c in cats) for w in title_df[cat]}
             scored = {w: (df / n_products[cat]) * (df / total[w]) for w, df in title_df[cat].items()
                       if df / total[w] >= 0.8 and w not in brand_words}
             top = sorted(scored, key=scored.get, reverse=True)[:keywords_per_category]
             cv.keywords = {w: scored[w] for w in top}
-            for syn in CATEGORY_SYNONYMS.get(cat, []) + [_norm(cat)]:
+            for syn in CATEGORY_SYNONYMS.get(cat, [_norm(cat)]):
                 cv.keywords[syn] = 2.0
             cv.compile()
         return cls(cats)
@@ -192,7 +209,7 @@ def _num(m: re.Match, group: int) -> float:
     return float(whole.replace(",", "") + (f".{cents}" if cents else ""))
 
 
-_UNIT_AFTER = r"(?!\s?(?:" + "|".join(re.escape(u) for u in UNITS) + r")\b)"
+_UNIT_AFTER = r"(?!\d|,\d)(?!\s?(?:" + "|".join(re.escape(u) for u in UNITS) + r")\b)"
 _BUDGET_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("range", re.compile(rf"\bbetween\s+{_NUM}{_CUR}\s+and\s+{_NUM}{_CUR}{_UNIT_AFTER}")),
     ("range", re.compile(rf"\bfrom\s+{_NUM}{_CUR}\s+to\s+{_NUM}{_CUR}{_UNIT_AFTER}")),
@@ -201,11 +218,12 @@ _BUDGET_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("range", re.compile(r"(?<![\w.$])(\d+)(?:\.(\d{1,2}))?\s*(?:-|–|to)\s*(\d+)(?:\.(\d{1,2}))?"
                          r"\s?(?:\$|dollars|bucks|usd)")),
     ("max", re.compile(rf"\b(?:under|below|less than|cheaper than|at most|no more than|not more than|up to|upto|"
-                       rf"max(?:imum)?|within|no higher than|not over|tops|budget(?: is| of|:)?(?: only)?|"
-                       rf"spend(?: only)?|afford)\s+(?:of\s+)?{_NUM}{_CUR}{_UNIT_AFTER}")),
+                       rf"max(?:imum)?|within|no higher than|(?:nothing|not|never|none) (?:over|above)|tops|"
+                       rf"budget(?: is| of|:)?(?: only| about| around| roughly)?|spend(?: only)?|afford)"
+                       rf"\s+(?:of\s+)?{_NUM}{_CUR}{_UNIT_AFTER}")),
     ("max", re.compile(rf"{_NUM}{_CUR}\s+(?:or less|or under|or below|max|maximum|tops|at most|or cheaper)\b")),
-    ("min", re.compile(rf"\b(?:over|above|more than|at least|starting at|minimum|min|no less than|upwards of)"
-                       rf"\s+{_NUM}{_CUR}{_UNIT_AFTER}")),
+    ("min", re.compile(rf"(?<!nothing )(?<!not )(?<!never )(?<!none )\b(?:over|above|more than|at least|starting at|"
+                       rf"minimum|min|no less than|upwards of)\s+{_NUM}{_CUR}{_UNIT_AFTER}")),
     ("min", re.compile(rf"{_NUM}{_CUR}\s+(?:or more|and up|and above|or above|minimum)\b")),
     ("around", re.compile(rf"\b(?:around|about|roughly|approximately|approx\.?|close to|near|~)"
                           rf"\s*{_NUM}{_CUR}{_UNIT_AFTER}")),
@@ -219,23 +237,30 @@ def parse_budget(text: str) -> tuple[float | None, float | None] | None:
     """The price range a budget phrase in `text` states, or None when there is none.
 
     Returns:
-        `(min_price, max_price)`; either may be None ("under $50" -> (None, 50)).
+        `(min_price, max_price)`; either may be None ("under $50" -> (None, 50)); a lower and an upper
+        bound in one message combine ("at least $20 but under $60" -> (20, 60)).
     """
     low = text.lower()
     if _CLEAR_PRICE.search(low):
         return (None, None)
+    found: dict[str, float | tuple[float, float]] = {}
+    taken: list[tuple[int, int]] = []
     for kind, pat in _BUDGET_PATTERNS:
-        m = pat.search(low)
-        if not m:
-            continue
-        if kind == "range":
-            a, b = _num(m, 1), _num(m, 3)
-            return (min(a, b), max(a, b))
-        v = _num(m, 1)
-        if kind == "max":
-            return (None, v)
-        if kind == "min":
-            return (v, None)
+        for m in pat.finditer(low):
+            if kind in found or any(m.start() < e and s < m.end() for s, e in taken):
+                continue
+            taken.append(m.span())
+            if kind == "range":
+                a, b = _num(m, 1), _num(m, 3)
+                found[kind] = (min(a, b), max(a, b))
+            else:
+                found[kind] = _num(m, 1)
+    if "range" in found:
+        return found["range"]
+    if "max" in found or "min" in found:
+        return (found.get("min"), found.get("max"))
+    if "around" in found:
+        v = found["around"]
         return (round(v * (1 - AROUND_SPREAD), 2), round(v * (1 + AROUND_SPREAD), 2))
     return None
 
@@ -258,8 +283,13 @@ def choose_category(scores: dict[str, float], current: str | None) -> str | None
     return current
 
 
+_QUESTION = re.compile(r"\?|\b(?:right|confirm|vs\.?|versus|compare|difference|differ|which is better|tell me more)\b")
+_PICK = re.compile(r"\b(?:i'll take|i will take|it is|go with|going with|sold|i'll order|i'll get|i will get)\b")
+_NOT_A_VALUE = re.compile(r"\s+(?:budget|price)\b")  # "no fixed budget" names no attribute value
+
+
 def _clauses(text: str) -> list[str]:
-    return [c for c in re.split(r"[.;!?,\n]+|\bbut\b(?! not)", text.lower()) if c.strip()]
+    return [c for c in re.split(r"[.;!?,\n]+|(?<!anything )(?<!all )\bbut\b(?! not)", text.lower()) if c.strip()]
 
 
 def _negated(clause: str, start: int, matched_spans: list[tuple[int, int]]) -> bool:
@@ -340,12 +370,27 @@ def update_needs(needs: ShopperNeeds, user_text: str, vocabulary: Vocabulary,
         new.category = category
     budget = parse_budget(user_text)
     if budget is not None:
-        new.min_price, new.max_price = budget
+        lo, hi = budget
+        if lo is None and hi is not None and new.min_price is not None and new.min_price < hi:
+            lo = new.min_price  # "anything under $50?" keeps an earlier lower bound
+        if hi is None and lo is not None and new.max_price is not None and new.max_price > lo:
+            hi = new.max_price
+        new.min_price, new.max_price = lo, hi
     wanted_here: set[str] = set()
+    brand_said = False
     for cv in vocabulary.get(new.category):
-        for clause in _clauses(user_text):
+        # Product names ("the Casa Verde Dune Rug", "the Peak one") are references, not wishes; a question
+        # or a pick about a referenced product ("is it red?", "I'll take the first one") states no needs.
+        text, refs = cv._ref_re.subn(" ", user_text.lower()) if cv._ref_re else (user_text.lower(), 0)
+        refs += len(re.findall(r"\b(?:is it|does it|it is|it has|has it|it's|the (?:first|second|third|last) one|"
+                               r"this one|that one)\b", text))
+        if _PICK.search(text) or (refs and _QUESTION.search(text)):
+            continue
+        for clause in _clauses(text):
             spans: list[tuple[int, int]] = []
             for m in cv._value_re.finditer(clause) if cv._value_re else ():
+                if _NOT_A_VALUE.match(clause, m.end()):
+                    continue
                 key = m.group(1)
                 attr, value = cv.values[key] if key in cv.values else (cv.flags[key], True)
                 if _negated(clause, m.start(), spans):
@@ -363,9 +408,14 @@ def update_needs(needs: ShopperNeeds, user_text: str, vocabulary: Vocabulary,
                         new.exclude_brands.append(brand)
                 else:
                     new.exclude_brands = [b for b in new.exclude_brands if _norm(b) != _norm(brand)]
-                    if brand not in new.brands:
-                        new.brands.append(brand)
+                    new.brands = (new.brands if brand_said else []) + ([brand] if brand not in new.brands or
+                                                                       not brand_said else [])
+                    brand_said = True
                 spans.append(m.span())
+        for m in cv._short_re.finditer(user_text) if cv._short_re else ():
+            attr, value = cv.short[m.group(1)]
+            _set_want(new, attr, value, same_message=attr in wanted_here)
+            wanted_here.add(attr)
         low = user_text.lower()
         for name in {a for a, _ in cv.values.values()} | set(cv.flags.values()):
             spoken = re.escape(_norm(name.replace("_", " ")))

@@ -84,23 +84,25 @@ def test_to_filters_and_dict_shape(vocab, tiny_catalog):
 
 
 def test_extractor_agrees_with_generated_needs():
-    """Field accuracy of the extractor against the demo generator's gold needs (skips without demo data)."""
+    """Per-field accuracy against the demo generator's gold needs (skips without demo data). Attribute
+    values said only indirectly ("for college" -> use: students) are out of reach of a rule extractor."""
     from retrieval.catalog import load_catalog
 
     files = sorted((DEMO / "dialogues").glob("*.test.jsonl")) if DEMO.is_dir() else []
     if not files:
         pytest.skip(f"no generated dialogues at {DEMO} (shopguide data generate --out data/demo --seed 0)")
     vocab = Vocabulary.from_catalog(load_catalog(DEMO / "catalog"))
-    right = total = 0
+    right = dict.fromkeys(FIELDS, 0)
+    total = 0
     for f in files:
-        for line in f.read_text().splitlines()[:40]:
+        for line in f.read_text().splitlines()[:30]:
             d = json.loads(line)
-            msgs = []
-            for m in d["messages"]:
-                msgs.append(m)
+            for i, m in enumerate(d["messages"]):
                 if m["role"] == "user" and "needs" in m:
-                    got = needs_from_dialogue(msgs, vocab, category=d["category"]).to_dict()
+                    got = needs_from_dialogue(d["messages"][: i + 1], vocab, category=d["category"]).to_dict()
+                    total += 1
                     for k in FIELDS:
-                        total += 1
-                        right += got[k] == m["needs"].get(k, got[k])
-    assert total and right / total >= 0.8, f"needs field accuracy {right / total:.2%}"
+                        right[k] += got[k] == m["needs"][k]
+    acc = {k: v / total for k, v in right.items()}
+    assert min(acc[k] for k in FIELDS if k != "attributes") >= 0.9, acc
+    assert acc["attributes"] >= 0.6, acc
