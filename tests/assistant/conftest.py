@@ -8,6 +8,7 @@ prompt building and grounding check).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -112,3 +113,40 @@ def make_assistant(tiny_catalog):
 @pytest.fixture
 def tiny_assistant(make_assistant):
     return make_assistant()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server():
+    """Factory: run a FastAPI app under a real uvicorn server on 127.0.0.1 in a thread; returns its base URL.
+    Every server started is shut down when the test ends."""
+    import time
+
+    import uvicorn
+
+    servers = []
+
+    def start(app: Any) -> str:
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        deadline = time.time() + 30
+        while not server.started:
+            if time.time() > deadline or not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=10)

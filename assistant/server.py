@@ -1,0 +1,320 @@
+"""The assistant's HTTP faces: an OpenAI-compatible API and (mounted at `/`) the Gradio chat page.
+
+    shopguide serve --bundle demo                       # http://127.0.0.1:7860 (page) and /v1 (API)
+    shopguide serve --host 0.0.0.0 --token SECRET --auth alice:pw
+
+API (any OpenAI client works: `OpenAI(base_url="http://127.0.0.1:7860/v1", api_key=TOKEN or "none")`):
+
+    POST /v1/chat/completions   stream (SSE `data: {...}` chunks, then `data: [DONE]`) or not; `model` is a
+                                category (its adapter) or "shopguide" (routed); the recommended products come
+                                back as `choices[0].message.products` / top-level `products` (last chunk when
+                                streaming), plus `shopguide` (category, needs, notes, corrections)
+    GET  /v1/models             "shopguide" and one model per category
+    GET  /v1/search?q=...       product search (category, min_price, max_price, brand, top_k)
+    GET  /health                liveness and catalog size (never needs the token)
+
+Safe defaults: 127.0.0.1, request bodies <= `MAX_BODY_BYTES`, <= `MAX_MESSAGES` messages of <= `MAX_MESSAGE_CHARS`
+characters, errors in OpenAI's `{"error": {...}}` shape with a 4xx status, and a generation error ends the
+request, never the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import secrets
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request  # module level: FastAPI resolves the string annotations of the routes here
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 256_000
+MAX_MESSAGES = 64
+MAX_MESSAGE_CHARS = 4_000
+MAX_NEW_TOKENS = 512
+AUTO_MODEL = "shopguide"
+
+
+class ApiError(Exception):
+    """A request problem answered as `{"error": {"message", "type", "param", "code"}}` with `status`."""
+
+    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.param, self.code = status, message, param, code
+
+    def body(self) -> dict[str, Any]:
+        kind = "invalid_request_error" if self.status < 500 else "server_error"
+        if self.status == 401:
+            kind = "authentication_error"
+        return {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}}
+
+
+def product_dict(p: Any, score: float | None = None) -> dict[str, Any]:
+    """A product as JSON for API responses (catalog fields; `score` when from a search)."""
+    d = p.to_dict()
+    if score is not None:
+        d["score"] = round(float(score), 4)
+    return d
+
+
+def _settings(body: dict[str, Any]) -> Any:
+    """`GenerationSettings` from the request's OpenAI knobs, clamped to safe ranges (None: engine defaults)."""
+    wanted: dict[str, Any] = {}
+    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+    if max_tokens is not None:
+        if not isinstance(max_tokens, int) or max_tokens < 1:
+            raise ApiError(400, "max_tokens must be a positive integer", "max_tokens")
+        wanted["max_new_tokens"] = min(max_tokens, MAX_NEW_TOKENS)
+    for name, lo, hi in (("temperature", 0.0, 2.0), ("top_p", 0.0, 1.0)):
+        v = body.get(name)
+        if v is not None:
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ApiError(400, f"{name} must be a number", name)
+            wanted[name] = min(max(float(v), lo), hi)
+    if isinstance(body.get("seed"), int):
+        wanted["seed"] = body["seed"]
+    if not wanted:
+        return None
+    from assistant.engine import GenerationSettings
+
+    known = {f.name for f in dataclasses.fields(GenerationSettings)}
+    return GenerationSettings(**{k: v for k, v in wanted.items() if k in known})
+
+
+def parse_chat_request(body: Any, categories: list[str]) -> tuple[list[dict[str, Any]], str | None, bool]:
+    """Check a chat request body; returns (messages, category or None, stream).
+
+    Raises:
+        ApiError: 400 for a malformed body, 404 for an unknown model.
+    """
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    model = body.get("model", AUTO_MODEL)
+    if model not in (AUTO_MODEL, None, "") and model not in categories:
+        raise ApiError(404, f"model {model!r} does not exist; use {AUTO_MODEL!r} or one of: {', '.join(categories)}",
+                       "model", "model_not_found")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ApiError(400, "messages must be a non-empty list", "messages")
+    if len(messages) > MAX_MESSAGES:
+        raise ApiError(400, f"too many messages ({len(messages)} > {MAX_MESSAGES})", "messages")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant", "developer", "tool"):
+            raise ApiError(400, f"messages[{i}] needs a role of system, user or assistant", f"messages[{i}].role")
+        content = m.get("content")
+        text = content if isinstance(content, str) else json.dumps(content)
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise ApiError(400, f"messages[{i}] is too long ({len(text)} > {MAX_MESSAGE_CHARS} characters)",
+                           f"messages[{i}].content", "message_too_long")
+    if messages[-1].get("role") != "user":
+        raise ApiError(400, "the last message must be a user message", "messages")
+    return messages, (model if model in categories else None), bool(body.get("stream", False))
+
+
+def _reply_extra(reply: Any, catalog: Any) -> dict[str, Any]:
+    products = [product_dict(catalog.get(i)) for i in reply.products if catalog.get(i) is not None]
+    return {"products": products,
+            "shopguide": {"category": reply.category, "needs": reply.needs.to_dict(), "notes": reply.notes,
+                          "corrections": reply.corrections, "candidates": reply.candidates}}
+
+
+def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES) -> Any:
+    """The FastAPI app with the OpenAI-compatible routes (the page is mounted on it by `build_app`).
+
+    Args:
+        assistant: an `assistant.orchestrator.Assistant`.
+        token: when set, `/v1/*` needs `Authorization: Bearer <token>`.
+        max_body_bytes: larger request bodies get 413.
+
+    Returns:
+        A `fastapi.FastAPI`.
+    """
+    app = FastAPI(title="shopguide", docs_url=None, redoc_url=None)
+    categories = list(assistant.categories)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request %s failed", request.url.path)
+        return JSONResponse(ApiError(500, f"internal error: {type(exc).__name__}").body(), status_code=500)
+
+    @app.middleware("http")
+    async def _guard(request: Request, call_next: Any) -> Any:
+        if request.url.path.startswith("/v1/"):
+            if token is not None:
+                given = request.headers.get("authorization", "")
+                if not secrets.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                    return JSONResponse(ApiError(401, "missing or wrong bearer token").body(), status_code=401)
+            size = request.headers.get("content-length")
+            if size is not None and (not size.isdigit() or int(size) > max_body_bytes):
+                return JSONResponse(ApiError(413, f"request body over {max_body_bytes} bytes").body(), status_code=413)
+        return await call_next(request)
+
+    async def _json(request: Request) -> Any:
+        raw = await request.body()
+        if len(raw) > max_body_bytes:
+            raise ApiError(413, f"request body over {max_body_bytes} bytes")
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ApiError(400, f"the request body is not valid JSON: {e}") from e
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "products": len(assistant.catalog), "categories": categories}
+
+    @app.get("/v1/models")
+    def models() -> dict[str, Any]:
+        now = int(time.time())
+        data = [{"id": AUTO_MODEL, "object": "model", "created": now, "owned_by": "shopguide",
+                 "description": "routes each conversation to its category"}]
+        data += [{"id": c, "object": "model", "created": now, "owned_by": "shopguide",
+                  "adapter": c in assistant.adapters} for c in categories]
+        return {"object": "list", "data": data}
+
+    @app.get("/v1/search")
+    def search(q: str, category: str | None = None, min_price: float | None = None, max_price: float | None = None,
+               brand: str | None = None, top_k: int = 10) -> dict[str, Any]:
+        from retrieval.filters import Filters
+
+        if len(q) > MAX_MESSAGE_CHARS:
+            raise ApiError(400, f"q is too long ({len(q)} > {MAX_MESSAGE_CHARS} characters)", "q")
+        if category is not None and category not in categories:
+            raise ApiError(400, f"unknown category {category!r}", "category")
+        try:
+            filters = Filters(category=category, min_price=min_price, max_price=max_price,
+                              brands=[brand] if brand else [])
+        except ValueError as e:
+            raise ApiError(400, str(e), "min_price") from e
+        hits = assistant.search(q, top_k=min(max(top_k, 1), 50), filters=filters)
+        return {"object": "list", "data": [product_dict(p, s) for p, s in hits]}
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Any:
+        body = await _json(request)
+        messages, category, stream = parse_chat_request(body, categories)
+        settings = _settings(body)
+        filters = body.get("filters") if isinstance(body.get("filters"), dict) else None
+        cid, created, model = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time()), body.get("model") or AUTO_MODEL
+        if not stream:
+            try:
+                reply = await run_in_threadpool(assistant.reply, messages, category, filters, settings)
+            except (ValueError, TypeError) as e:
+                raise ApiError(400, str(e)) from e
+            extra = _reply_extra(reply, assistant.catalog)
+            message = {"role": "assistant", "content": reply.text, "products": extra["products"]}
+            return {"id": cid, "object": "chat.completion", "created": created, "model": model,
+                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}, **extra}
+        return StreamingResponse(_sse(assistant, messages, category, filters, settings, cid, created, model),
+                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    return app
+
+
+def _sse(assistant: Any, messages: list, category: str | None, filters: Any, settings: Any, cid: str, created: int,
+         model: str) -> Iterator[str]:
+    """The SSE lines of one streamed completion; errors become an `error` event, never an exception."""
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        obj = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        for event in assistant.stream(messages, category=category, filters=filters, settings=settings):
+            if isinstance(event, str):
+                yield chunk({"content": event})
+            else:
+                if event.corrections:  # the streamed words cannot be taken back: state the fix after them
+                    yield chunk({"content": "\n\n(Correction: " + "; ".join(event.corrections) + ".)"})
+                yield chunk({}, "stop", **_reply_extra(event, assistant.catalog))
+    except Exception as e:  # noqa: BLE001 - a failed generation ends this stream, not the server
+        log.exception("streamed generation failed")
+        yield f"data: {json.dumps(ApiError(500, f'generation failed: {type(e).__name__}: {e}').body())}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+def build_app(assistant: Any, token: str | None = None, auth: tuple[str, str] | None = None,
+              feedback_path: str | Path = "feedback.jsonl") -> Any:
+    """The whole server: the API of `build_api` with the chat page of `build_ui` mounted at `/`.
+
+    Args:
+        assistant: the `Assistant` to serve.
+        token: bearer token for `/v1/*` (None: open).
+        auth: `(user, password)` login for the page (None: open).
+        feedback_path: JSONL file that thumbs up / down are appended to.
+    """
+    import gradio as gr
+
+    from assistant.webui import UI_CSS
+
+    api = build_api(assistant, token=token)
+    return gr.mount_gradio_app(api, build_ui(assistant, feedback_path=feedback_path), path="/", auth=auth,
+                               css=UI_CSS, footer_links=[])
+
+
+def add_server_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options shared by `shopguide serve` and `python app.py`."""
+    parser.add_argument("--bundle", default="demo", help="assistant bundle folder (default: demo)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine "
+                        "only; use 0.0.0.0 to expose it)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument("--token", default=None, help="require `Authorization: Bearer TOKEN` on the API")
+    parser.add_argument("--auth", default=None, metavar="USER:PASS", help="require this login on the chat page")
+    parser.add_argument("--feedback", default="feedback.jsonl", help="thumbs up/down JSONL (default feedback.jsonl)")
+    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    return parser
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Load the bundle in `args` and run the server until interrupted; returns an exit code."""
+    from retrieval.files import DataError
+
+    auth = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not sep or not user or not password:
+            print("--auth must be USER:PASS", file=sys.stderr)
+            return 2
+        auth = (user, password)
+    try:
+        from assistant.orchestrator import load_assistant
+
+        assistant = load_assistant(args.bundle, device=args.device)
+    except DataError as e:
+        print(f"cannot load the assistant bundle {args.bundle!r}:\n{e}", file=sys.stderr)
+        return 1
+    import uvicorn
+
+    app = build_app(assistant, token=args.token, auth=auth, feedback_path=args.feedback)
+    print(f"shopguide: chat page http://{args.host}:{args.port}/  API http://{args.host}:{args.port}/v1", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`shopguide serve`: the chat page and the OpenAI-compatible API on one port."""
+    parser = add_server_args(argparse.ArgumentParser(prog="shopguide serve", description=main.__doc__))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return serve(parser.parse_args(argv))
+
+
+def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> Any:
+    """The Gradio chat page (`gr.Blocks`); see `assistant.webui.build_ui`."""
+    from assistant.webui import build_ui as _build_ui
+
+    return _build_ui(assistant, feedback_path=feedback_path)
