@@ -1,0 +1,240 @@
+"""Tests of `shopguide eval` (assistant/evaluation): scoring and replay on hand-made dialogues with
+hand-computed expected values, malformed lines, resume, parallel runs, HTML escaping and run comparison.
+
+Run: python -m pytest -q tests/assistant/test_evaluation.py
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from assistant.dialogues import Dialogue
+from assistant.evaluation.cli import main as eval_main
+from assistant.evaluation.report import render_report
+from assistant.evaluation.runner import read_results, run_eval
+from assistant.evaluation.scoring import replay_dialogue, score_dialogue, user_reaction
+from assistant.evaluation.summary import compare_runs
+from assistant.grounding import Grounder
+from retrieval.catalog import Catalog, Product
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def products() -> list[Product]:
+    return [
+        Product("p1", "Acme Trail Runner", "shoes", price=49.99, brand="Acme", attributes={"color": "red"}),
+        Product("p2", "Zephyr Cloud Walker", "shoes", price=89.5, brand="Zephyr", attributes={"color": "black"}),
+        Product("p3", "Nimbus Road Racer", "shoes", price=120.0, brand="Nimbus", attributes={"color": "blue"}),
+        Product("p4", XSS, "shoes", price=10.0, brand="Evil"),
+    ]
+
+
+@pytest.fixture
+def catalog() -> Catalog:
+    return Catalog(products())
+
+
+def u(text: str) -> dict:
+    return {"role": "user", "content": text, "products": []}
+
+
+def a(text: str, prods: list[str] | None = None, **kw) -> dict:
+    return {"role": "assistant", "content": text, "products": prods or [], **kw}
+
+
+def dialogue(i: str, msgs: list[dict], target: str | None = "p1") -> Dialogue:
+    return Dialogue(i, "shoes", msgs, target)
+
+
+def test_target_at_turn_one_has_hit_at_1(catalog):
+    d = dialogue("d1", [u("I want running shoes under $60"),
+                        a("Try the Acme Trail Runner at $49.99.", ["p1"]),
+                        u("Great, I'll take it!")])
+    s = score_dialogue(d, Grounder(catalog))["scores"]
+    assert s["target_hit@1"] == 1.0 and s["target_rank"] == 1 and s["first_target_turn"] == 1
+    assert s["target_mrr"] == 1.0 and s["acceptance"] == 1.0 and s["target_accepted"] == 1.0
+    assert s["grounding_rate"] == 1.0 and s["wrong_facts"] == 0
+
+
+def test_target_second_and_wrong_price_flagged(catalog):
+    d = dialogue("d2", [u("hi, I need shoes"),
+                        a("What is your budget?"),
+                        u("around 100"),
+                        a("The Zephyr Cloud Walker costs $79.99.", ["p2"]),  # catalog: 89.50
+                        u("No, something else please"),
+                        a("Then the Acme Trail Runner at $49.99.", ["p1"]),
+                        u("sounds good")])
+    r = score_dialogue(d, Grounder(catalog))
+    s = r["scores"]
+    # recommendations in order: p2, p1 -> target rank 2; Hit@1 0, Hit@3 1; MRR 1/2
+    assert s["target_hit@1"] == 0.0 and s["target_hit@3"] == 1.0 and s["target_mrr"] == 0.5
+    assert s["first_target_turn"] == 3 and s["first_recommendation_turn"] == 2
+    assert s["wrong_facts"] == 1 and s["facts"] == 2 and s["grounding_rate"] == 0.5 and s["turns_with_error"] == 1
+    assert r["turns"][1]["wrong"] == [{"product": "p2", "field": "price", "stated": "$79.99", "actual": 89.5}]
+    assert s["acceptance"] == 0.5 and s["rejection"] == 0.5
+    assert s["needs_unclear"] == 1.0 and s["elicited_when_unclear"] == 1.0
+
+
+def test_elicitation_missing_when_recommending_at_once(catalog):
+    d = dialogue("d3", [u("hello, shoes please"), a("The Nimbus Road Racer is great.", ["p3"]), u("ok")])
+    s = score_dialogue(d, Grounder(catalog))["scores"]
+    assert s["needs_unclear"] == 1.0 and s["elicited_when_unclear"] == 0.0
+    assert s["target_hit@5"] == 0.0 and s["target_rank"] is None
+
+
+def test_user_reaction_lexicon():
+    assert user_reaction("Great, I'll take it") == "accept"
+    assert user_reaction("too expensive for me") == "reject"
+    assert user_reaction("what colour is it?") == "neutral"
+
+
+@dataclass
+class FakeReply:
+    text: str
+    products: list[str]
+    category: str | None = None
+    needs: dict = field(default_factory=dict)
+    grounding: object = None
+
+
+class FakeAssistant:
+    """Replies from a script, one per call, recording what it was sent."""
+
+    def __init__(self, script: list[tuple[str, list[str]]]):
+        self.script = list(script)
+        self.calls: list[tuple[list[dict], str | None]] = []
+
+    def reply(self, messages, category=None):
+        self.calls.append((messages, category))
+        text, prods = self.script[(len(self.calls) - 1) % len(self.script)]
+        return FakeReply(text, prods, category)
+
+
+def test_replay_hand_computed(catalog):
+    d = dialogue("r1", [u("running shoes"), a("Try the Acme Trail Runner.", ["p1"]), u("{system noise}"),
+                        a("Compare the Acme Trail Runner and the Nimbus Road Racer.", ["p1", "p3"]), u("ok")])
+    d.messages.insert(2, {"role": "system", "content": "log line", "products": []})
+    fake = FakeAssistant([("Try the Acme Trail Runner.", ["p1"]),
+                          ("The Zephyr Cloud Walker costs $99.", ["p2", "p1"])])
+    r = replay_dialogue(d, fake, Grounder(catalog))
+    t1, t2 = r["turns"]
+    assert t1["rouge_l"] == pytest.approx(1.0) and t1["chrf"] == pytest.approx(100.0)
+    assert t1["ref_hit@1"] == 1.0 and t1["target_hit@1"] == 1.0 and t1["target_mrr"] == 1.0
+    # turn 2: gold {p1, p3}, predicted [p2, p1]: Hit@1 0, Recall@3 1/2, MRR 1/2
+    assert t2["ref_hit@1"] == 0.0 and t2["ref_recall@3"] == 0.5 and t2["ref_mrr"] == 0.5
+    # without p1 (mentioned at turn 1): gold {p3}, predicted [p2] -> 0; target p1 already seen -> no target_new
+    assert t2["ref_new_hit@3"] == 0.0 and "target_new_hit@1" not in t2
+    assert t2["wrong_facts"] == 1 and r["scores"]["grounding_rate"] == 0.0
+    assert r["scores"]["ref_hit@1"] == 0.5
+    # history: reference messages before the turn, system messages dropped, category passed
+    assert [m["role"] for m in fake.calls[1][0]] == ["user", "assistant", "user"] and fake.calls[1][1] == "shoes"
+
+
+def write_inputs(tmp_path: Path, n: int = 6, bad: bool = True) -> tuple[Path, Path]:
+    cat = tmp_path / "catalog.jsonl"
+    cat.write_text("".join(json.dumps(p.to_dict()) + "\n" for p in products()))
+    lines = []
+    for i in range(n):
+        target = ["p1", "p2", "p3"][i % 3]
+        title = {"p1": "Acme Trail Runner", "p2": "Zephyr Cloud Walker", "p3": "Nimbus Road Racer"}[target]
+        d = {"id": f"d{i}", "category": "shoes", "target": target,
+             "messages": [u("hi, I need shoes"), a("Any budget?"), u("under $150"),
+                          a(f"The {title} is a good pick.", [target if i % 2 else "p1"]), u("I'll take it")]}
+        lines.append(json.dumps(d))
+    if bad:
+        lines.insert(1, "{not json")
+        lines.insert(3, json.dumps({"id": "x", "messages": [u("hi")]}))  # no category
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path, cat
+
+
+def strip_meta(m: dict) -> dict:
+    return {k: v for k, v in m.items() if k != "meta"}
+
+
+def test_malformed_lines_reported_with_numbers_and_counted(tmp_path):
+    path, cat = write_inputs(tmp_path)
+    m = run_eval(path, cat, tmp_path / "out", progress=False, report=False)
+    assert m["counts"]["dialogues"] == 6 and m["counts"]["skipped_lines"] == 2
+    assert [(s["line"], s["field"]) for s in m["skipped"]] == [(2, None), (4, "category")]
+    assert m["skipped"][0]["problem"].startswith(f"{path}:2: -: invalid JSON")
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["counts"]["skipped_lines"] == 2
+
+
+def test_resume_gives_same_metrics_as_one_run(tmp_path):
+    path, cat = write_inputs(tmp_path)
+    full = run_eval(path, cat, tmp_path / "one", progress=False, report=False)
+    part = tmp_path / "two"
+    run_eval(path, cat, part, progress=False, report=False, limit=3)
+    with open(part / "results.jsonl", "a") as f:
+        f.write('{"id": "d4", "categ')  # a run killed mid-write
+    with pytest.raises(Exception, match="different run"):  # limit differs: refuses to mix runs silently
+        run_eval(path, cat, part, progress=False, report=False)
+    cfg = json.loads((part / "run.json").read_text())
+    cfg["limit"] = None
+    (part / "run.json").write_text(json.dumps(cfg))
+    resumed = run_eval(path, cat, part, progress=False, report=False)
+    assert resumed["meta"]["new_this_run"] == 3
+    assert strip_meta(resumed) == strip_meta(full)
+    assert len(read_results(part / "results.jsonl")) == 6
+
+
+def test_parallel_workers_match_serial(tmp_path):
+    path, cat = write_inputs(tmp_path, n=10, bad=False)
+    serial = run_eval(path, cat, tmp_path / "s", progress=False, report=False)
+    par = run_eval(path, cat, tmp_path / "p", progress=False, report=False, workers=2, chunk_size=2)
+    assert strip_meta(par) == strip_meta(serial)
+
+
+def test_report_escapes_catalog_and_dialogue_text(tmp_path, catalog):
+    d = dialogue("x1", [u(f"show me {XSS}"), a(f"Here is {XSS} for $10.00, and the Evil Acme Runner 9000.", ["p4"]),
+                        u("no")], target="p4")
+    r = score_dialogue(d, Grounder(catalog))
+    r["line"] = 1
+    from assistant.evaluation.summary import summarize
+
+    page = render_report(summarize([r]), [r])
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert page.count("<img ") == page.count('<img class="plot"')  # only our plots are images
+
+
+def test_cli_scores_and_reports_a_missing_file(tmp_path, capsys):
+    path, cat = write_inputs(tmp_path)
+    out = tmp_path / "cli"
+    assert eval_main([str(path), "--catalog", str(cat), "--out", str(out), "--quiet"]) == 0
+    assert {"metrics.json", "results.jsonl", "report.html", "run.json"} <= {p.name for p in out.iterdir()}
+    assert "6 dialogues" in capsys.readouterr().out
+    assert eval_main([str(tmp_path / "missing.jsonl"), "--catalog", str(cat), "--out", str(out), "--quiet"]) == 1
+    assert "transcript file not found" in capsys.readouterr().err
+
+
+def test_compare_ci_contains_true_difference(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.2, 0.7, size=120)
+
+    def mk(i, v, cat):
+        return {"id": f"d{i}", "category": cat, "mode": "score", "turns": [], "scores": {"x": float(v)}}
+
+    ra = [mk(i, v, "c1" if i % 2 else "c2") for i, v in enumerate(base)]
+    rb = [mk(i, v + 0.1 + rng.normal(0, 0.05), "c1" if i % 2 else "c2") for i, v in enumerate(base)]
+    cmp = compare_runs(ra, rb)
+    d = cmp["overall"]["x"]
+    assert cmp["paired"] and cmp["n_pairs"] == 120
+    assert d["lo"] <= 0.1 <= d["hi"] and d["lo"] > 0
+    assert set(cmp["per_category"]) == {"c1", "c2"}
+    # the CLI writes comparison.json and compare.html from two run folders
+    for name, rows in (("A", ra), ("B", rb)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert eval_main(["--compare", str(tmp_path / "A"), str(tmp_path / "B"), "--out", str(tmp_path / "C"),
+                      "--resamples", "300"]) == 0
+    saved = json.loads((tmp_path / "C" / "comparison.json").read_text())
+    assert saved["overall"]["x"]["lo"] <= 0.1 <= saved["overall"]["x"]["hi"]
+    assert (tmp_path / "C" / "compare.html").read_text().startswith("<!DOCTYPE html>")
