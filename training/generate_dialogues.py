@@ -214,7 +214,7 @@ class DialogueMaker:
                                f"Nothing from {b} matches, unfortunately. If you're open to another brand:"])
         if key in ("*", "**"):
             return rng.choice([f"I couldn't find {t} that match all of that. These are the closest I have:",
-                               f"Nothing matches everything you asked for. Dropping some of the requirements:"])
+                               "Nothing matches everything you asked for. Dropping some of the requirements:"])
         label, want = self.label(key), needs["attributes"][key]
         return rng.choice([f"Sorry, there are no {t} with {label} {want} that also meet your other needs. If you're "
                            f"flexible on {label}, these come closest:",
@@ -254,7 +254,7 @@ class DialogueMaker:
                 text = rng.choice(["Yes, the {t} has {l} {v}.", "Yes! The {t} is {v}.", "That's right, {l}: {v} on the {t}."])
             else:
                 text = rng.choice(["No, the {t} has {l} {v}.", "Not quite: the {t}'s {l} is {v}.",
-                                   "No — the {t} is {v}, not {g}."])
+                                   "No — the {t} is {v}."])
             text = text.format(t=p.title, l=label, v=value, g=guess)
             text = text[:1].upper() + text[1:]
         return {"role": "assistant", "content": text, "act": "answer", "products": [p.id],

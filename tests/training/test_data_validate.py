@@ -1,0 +1,71 @@
+"""Tests of `shopguide data validate` (training/data_tools.py), called in-process through `training.cli.main`.
+
+Run: python -m pytest -q tests/training/test_data_validate.py
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from training.cli import main as cli
+from training.generate import generate
+
+GOOD = {"id": "d1", "category": "apparel", "messages": [{"role": "user", "content": "hi", "products": []},
+                                                        {"role": "assistant", "content": "hello", "products": []}]}
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    generate(out, seed=3, categories=["apparel", "beauty"], n_products=60,
+             sizes={"train": 20, "validation": 5, "test": 5}, n_unlabeled=20)
+    return out
+
+
+def _write(path, rows):
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n")
+
+
+def test_bad_dialogue_on_line_3_is_named(tmp_path, capsys):
+    bad = dict(GOOD, id="d3", messages=[{"role": "robot", "content": "beep", "products": []}])
+    path = tmp_path / "d.jsonl"
+    _write(path, [GOOD, dict(GOOD, id="d2"), bad])
+    assert cli(["data", "validate", str(path), "--kind", "dialogues"]) != 0
+    err = capsys.readouterr().err
+    assert f"{path}:3: messages[0].role:" in err
+    assert ":1:" not in err and ":2:" not in err
+
+
+def test_bad_catalog_line_names_field(tmp_path, capsys):
+    path = tmp_path / "c.jsonl"
+    _write(path, [{"id": "a", "title": "A", "category": "x"}, {"id": "b", "title": "B", "category": "x"},
+                  {"id": "c", "title": "C", "category": "x", "price": "cheap"}])
+    assert cli(["data", "validate", str(path), "--kind", "catalog"]) == 1
+    assert f"{path}:3: price:" in capsys.readouterr().err
+
+
+def test_unknown_product_and_invalid_json(small_demo, tmp_path, capsys):
+    path = tmp_path / "d.jsonl"
+    ghost = dict(GOOD, id="g", messages=GOOD["messages"][:1] + [{"role": "assistant", "content": "x",
+                                                                  "products": ["app-9999"]}])
+    _write(path, [GOOD, "{not json", ghost])
+    assert cli(["data", "validate", str(path), "--kind", "dialogues", "--catalog", str(small_demo / "catalog")]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:2: -: invalid JSON" in err and f"{path}:3: messages[1].products:" in err and "app-9999" in err
+
+
+def test_generated_output_passes(small_demo, capsys):
+    for f in sorted((small_demo / "dialogues").glob("*.jsonl")):
+        assert cli(["data", "validate", str(f), "--kind", "dialogues", "--catalog", str(small_demo / "catalog")]) == 0
+    for f in sorted((small_demo / "catalog").glob("*.jsonl")):
+        assert cli(["data", "validate", str(f), "--kind", "catalog"]) == 0
+    assert "valid dialogues, ok" in capsys.readouterr().out
+
+
+def test_missing_catalog_is_an_error_not_a_traceback(tmp_path, capsys):
+    path = tmp_path / "d.jsonl"
+    _write(path, [GOOD])
+    assert cli(["data", "validate", str(path), "--kind", "dialogues", "--catalog", str(tmp_path / "nope.jsonl")]) == 1
+    assert "file not found" in capsys.readouterr().err
