@@ -99,7 +99,8 @@ class DialogueMaker:
         return self.rng.choice([f"{label} {value}", f"{label}: {value}", f"{value} {label}"]
                                if label.lower() not in value.lower() else [value])
 
-    def reason(self, p: Product, needs: dict[str, Any], facts: list[dict], also: str | None = None) -> str:
+    def reason(self, p: Product, needs: dict[str, Any], facts: list[dict], also: str | None = None,
+               first: bool = True) -> str:
         """Why `p` fits: the stated attribute needs (verbatim values), the relaxed attribute `also` (its
         actual value), plus sometimes one extra highlight."""
         wanted = [a for a in needs["attributes"] if a != "type" and a in p.attributes]
@@ -116,7 +117,7 @@ class DialogueMaker:
         if needs["brands"]:
             facts.append({"product": p.id, "field": "brand", "value": p.brand})
             extra = f" It's from {p.brand}, as you wanted."
-        if needs["max_price"] is not None and self.rng.random() < 0.5:
+        if needs["max_price"] is not None and first and self.rng.random() < 0.5:
             extra += self.rng.choice([" Within your budget.", " Fits your budget.", ""])
         tpl = self.rng.choice(["It has {b}.", "You get {b}.", "Highlights: {b}.", "It comes with {b}.", "{B}."])
         return (tpl.format(b=bits, B=bits[:1].upper() + bits[1:]) if bits else "") + extra
@@ -125,8 +126,9 @@ class DialogueMaker:
                      also: str | None = None) -> str:
         facts.append({"product": p.id, "field": "title", "value": p.title})
         facts.append({"product": p.id, "field": "price", "value": p.price})
-        head = self.rng.choice(["{t} ({p})", "{t} at {p}", "{t} for {p}", "{t}, {p}"]).format(t=p.title, p=money(p.price))
-        why = self.reason(p, needs, facts, also)
+        head = self.rng.choice(["{t} ({p})", "{t} at {p}", "{t} for {p}", "{t}, {p}"]).format(t=p.title,
+                                                                                              p=money(p.price))
+        why = self.reason(p, needs, facts, also, first=i == 0)
         return (f"{i + 1}. " if n > 1 else "") + f"{head}. {why}".strip()
 
     def plural_type(self, needs: dict[str, Any]) -> str:
@@ -151,7 +153,8 @@ class DialogueMaker:
                                    None if act == "recommend" else relaxed[0])
                  for i, p in enumerate(chosen)]
         if act == "recommend":
-            lead = self.rng.choice(V.RECOMMEND_ONE_LEAD if k == 1 else V.RECOMMEND_LEAD).format(t=self.plural_type(needs))
+            leads = V.RECOMMEND_ONE_LEAD if k == 1 else V.RECOMMEND_LEAD
+            lead = self.rng.choice(leads).format(t=self.plural_type(needs))
         else:
             lead = self.relax_lead(needs, relaxed[0], chosen, facts)
         tail = self.rng.choice(["", "", " Want details on any of them?", " Shall I compare them?",
@@ -207,7 +210,8 @@ class DialogueMaker:
                                f"little, these are the closest:",
                                f"Nothing matches all your needs {budget}, sorry. Relaxing the budget, here's what "
                                f"comes closest:",
-                               f"Unfortunately there are no {t} {budget} with all of that. Going slightly over budget:"])
+                               f"Unfortunately there are no {t} {budget} with all of that. "
+                               f"Going slightly over budget:"])
         if key == "brand":
             b = ", ".join(needs["brands"])
             return rng.choice([f"I don't have {b} {t} that fit the rest of your needs. From other brands:",
@@ -251,9 +255,10 @@ class DialogueMaker:
                 text = rng.choice(["The {t} has {l} {v}.", "Its {l} is {v} — that's the {t}.",
                                    "For the {t}, the {l} is {v}.", "{v}: that's the {l} of the {t}."])
             elif guess.lower() == str(value).lower():
-                text = rng.choice(["Yes, the {t} has {l} {v}.", "Yes! The {t} is {v}.", "That's right, {l}: {v} on the {t}."])
+                text = rng.choice(["Yes, the {t} has {l} {v}.", "Yes! The {t} is {v}.",
+                                   "That's right, {l}: {v} on the {t}."])
             else:
-                text = rng.choice(["No, the {t} has {l} {v}.", "Not quite: the {t}'s {l} is {v}.",
+                text = rng.choice(["No, the {t} has {l} {v}.", "Not quite: for the {t}, the {l} is {v}.",
                                    "No — the {t} is {v}."])
             text = text.format(t=p.title, l=label, v=value, g=guess)
             text = text[:1].upper() + text[1:]
@@ -262,7 +267,8 @@ class DialogueMaker:
 
     def compare(self, a: Product, b: Product, needs: dict[str, Any], cands: list[str]) -> tuple[dict, Product]:
         rng = self.rng
-        facts = [{"product": a.id, "field": "price", "value": a.price}, {"product": b.id, "field": "price", "value": b.price}]
+        facts = [{"product": a.id, "field": "price", "value": a.price}, {"product": b.id, "field": "price",
+                                                                         "value": b.price}]
         common = [k for k in a.attributes if k in b.attributes and k != "type"]
         differ = [k for k in common if a.attributes[k] != b.attributes[k]]
         show = rng.sample(differ, min(len(differ), 2)) if differ else common[:1]

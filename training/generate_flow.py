@@ -105,7 +105,8 @@ def run_flow(m, did: str) -> dict[str, Any]:
         for a in ask:
             if a == "type":
                 needs["attributes"]["type"] = ptype
-                clauses.append(rng.choice(["{t}", "I need {t}", "{t} I think", "maybe {t}"]).format(t=voice.type_np(ptype)))
+                clauses.append(rng.choice(["{t}", "I need {t}", "{t} I think",
+                                           "maybe {t}"]).format(t=voice.type_np(ptype)))
             elif a == "budget":
                 item = next((x for x in pending if x[0] == "price"), None)
                 if item:
@@ -145,6 +146,7 @@ def run_flow(m, did: str) -> dict[str, Any]:
     if rng.random() < 0.35:
         steps.insert(rng.randrange(len(steps) + 1), "compare")
     compare_pick = None
+    asked_about: set[tuple[str, str]] = set()
     for step in steps:
         if relaxed and rng.random() < 0.6:  # the shopper accepts the relaxation in their next message
             _accept_relax(needs, relaxed, shown)
@@ -162,10 +164,15 @@ def run_flow(m, did: str) -> dict[str, Any]:
             i = rng.randrange(len(shown))
             p = shown[i]
             r = rng.random()
-            field = "price" if r < 0.15 else "brand" if r < 0.25 else rng.choice([a for a in p.attributes if a != "type"])
+            fields = [a for a in p.attributes if a != "type" and (p.id, a) not in asked_about]
+            field = "price" if r < 0.15 or not fields else "brand" if r < 0.25 else rng.choice(fields)
+            if (p.id, field) in asked_about:
+                continue
+            asked_about.add((p.id, field))
             guess = None
             if field not in ("price", "brand") and rng.random() < 0.35:
-                values = m.spec["types"][ptype]["attrs"].get(field) or m.spec["common"].get(field) or [p.attributes[field]]
+                values = (m.spec["types"][ptype]["attrs"].get(field) or m.spec["common"].get(field)
+                          or [p.attributes[field]])
                 guess = p.attributes[field] if rng.random() < 0.5 else rng.choice(values)
             user(voice.question(field, _ref(m, shown, i), guess))
             msgs.append(m.answer(p, field, guess, cands))
@@ -249,7 +256,8 @@ def _refine(m, needs: dict, shown: list, state: dict, user) -> bool:
         needs["exclude_brands"].append(p.brand)
         user(voice.style(voice.avoid_brand(p.brand)))
         return True
-    free = [a for a in p.attributes if a != "type" and a not in needs["attributes"] and a not in needs["exclude_attributes"]]
+    free = [a for a in p.attributes
+            if a != "type" and a not in needs["attributes"] and a not in needs["exclude_attributes"]]
     if not free:
         return False
     a = rng.choice(free)

@@ -19,7 +19,8 @@ BUDGET_RANGE = ["between ${lo} and ${hi}", "in the ${lo}-${hi} range", "somewher
                 "at least ${lo} but under ${hi}"]
 NO_BUDGET = ["no fixed budget", "price doesn't matter much", "I'm flexible on price", "not sure about budget, "
              "whatever is reasonable"]
-NO_PREF = ["no preference on {l}", "I don't mind the {l}", "{l} doesn't matter", "any {l} is fine", "not fussy about {l}"]
+NO_PREF = ["no preference on {l}", "I don't mind the {l}", "{l} doesn't matter", "any {l} is fine",
+           "not fussy about {l}"]
 BRAND_WANT = ["I like {b}", "ideally from {b}", "{b} if you have it", "I trust {b}", "only {b} please"]
 BRAND_AVOID = ["not {b} though", "anything but {b}", "I had a bad experience with {b}, so not them", "no {b} please"]
 ATTR_AVOID = ["not {v}", "anything except {v}", "I don't want {v}", "nothing {v} please"]
@@ -37,6 +38,8 @@ NO_BUY = ["I'll think about it, thanks", "not sure yet, I'll come back later", "
           "none of these are quite right, I'll pass for now"]
 ACCEPT_RELAX = ["ok, that works", "fine, I can live with that", "sure, show me", "alright, that's ok",
                 "hmm ok, that's acceptable"]
+# attributes whose values read as adjectives ("is it navy?"); others are asked as "does it have <label> <v>?"
+ADJECTIVAL = frozenset({"color", "material", "fit", "style", "finish", "shape", "width", "scent", "light control"})
 ORDINALS = ["the first one", "the second one", "the third one"]
 
 
@@ -131,7 +134,8 @@ class UserVoice:
 
     def ref(self, p_title: str, pos: int, n: int, brand_unique: str | None) -> str:
         """How the shopper points at a shown product: title, ordinal, brand or a pronoun."""
-        opts = ["title", "title", "lower"] + (["ord"] if n > 1 and pos < 3 else ["it"]) + (["brand"] if brand_unique else [])
+        opts = ["title", "title",
+                "lower"] + (["ord"] if n > 1 and pos < 3 else ["it"]) + (["brand"] if brand_unique else [])
         kind = self.rng.choice(opts)
         if kind == "title":
             return "the " + p_title
@@ -152,7 +156,8 @@ class UserVoice:
         if field == "brand":
             return self.style(self.rng.choice(QUESTION_BRAND).format(ref=ref))
         if guess is not None:
-            return self.style(self.rng.choice(YES_NO).format(ref=ref, v=guess, l=self.label(field)))
+            forms = YES_NO if field in ADJECTIVAL else [f for f in YES_NO if "{l}" in f]
+            return self.style(self.rng.choice(forms).format(ref=ref, v=guess, l=self.label(field)))
         return self.style(self.rng.choice(self.spec["ask"].get(field, ["what's the {l} of {ref}?"])).format(
             ref=ref, l=self.label(field)))
 

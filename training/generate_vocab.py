@@ -27,7 +27,8 @@ COLORS = ["black", "white", "navy", "grey", "olive", "burgundy", "beige", "red",
 CATEGORIES: dict[str, dict] = {
     "apparel": {
         "prefix": "app",
-        "brands": ["Northwind", "Urban Fable", "Loomcraft", "Alder & Co", "Seabright", "Kestrel", "Marlowe", "Tidewell"],
+        "brands": ["Northwind", "Urban Fable", "Loomcraft", "Alder & Co", "Seabright", "Kestrel", "Marlowe",
+                   "Tidewell"],
         "lines": ["Aria", "Harbor", "Everyday", "Summit", "Metro", "Coast", "Heritage", "Nova", "Linden", "Ridge",
                   "Atlas", "Breeze", "Crest", "Drift", "Echo", "Field", "Grove", "Haven"],
         "types": {
@@ -58,7 +59,8 @@ CATEGORIES: dict[str, dict] = {
             "skirt": {"price": (25, 120), "attrs": {"material": ["cotton", "denim", "linen", "polyester"],
                                                     "fit": ["slim", "regular", "relaxed"],
                                                     "occasion": ["office", "casual", "party"]}},
-            "shorts": {"plural": True, "price": (18, 70), "attrs": {"material": ["cotton", "linen", "denim", "polyester"],
+            "shorts": {"plural": True, "price": (18, 70), "attrs": {"material": ["cotton", "linen", "denim",
+                                                                                 "polyester"],
                                                                     "fit": ["slim", "regular", "relaxed"],
                                                                     "occasion": ["casual", "workout", "travel"]}},
         },
@@ -187,7 +189,8 @@ CATEGORIES: dict[str, dict] = {
                                                             "lumbar support": ["adjustable", "fixed", "none"]}},
             "bookshelf": {"price": (80, 500), "attrs": {"material": ["oak", "pine", "metal", "walnut"],
                                                         "shelves": ["3 shelves", "5 shelves", "6 shelves"]}},
-            "curtains": {"plural": True, "price": (30, 180), "attrs": {"material": ["linen", "velvet", "cotton", "polyester"],
+            "curtains": {"plural": True, "price": (30, 180), "attrs": {"material": ["linen", "velvet", "cotton",
+                                                                                    "polyester"],
                                                                        "light control": ["blackout", "sheer",
                                                                                          "light filtering"]}},
             "coffee table": {"price": (90, 700), "attrs": {"material": ["oak", "glass", "marble", "walnut", "metal"],
@@ -273,7 +276,8 @@ CATEGORIES: dict[str, dict] = {
                 "use": ["outdoor", "parties", "home", "travel"]}},
         },
         "common": {"color": ["black", "silver", "white", "space grey", "blue", "green"]},
-        "labels": {"color": "color", "screen size": "screen size", "storage": "storage", "battery life": "battery life",
+        "labels": {"color": "color", "screen size": "screen size", "storage": "storage",
+                   "battery life": "battery life",
                    "connectivity": "connectivity", "use": "intended use", "memory": "memory",
                    "noise cancelling": "noise cancelling", "water resistance": "water resistance"},
         "say": {
@@ -331,11 +335,13 @@ CATEGORIES: dict[str, dict] = {
                   "Botanic", "Bright", "Soft Focus", "Renew", "Balance"],
         "types": {
             "moisturizer": {"price": (12, 95), "attrs": {
-                "skin type": ["dry", "oily", "combination", "sensitive", "normal"], "finish": ["dewy", "matte", "natural"],
+                "skin type": ["dry", "oily", "combination", "sensitive", "normal"], "finish": ["dewy", "matte",
+                                                                                               "natural"],
                 "concern": ["hydration", "anti-aging", "redness", "acne"], "volume": ["50 ml", "75 ml", "100 ml"]}},
             "serum": {"price": (15, 140), "attrs": {
                 "skin type": ["dry", "oily", "combination", "sensitive", "normal"],
-                "concern": ["dullness", "anti-aging", "acne", "hydration", "dark spots"], "volume": ["30 ml", "50 ml"]}},
+                "concern": ["dullness", "anti-aging", "acne", "hydration", "dark spots"], "volume": ["30 ml",
+                                                                                                     "50 ml"]}},
             "cleanser": {"price": (8, 45), "attrs": {
                 "skin type": ["dry", "oily", "combination", "sensitive", "normal"],
                 "concern": ["acne", "hydration", "redness"], "volume": ["150 ml", "200 ml", "250 ml"]}},
@@ -386,7 +392,8 @@ CATEGORIES: dict[str, dict] = {
             "scent": {"unscented": ["fragrance makes my skin freak out", "no perfume please, it irritates me"]},
         },
         "ask": {
-            "skin type": ["is {ref} okay for my skin type? which skin type is it for?", "what skin is {ref} made for?"],
+            "skin type": ["is {ref} okay for my skin type? which skin type is it for?",
+                          "what skin is {ref} made for?"],
             "finish": ["what finish does {ref} have?", "is {ref} matte or dewy?"],
             "concern": ["what does {ref} actually help with?", "what's {ref} for?"],
             "volume": ["how big is {ref}?", "how much product is in {ref}?"],
@@ -419,7 +426,8 @@ ELICIT_ATTR = ["Any preference on {label}?", "What {label} would you like?", "Do
                "And what about {label}?"]
 ELICIT_LEAD = ["Happy to help.", "Sure!", "Great, let's narrow it down.", "Got it.", "I can help with that."]
 RECOMMEND_LEAD = ["Here are some {t} that fit what you asked for:", "These {t} match your needs:",
-                  "I'd suggest these {t}:", "Good news, I found {t} that fit:", "Based on what you told me, try these {t}:"]
+                  "I'd suggest these {t}:", "Good news, I found {t} that fit:",
+                      "Based on what you told me, try these {t}:"]
 RECOMMEND_ONE_LEAD = ["I'd recommend this one:", "This is the best match I found:", "One option fits well:"]
 CLOSE = ["Great choice! The {title} is {price}. Enjoy!", "Excellent — the {title} at {price} it is. Happy shopping!",
          "Good pick. The {title} ({price}) is a solid choice. Anything else I can help with?",

@@ -37,7 +37,8 @@ from retrieval.files import DataError, Problem, atomic_write_jsonl, iter_jsonl
 
 log = logging.getLogger(__name__)
 
-_SELECTED = re.compile(r"Selected item for recommendation:\s*(?P<title>.*?)\s*\(ID:\s*(?P<id>[A-Z0-9]{6,})\)\s*$", re.S)
+_SELECTED = re.compile(r"Selected item for recommendation:\s*(?P<title>.*?)\s*\(ID:\s*(?P<id>[A-Z0-9]{6,})\)\s*$",
+                       re.S)
 _ACTS = {"recommend": "recommend", "elicit": "elicit", "answer": "answer", "answer_about_recommendation": "answer",
          "question_about_recommendation": "answer", "redirect": "redirect"}
 
@@ -119,7 +120,8 @@ def import_recquest(src: str | Path, out: str | Path) -> dict[str, Any]:
                 if mm:
                     add(mm["id"], mm["title"], d["domain"])
         for m in d["messages"]:  # newline-separated retrieved titles (ids made from titles when unknown)
-            if isinstance(m, dict) and m.get("role") == "system" and str(m.get("content")).startswith("Retrieved items"):
+            if isinstance(m,
+                          dict) and m.get("role") == "system" and str(m.get("content")).startswith("Retrieved items"):
                 for title in _retrieved_lines(m["content"]):
                     add(title_to_id.get(title.lower()) or _title_id(title), title, d["domain"])
         tgt = d.get("target") or {}
@@ -421,7 +423,8 @@ def import_amazon(file: str | Path, out: str | Path, category: str | None = None
             skipped += 1
             continue
         if p.id in seen:
-            problems.append(Problem(str(file), line, "parent_asin", f"duplicate {p.id!r} (first on line {seen[p.id]})"))
+            problems.append(Problem(str(file), line, "parent_asin",
+                                    f"duplicate {p.id!r} (first on line {seen[p.id]})"))
             skipped += 1
             continue
         seen[p.id] = line

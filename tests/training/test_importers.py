@@ -30,7 +30,8 @@ def test_recquest_import_validates(recquest, capsys):
     dialogues = load_dialogues(files, set(catalog.by_id))  # raises DataError on any problem
     assert 500 <= len(dialogues) <= 517
     for f in files:
-        assert cli(["data", "validate", str(f), "--kind", "dialogues", "--catalog", str(recquest / "catalog.jsonl")]) == 0
+        assert cli(["data", "validate", str(f), "--kind", "dialogues", "--catalog",
+                    str(recquest / "catalog.jsonl")]) == 0
 
 
 def test_recquest_turns_and_annotations(recquest):
