@@ -74,12 +74,15 @@ def _settings(body: dict[str, Any]) -> Any:
         if not isinstance(max_tokens, int) or max_tokens < 1:
             raise ApiError(400, "max_tokens must be a positive integer", "max_tokens")
         wanted["max_new_tokens"] = min(max_tokens, MAX_NEW_TOKENS)
-    for name, lo, hi in (("temperature", 0.0, 2.0), ("top_p", 0.0, 1.0)):
+    for name, lo, hi in (("temperature", 0.0, 2.0), ("top_p", 0.01, 1.0)):
         v = body.get(name)
         if v is not None:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise ApiError(400, f"{name} must be a number", name)
             wanted[name] = min(max(float(v), lo), hi)
+    if "temperature" in wanted:  # OpenAI: 0 is greedy, above 0 samples
+        t = wanted.pop("temperature")
+        wanted.update(do_sample=t > 0, **({"temperature": t} if t > 0 else {}))
     if isinstance(body.get("seed"), int):
         wanted["seed"] = body["seed"]
     if not wanted:

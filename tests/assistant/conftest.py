@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -150,3 +151,38 @@ def live_server():
     for server, thread in servers:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def build_tiny_bundle(folder: Any) -> Any:
+    """Write a real assistant bundle with the tiny catalog: a 1-layer Llama with a BPE tokenizer and chat
+    template (random weights, safetensors), an `apparel` LoRA adapter, and a hash-encoder index."""
+    from pathlib import Path
+
+    from peft import LoraConfig, get_peft_model
+
+    from retrieval.files import atomic_write_json
+    from retrieval.index import ProductIndex
+    from training.pretrain import build_model, train_tokenizer
+
+    folder = Path(folder)
+    catalog = Catalog(tiny_products())
+    texts = [f"{p.title} {p.brand} {p.attributes} ${p.price}" for p in catalog] * 5
+    tok = train_tokenizer(texts + ["I recommend the jacket. It costs $49.99. Hello, what do you need?"] * 5,
+                          vocab_size=400)
+    model = build_model(tok, hidden_size=32, num_layers=1, num_heads=2, max_positions=2048)
+    model.save_pretrained(folder / "base")
+    tok.save_pretrained(folder / "base")
+    with warnings.catch_warnings():  # peft 0.21 reads transformers' deprecated `is_gradient_checkpointing`
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        lora = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))
+    lora.save_pretrained(folder / "adapters" / "apparel")
+    ProductIndex.build(catalog, encoder="hash:64").save(folder / "index")
+    atomic_write_json(folder / "assistant.json", {"base": "base", "adapters": {"apparel": "adapters/apparel"},
+                                                  "index": "index", "default_category": "apparel"})
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory):
+    """A real tiny bundle folder (built once per session, ~2 s)."""
+    return build_tiny_bundle(tmp_path_factory.mktemp("bundle"))

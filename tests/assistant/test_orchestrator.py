@@ -98,3 +98,16 @@ def test_from_pretrained_reports_missing_bundle_clearly(tmp_path):
         Assistant.from_pretrained(tmp_path)
     msg = str(e.value)
     assert "index: required path is missing" in msg and "adapters.apparel" in msg and "base" in msg
+
+
+def test_tiny_real_bundle_end_to_end(tiny_bundle):
+    """A real bundle (tiny random Llama + LoRA adapter + hash index) loads and answers through the real engine."""
+    from assistant.engine import GenerationSettings
+
+    a = Assistant.from_pretrained(tiny_bundle, device="cpu")
+    assert a.categories == ["apparel", "shoes"] and a.adapters == ["apparel"]
+    events = list(a.stream(_user("a red rain jacket"), settings=GenerationSettings(max_new_tokens=6)))
+    r = events[-1]
+    assert isinstance(r, Reply) and r.category == "apparel" and r.candidates
+    assert all(isinstance(e, str) for e in events[:-1])
+    assert set(r.products) <= set(r.candidates) | {p.id for p in a.catalog}

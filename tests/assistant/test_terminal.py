@@ -1,0 +1,33 @@
+"""`shopguide chat` over piped text: streamed replies, product lists, /category and /reset.
+
+Run: python -m pytest -q tests/assistant/test_terminal.py
+"""
+
+from __future__ import annotations
+
+import io
+
+from assistant.terminal import main, run_chat
+
+
+def test_piped_chat_with_commands(tiny_assistant):
+    out = io.StringIO()
+    lines = "a red rain jacket\n/category shoes\nsomething nice\n/category garden\n/reset\n/quit\nnever read\n"
+    assert run_chat(tiny_assistant, io.StringIO(lines), out) == 0
+    text = out.getvalue()
+    assert "I recommend the Trailblazer Rain Jacket. It costs $49.99." in text
+    assert "  - [a1] Trailblazer Rain Jacket (Peak), $49.99" in text
+    assert "(category: shoes)" in text and "unknown category 'garden'" in text and "(new conversation)" in text
+    assert "never read" not in text
+
+
+def test_corrections_are_shown(make_assistant):
+    out = io.StringIO()
+    run_chat(make_assistant(price_shift=1.0), io.StringIO("a red rain jacket\n"), out)
+    assert "(corrected:" in out.getvalue() and "(checked reply) I recommend the Trailblazer Rain Jacket. It costs " \
+        "$49.99." in out.getvalue()
+
+
+def test_missing_bundle_is_a_clear_error(tmp_path, capsys):
+    assert main(["--bundle", str(tmp_path)]) == 1
+    assert "shopguide build-demo" in capsys.readouterr().err
