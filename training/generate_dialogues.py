@@ -10,8 +10,9 @@ The assistant's policy is the same in every category (so it can be learned once 
 - answer attribute / price / brand questions about a shown product, compare two shown products, close.
 The shoppers differ per category (see `generate_vocab.py`): how they open, state needs, and ask.
 
-Every assistant message carries `act`, `products`, `facts` and `candidates`; every user message carries
-`needs`. Used by `training/generate.py`.
+Every assistant message carries `act`, `products`, `facts` and `candidates` (relax turns also `relaxed`:
+"price", "brand", an attribute name, or "*" / "**" when only the product type was kept); every user message
+carries `needs`. Used by `training/generate.py`.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ class DialogueMaker:
         extra_pool = found[k:] if act == "recommend" else []
         cands = self.candidates(chosen, needs, extra_pool)
         return {"role": "assistant", "content": text, "act": act, "products": [p.id for p in chosen],
-                "facts": facts, "candidates": cands, "_relaxed": relaxed[0] if relaxed else None}
+                "facts": facts, "candidates": cands, **({"relaxed": relaxed[0]} if relaxed else {})}
 
     def relax(self, needs: dict[str, Any], last_key: str | None) -> tuple[tuple[str, dict], list[Product]]:
         """Drop one stated need (the last one added first) so that something matches.

@@ -130,7 +130,7 @@ def run_flow(m, did: str) -> dict[str, Any]:
 
     # recommend, then the shopper's follow-ups
     rec = m.recommend(needs, state["last_key"])
-    relaxed = rec.pop("_relaxed")
+    relaxed = rec.get("relaxed")
     msgs.append(rec)
     shown = [m.by_id[i] for i in rec["products"]]
     cands = rec["candidates"]
@@ -149,7 +149,7 @@ def run_flow(m, did: str) -> dict[str, Any]:
     asked_about: set[tuple[str, str]] = set()
     for step in steps:
         if relaxed and rng.random() < 0.6:  # the shopper accepts the relaxation in their next message
-            _accept_relax(needs, relaxed, shown)
+            _accept_relax(needs, relaxed)
             state["prefix"] = voice.pick_phrase("accept") + rng.choice([". ", ", ", " - "])
             relaxed = None
         new_needs = None
@@ -184,7 +184,7 @@ def run_flow(m, did: str) -> dict[str, Any]:
             msgs.append(turn)
         if new_needs:
             rec = m.recommend(needs, state["last_key"])
-            relaxed = rec.pop("_relaxed")
+            relaxed = rec.get("relaxed")
             msgs.append(rec)
             shown = [m.by_id[i] for i in rec["products"]]
             cands = rec["candidates"]
@@ -201,7 +201,7 @@ def run_flow(m, did: str) -> dict[str, Any]:
         else:
             chosen = rng.choices(shown, [3, 2, 1][: len(shown)])[0]
         if relaxed:
-            _accept_relax(needs, relaxed, [chosen])
+            _accept_relax(needs, relaxed)
             state["prefix"] = voice.pick_phrase("accept") + rng.choice([". ", ", ", " - "])
         user(voice.pick(_ref(m, shown, shown.index(chosen))))
         msgs.append(m.close(chosen, cands))
@@ -222,11 +222,10 @@ def _ref(m, shown: list, i: int, no_it: bool = False) -> str:
     return "the " + shown[i].title
 
 
-def _accept_relax(needs: dict, relaxed: str, shown: list) -> None:
+def _accept_relax(needs: dict, relaxed: str) -> None:
     """The shopper accepts what a relax turn dropped: update their needs to match."""
-    if relaxed == "price":
-        needs["min_price"] = None
-        needs["max_price"] = float(nice_ceil(max(p.price for p in shown)))
+    if relaxed == "price":  # the needs become exactly what the assistant relaxed them to
+        needs["min_price"] = needs["max_price"] = None
     elif relaxed == "brand":
         needs["brands"] = []
     elif relaxed in ("*", "**"):

@@ -148,7 +148,8 @@ class UserVoice:
         return "it"
 
     def pick(self, ref: str) -> str:
-        return self.style(self.rng.choice(PICK).format(ref=ref))
+        forms = PICK if self.rng.random() < 0.5 else self.spec.get("picks", PICK)
+        return self.style(self.rng.choice(forms).format(ref=ref))
 
     def question(self, field: str, ref: str, guess: str | None) -> str:
         if field == "price":

@@ -18,6 +18,7 @@ Each category entry:
     context      category-flavoured remarks that add colour but no constraint
     elicit       assistant questions: "budget", "type", and the attribute names worth asking about
     key_attrs    attributes the assistant asks about first when eliciting
+    picks        category-flavoured ways to choose a shown product `{ref}`
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ CATEGORIES: dict[str, dict] = {
         "context": ["my old one finally wore out.", "it's a gift for my brother.", "I want to refresh my wardrobe.",
                     "I care a lot about how it looks.", "it should be comfortable too.", "I hate ironing.",
                     "it's getting colder here."],
+        "picks": ["I think {ref} will look great, I'll take it", "{ref} is so cute, ordering it",
+                  "love {ref}, adding it to my cart",
+                  "{ref} matches my style, I'll get it"],
         "key_attrs": ["occasion", "size", "color"],
     },
     "shoes": {
@@ -166,6 +170,9 @@ CATEGORIES: dict[str, dict] = {
                     "my feet need {t}", "hey, any good {T}?", "I want {t}", "shopping for {t}"],
         "context": ["my current pair is falling apart.", "I'm on my feet all day.", "comfort matters most to me.",
                     "I've had blisters with my last pair.", "I usually buy half a size up."],
+        "picks": ["{ref} sound comfy, I'll take them", "I'll try {ref}, hope my feet agree",
+                  "ordering {ref} for my runs",
+                  "{ref} it is, my feet will thank me"],
         "key_attrs": ["activity", "size", "width"],
     },
     "home": {
@@ -244,6 +251,9 @@ CATEGORIES: dict[str, dict] = {
                     "what do you have in {T}s?", "I'm redoing a room and need {t}"],
         "context": ["we just moved.", "we have two cats, so nothing too delicate.", "I have a toddler at home.",
                     "the room doesn't get much sun.", "I want it to last for years.", "my apartment is small."],
+        "picks": ["{ref} will fit our living space nicely, ordering it",
+                  "let's go with {ref}, my partner will love it",
+                  "I'll take {ref}, it'll look great at home", "{ref} works for our place"],
         "key_attrs": ["room", "style", "material"],
     },
     "electronics": {
@@ -325,6 +335,9 @@ CATEGORIES: dict[str, dict] = {
         "context": ["my current one is 5 years old and slow.", "I care about specs more than looks.",
                     "I read a lot of reviews but I'm confused.", "battery is always my pain point.",
                     "I don't want to overpay for features I won't use."],
+        "picks": ["specs on {ref} look solid, ordering it", "{ref} has what I need, I'll buy it",
+                  "ok {ref} is the best value for the specs, I'll get it",
+                      "going with {ref}, thanks for the breakdown"],
         "key_attrs": ["use", "storage", "battery life"],
     },
     "beauty": {
@@ -408,6 +421,9 @@ CATEGORIES: dict[str, dict] = {
         "context": ["I've tried so many things and nothing works.", "I feel so self-conscious lately.",
                     "I want something gentle.", "I'm new to skincare honestly.", "cruelty-free would be a bonus.",
                     "I just want to feel good in my skin again."],
+        "picks": ["I'll give {ref} a try, fingers crossed my skin likes it",
+                  "{ref} sounds gentle enough, I'll take it",
+                  "ok I'm excited to try {ref}!", "I think {ref} is the one, I feel good about it"],
         "key_attrs": ["skin type", "concern", "finish"],
     },
 }

@@ -117,6 +117,37 @@ def test_annotations_match_the_catalog(demo, cat):
     assert acts == ACTS
 
 
+def _stated(needs: dict) -> int:
+    return (len([a for a in needs["attributes"] if a != "type"]) + (needs["max_price"] is not None)
+            + bool(needs["brands"]))
+
+
+@pytest.mark.parametrize("cat", ["apparel", "electronics"])
+def test_assistant_policy_is_consistent(demo, cat):
+    """Elicit only while needs are thin (at most twice); relax turns say what they relaxed, and the needs
+    after the shopper accepts equal what the relaxed recommendation satisfies."""
+    catalog = load_catalog(demo / "catalog" / f"{cat}.jsonl")
+    labels = __import__("training.generate_vocab", fromlist=["x"]).CATEGORIES[cat]["labels"]
+    for d in _dialogues(demo, cat, "train"):
+        msgs = d["messages"]
+        assert sum(m.get("act") == "elicit" for m in msgs) <= 2
+        for i, m in enumerate(msgs):
+            if m.get("act") == "elicit":
+                needs = msgs[i - 1]["needs"]
+                assert "type" not in needs["attributes"] or _stated(needs) < 2, d["id"]
+            if m.get("act") == "relax":
+                key, text = m["relaxed"], m["content"].lower()
+                if key == "price":
+                    assert "budget" in text or "price" in text
+                elif key == "brand":
+                    assert any(b.lower() in text for b in msgs[i - 1]["needs"]["brands"])
+                elif key not in ("*", "**"):
+                    assert labels.get(key, key).lower() in text
+        # the chosen product meets the needs the shopper ends with
+        if d.get("target") and msgs[-2]["role"] == "user":
+            assert _needs_filters(msgs[-2]["needs"]).matches(catalog.get(d["target"])), d["id"]
+
+
 def test_prices_in_text_are_two_decimals(demo):
     for d in _dialogues(demo, "electronics", "train")[:100]:
         for m in d["messages"]:
