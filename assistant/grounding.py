@@ -26,16 +26,23 @@ Heuristics (written for few false alarms rather than full recall):
   when it is within a cent, or is the whole-dollar floor/rounding of the actual price ("49 dollars" for
   49.99), or within 10% after "about/around/~". A stated currency must agree with the product's.
 * **Attribute values**: phrases (<= 4 tokens, with a letter, >= 3 characters, not yes/no) that are
-  values of some attribute in the category. Each is checked against the product it belongs to (the
-  last one named before it in the sentence, or the pronoun rule above; values *before* a product name
-  are usually the shopper's own needs, so they are not checked). A value is right when it equals the
-  product's value for that attribute (or is in its list) or appears anywhere in the product's own text
-  (title, description, attributes); after "not/no/without" it is right when it differs from the product's
-  value. Tokens inside product names are never read as attribute values.
+  values of some closed-set attribute in the category (<= 40 distinct values; names like "features",
+  "special feature", "description", "includes" are free lists and skipped). Each is checked against
+  the product it belongs to (the last one named before it in the sentence, or the pronoun rule above;
+  values *before* a product name are usually the shopper's own needs, so they are not checked). A value
+  is right when it equals the product's value for that attribute (or is in its list) or appears anywhere
+  in the product's own text (title, description, attributes); after "not/no/without" it is right when it
+  differs from the product's value. Tokens inside product names are never read as attribute values.
 * **Unknown (hallucinated) products**: runs of capitalised/numbered words that start with a catalog
-  brand followed by at least one word that holds a digit or does not occur in the category's titles
-  or attribute values ("Acme Cloudstrider", "Acme Runner 9"), that overlap no named product and match
-  no product of the whole catalog. A brand-less invented name is therefore not caught (by design).
+  brand followed by at least one model-like word (holds a digit but is not a bare decimal such as a
+  17.3" screen, or is a word the category's titles and attribute values never use): "Acme Cloudstrider",
+  "Acme Runner 9". When exactly one product of that brand holds every word of the run in its own text,
+  the run is a shortened title and names that product ("Lenovo Flex 5"); several: ambiguous; none, and
+  no fuzzy title match in the whole catalog: unknown. A brand-less invented name is not caught (by
+  design). Facts in a sentence with an unknown or ambiguous name are not attributed.
+* **Not claims**: values right after "than / as / unlike / compared to / instead of / other" or after
+  "prefer / want / need / looking for" (the shopper's needs), values that are brand names, and a wrong
+  value in a sentence that also states the product's right value for that attribute (a contrast).
 
 `grounding_rate` is the share of checked facts (prices and attribute values) that match; None when no
 fact was checked. Unknown products are reported separately, not folded into the rate.
@@ -74,9 +81,14 @@ _BUDGET_BEFORE = re.compile(
 _BUDGET_AFTER = re.compile(
     r"^\s*(off|discount|budget|or less|or more|and under|and up|max|range|[-–]\s*[$€£₹]?\d|to\s+[$€£₹]?\d)", re.I)
 _APPROX_BEFORE = re.compile(r"(about|around|approximately|roughly|~|nearly|almost)\s*$", re.I)
-_CAPS_RUN = re.compile(r"(?:\b[A-Z0-9][\w'’&.+-]*)(?:\s+(?:[A-Z0-9][\w'’&.+-]*|&|and|de|of))*")
+_CAPS_RUN = re.compile(r"\b[A-Z0-9][\w+-]*(?:\.\d+)?(?:\s+(?:[A-Z0-9][\w+-]*(?:\.\d+)?|&))*")
 _ID_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{3,}")
 _NEGATION = re.compile(r"\b(not|no|isn'?t|aren'?t|without|non-?|never)\s*$", re.I)
+_CONTRAST = re.compile(  # a value after these is a comparison or the shopper's own need, not a product claim
+    r"\b(than|as|instead of|unlike|versus|vs\.?|compared (to|with)|other|another|prefer(ence|red)?s?( for)?|"
+    r"wants?|wanted|needs?|needed|looking for|asked for|wish(ed)? for)\s*$", re.I)
+# attributes that list features rather than pick one value of a closed set: not checked
+_FREE_ATTR = re.compile(r"feature|special|descri|include|note|other|detail|compat|about|spec|keyword|tag", re.I)
 _BOOL_WORDS = frozenset({"yes", "no", "true", "false", "none", "n/a", "na"})
 
 
@@ -198,6 +210,7 @@ class _Matcher:
         self.values: dict[tuple[str, ...], set[str]] = defaultdict(set)
         self.vocab: set[str] = set(df)
         self.product_text: dict[str, set[str]] = {}
+        distinct: dict[str, set[tuple[str, ...]]] = defaultdict(set)
         for p in products:
             own = _product_tokens(p)
             self.vocab.update(own)
@@ -206,9 +219,15 @@ class _Matcher:
                     vt = tuple(tokenize(str(v)))
                     sv = str(v).strip().casefold()
                     if (isinstance(v, str) and vt and len(vt) <= 4 and len(sv) >= 3 and sv not in _BOOL_WORDS
-                            and any(c.isalpha() for c in sv)):
+                            and any(c.isalpha() for c in sv) and not _FREE_ATTR.search(name)):
                         self.values[vt].add(name)
+                        distinct[name].add(vt)
             self.product_text[p.id] = own
+        free = {name for name, vals in distinct.items() if len(vals) > 40}  # free text, not a closed set
+        for key in list(self.values):
+            self.values[key] -= free
+            if not self.values[key]:
+                del self.values[key]
         self.max_value_len = max((len(k) for k in self.values), default=0)
         self.brands: dict[tuple[str, ...], str] = {}
         for p in products:
@@ -305,7 +324,9 @@ class Grounder:
         self.threshold = threshold
         self._matchers: dict[str | None, _Matcher] = {}
         self._ids = {p.id for p in catalog if _has_digit(p.id) and len(p.id) >= 4}
-        self._by_brand: dict[tuple[str, ...], list[set[str]]] | None = None
+        self._by_token: dict[str, set[str]] | None = None
+        self._order = {p.id: i for i, p in enumerate(catalog)}
+        self._brand_keys = {tuple(tokenize(p.brand)) for p in catalog if p.brand and tokenize(p.brand)}
 
     def matcher(self, category: str | None) -> _Matcher:
         """The name index for `category` (None or an unknown category: the whole catalog)."""
@@ -342,21 +363,27 @@ class Grounder:
         for mm in _ID_TOKEN.finditer(text):
             if mm.group() in self._ids and not any(s.start <= mm.start() < s.end for s in spans):
                 spans.append(ProductSpan(mm.group(), mm.start(), mm.end(), mm.group(), 1.0))
+        names = self._brand_names(text, spans, m, shown_set)
+        spans += [ProductSpan(pid, a, b, text[a:b], 0.5) for kind, pid, a, b in names if kind == "product"]
         spans.sort(key=lambda s: s.start)
         products = list(dict.fromkeys(s.product_id for s in spans))
         report = GroundingReport(products=products, spans=spans)
+        report.unknown = list(dict.fromkeys(name for kind, name, _, _ in names if kind == "unknown"))
         sentences = [(s.start(), s.end()) for s in re.finditer(r"[^\n]+?(?:[.!?](?=\s)|$)", text, re.M)]
-        self._check_prices(text, spans, sentences, report)
-        self._check_attributes(text, toks, spans, sentences, m, report)
-        report.mentions.sort(key=lambda x: x.start)
-        report.unknown = self._unknown(text, spans, m)
+        # a sentence naming an unknown or ambiguous product: its facts are not attributed
+        blocked = [(a, b) for a, b in sentences if any(a <= u < b for kind, _, u, _ in names if kind != "product")]
+        self._check_prices(text, spans, sentences, blocked, report)
+        self._check_attributes(text, toks, spans, sentences, blocked, m, report)
+        report.mentions = _drop_contrasts(report.mentions, sentences)
         return report
 
     # -- attribution -----------------------------------------------------------------------------------
     @staticmethod
     def _owner(pos: int, spans: list[ProductSpan], sentences: list[tuple[int, int]], text: str,
-               allow_after: bool) -> str | None:
+               allow_after: bool, blocked: list[tuple[int, int]]) -> str | None:
         sent = next(((a, b) for a, b in sentences if a <= pos < b), (0, len(text)))
+        if sent in blocked:
+            return None
         before = [s for s in spans if sent[0] <= s.start and s.end <= pos]
         if before:
             return before[-1].product_id
@@ -371,7 +398,7 @@ class Grounder:
         return None
 
     def _check_prices(self, text: str, spans: list[ProductSpan], sentences: list[tuple[int, int]],
-                      report: GroundingReport) -> None:
+                      blocked: list[tuple[int, int]], report: GroundingReport) -> None:
         seen: list[tuple[int, int]] = []
         for pat in _PRICE_PATTERNS:
             for mm in pat.finditer(text):
@@ -382,7 +409,7 @@ class Grounder:
                 before, after = text[max(0, mm.start() - 30):mm.start()], text[mm.end():mm.end() + 20]
                 if _BUDGET_BEFORE.search(before) or _BUDGET_AFTER.match(after):
                     continue
-                pid = self._owner(mm.start(), spans, sentences, text, allow_after=True)
+                pid = self._owner(mm.start(), spans, sentences, text, True, blocked)
                 stated = mm.group().strip()
                 if pid is None:
                     report.unattributed.append(stated)
@@ -398,7 +425,8 @@ class Grounder:
                 report.mentions.append(Mention(pid, "price", stated, p.price, ok, mm.start(), mm.end()))
 
     def _check_attributes(self, text: str, toks: list[tuple[str, int, int]], spans: list[ProductSpan],
-                          sentences: list[tuple[int, int]], m: _Matcher, report: GroundingReport) -> None:
+                          sentences: list[tuple[int, int]], blocked: list[tuple[int, int]], m: _Matcher,
+                          report: GroundingReport) -> None:
         if not m.values or not spans:
             return
         i = 0
@@ -418,7 +446,9 @@ class Grounder:
             key, n = hit
             start, end = toks[i][1], toks[i + n - 1][2]
             i += n
-            pid = self._owner(start, spans, sentences, text, allow_after=False)
+            if key in m.brands or key in self._brand_keys or _CONTRAST.search(text[max(0, start - 24):start]):
+                continue  # a brand starts another product's name; "than disc brakes" is a contrast
+            pid = self._owner(start, spans, sentences, text, False, blocked)
             p = self.catalog.get(pid) if pid else None
             if p is None:
                 continue
@@ -437,16 +467,21 @@ class Grounder:
                 report.mentions.append(Mention(p.id, names[0], text[start:end], p.attributes[names[0]], False,
                                                start, end))
 
-    def _brand_products(self) -> dict[tuple[str, ...], list[set[str]]]:
-        """Brand tokens -> the token sets of that brand's products (whole catalog), built once."""
-        if self._by_brand is None:
-            self._by_brand = defaultdict(list)
+    def _own_index(self) -> dict[str, set[str]]:
+        """Token -> ids of the products whose own text (title, brand, description, attributes) holds it."""
+        if self._by_token is None:
+            self._by_token = defaultdict(set)
             for p in self.catalog:
-                if p.brand:
-                    self._by_brand[tuple(tokenize(p.brand))].append(_product_tokens(p))
-        return self._by_brand
+                for t in _product_tokens(p):
+                    self._by_token[t].add(p.id)
+        return self._by_token
 
-    def _unknown(self, text: str, spans: list[ProductSpan], m: _Matcher) -> list[str]:
+    def _brand_names(self, text: str, spans: list[ProductSpan], m: _Matcher, shown: set[str]
+                     ) -> list[tuple[str, str, int, int]]:
+        """Brand-led product-like names not covered by a matched name, as (kind, name-or-id, start, end):
+        kind "product" (one catalog product's own words hold every word of the name -- a shortened title;
+        several with the same title or one of them shown also count), "ambiguous" (several) or "unknown"
+        (none; see the module docstring)."""
         if not m.brands:
             return []
         out = []
@@ -461,16 +496,47 @@ class Grounder:
                     break
             else:
                 continue
-            if not rest or not any(_has_digit(t) or t not in m.vocab for t in rest):
+            if not rest or not any(_model_like(t, m.vocab) for t in rest):
                 continue
-            if any(set(rest) <= own for own in self._brand_products().get(brand, ())):
-                continue  # a shortened but real title ("ASICS Gel-Kayano 29")
+            index = self._own_index()
+            words = sorted(set(brand) | set(rest), key=lambda t: len(index.get(t, ())))
+            fits = set(index.get(words[0], ()))
+            for t in words[1:]:
+                fits &= index.get(t, set())
+            fits_list = sorted(fits, key=lambda pid: self._order[pid])
+            if len(fits_list) > 1:
+                preferred = [pid for pid in fits_list if pid in shown]
+                same_title = len({self.catalog.get(pid).title.casefold() for pid in fits_list}) == 1
+                fits_list = preferred[:1] or (fits_list[:1] if same_title else fits_list)
+            if fits_list:  # a shortened but real title ("ASICS Gel-Kayano 29")
+                out.append(("product", fits_list[0], mm.start(), mm.end()) if len(fits_list) == 1 else
+                           ("ambiguous", mm.group(), mm.start(), mm.end()))
+                continue
             whole = self.matcher(None)
             phrase = _tokens_with_spans(mm.group())
             if _resolve(whole.find(phrase, set(), self.threshold), whole):
                 continue
-            out.append(mm.group().strip().rstrip(".,;:!?"))
-        return list(dict.fromkeys(out))
+            out.append(("unknown", mm.group().strip().rstrip(".,;:!?"), mm.start(), mm.end()))
+        return out
+
+
+def _model_like(t: str, vocab: set[str]) -> bool:
+    """A model-name word: holds a digit (not a bare decimal such as a 17.3 screen size) or is a word the
+    category's titles and attribute values never use (plural forms count as used)."""
+    if _has_digit(t):
+        return not re.fullmatch(r"\d+\.\d+", t)
+    return t not in vocab and t.rstrip("s") not in vocab and t + "s" not in vocab
+
+
+def _drop_contrasts(mentions: list[Mention], sentences: list[tuple[int, int]]) -> list[Mention]:
+    """Drop a wrong attribute value when the same sentence also states the product's right value for that
+    attribute ("linear pull brakes, less powerful than disc brakes"); order by position."""
+    def sent(pos: int) -> int:
+        return next((i for i, (a, b) in enumerate(sentences) if a <= pos < b), -1)
+
+    right = {(m.product_id, m.field, sent(m.start)) for m in mentions if m.ok and m.field != "price"}
+    keep = [m for m in mentions if m.ok or m.field == "price" or (m.product_id, m.field, sent(m.start)) not in right]
+    return sorted(keep, key=lambda x: x.start)
 
 
 def _price_ok(stated: float, has_cents: bool, actual: float, approx: bool) -> bool:

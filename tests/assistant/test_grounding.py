@@ -82,3 +82,15 @@ def test_shown_products_preferred_and_category_scope(catalog):
 def test_generic_capitalised_words_are_not_unknown_products(catalog):
     r = check_reply("Acme Running Shoes are great. Hello There, Welcome To The Shop!", catalog, "shoes")
     assert r.unknown == []
+
+
+def test_contrasts_needs_and_shortened_titles(catalog):
+    # "than leather" compares, "prefer leather" is the shopper's need: neither is a claim about p1
+    r = check_reply("The Acme Trail Runner 39 is red mesh, lighter than leather ones you prefer.", catalog, "shoes")
+    assert [(m.field, m.stated, m.ok) for m in r.mentions] == [("color", "red", True), ("material", "mesh", True)]
+    # a negated value is a negative claim: right when the product's value differs
+    r = check_reply("No, the Zephyr Cloud Walker is not mesh.", catalog, "shoes")
+    assert [(m.stated, m.ok) for m in r.mentions] == [("not mesh", True)]
+    # a brand-led shortened title that only one product holds names that product
+    r = check_reply("The ASICS Kayano 29 costs $120.", catalog, "shoes")
+    assert r.products == ["B07XYZ1234"] and r.mentions[0].ok and r.unknown == []
