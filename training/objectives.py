@@ -152,8 +152,9 @@ class CategoryDiscriminator(nn.Module):
         >>> logits.shape  # torch.Size([4, 2])
     """
 
-    def __init__(self, in_features: int, hidden: int = 256, num_categories: int = 2, num_layers: int = 2,
-                 dropout: float = 0.1):
+    def __init__(
+        self, in_features: int, hidden: int = 256, num_categories: int = 2, num_layers: int = 2, dropout: float = 0.1
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         width = in_features
@@ -198,12 +199,19 @@ class DomainAdversarialLoss(nn.Module):
         with torch.no_grad():
             self.last_accuracy = (logits.argmax(-1) == y).float().mean().item()
         # class-balanced: each category weighs half whatever the batch sizes
-        return 0.5 * (F.cross_entropy(logits[: len(f_src)], y[: len(f_src)])
-                      + F.cross_entropy(logits[len(f_src):], y[len(f_src):]))
+        return 0.5 * (
+            F.cross_entropy(logits[: len(f_src)], y[: len(f_src)])
+            + F.cross_entropy(logits[len(f_src) :], y[len(f_src) :])
+        )
 
 
-def proxy_a_distance(features_src: torch.Tensor, features_tgt: torch.Tensor, epochs: int = 200,
-                     weight_decays: tuple[float, ...] = (1e-4, 1e-3, 1e-2), seed: int = 0) -> float:
+def proxy_a_distance(
+    features_src: torch.Tensor,
+    features_tgt: torch.Tensor,
+    epochs: int = 200,
+    weight_decays: tuple[float, ...] = (1e-4, 1e-3, 1e-2),
+    seed: int = 0,
+) -> float:
     """Proxy A-distance `2 (1 - 2 err)` of a linear classifier trained to tell source from target features.
 
     Half of each set trains a logistic regression (full-batch Adam on standardised features),

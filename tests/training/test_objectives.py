@@ -42,7 +42,7 @@ def test_dann_lambda_endpoints_and_monotone():
     assert dann_lambda(-1.0) == 0.0 and dann_lambda(2.0) == dann_lambda(1.0)
     values = [dann_lambda(p / 10) for p in range(11)]
     assert all(a < b for a, b in zip(values, values[1:]))
-    assert dann_lr(0.0, 0.01) == 0.01 and dann_lr(1.0, 0.01) == pytest.approx(0.01 / 11 ** 0.75)
+    assert dann_lr(0.0, 0.01) == 0.01 and dann_lr(1.0, 0.01) == pytest.approx(0.01 / 11**0.75)
 
 
 def test_masked_lm_loss_ignores_masked_positions():
@@ -65,7 +65,7 @@ def test_mean_pool_skips_padding():
 
 
 def _train_toy_dann(lam_max: float, steps: int = 600) -> tuple[float, float]:
-    """Linear features + task head + discriminator on a 2-D shift; returns (adversary accuracy, target task accuracy)."""
+    """Linear features + task head + discriminator on a 2-D shift -> (adversary accuracy, target task accuracy)."""
     torch.manual_seed(0)
     xs = torch.randn(512, 2)
     xt = torch.randn(512, 2) + torch.tensor([3.0, -2.0])  # shift orthogonal to the task direction
