@@ -97,8 +97,11 @@ class DialogueMaker:
 
     def attr_phrase(self, attr: str, value: str) -> str:
         label = self.label(attr)
-        return self.rng.choice([f"{label} {value}", f"{label}: {value}", f"{value} {label}"]
-                               if label.lower() not in value.lower() else [value])
+        if label.lower() not in value.lower():
+            return self.rng.choice([f"{label} {value}", f"{label}: {value}", f"{value} {label}"])
+        if label.lower() in value.lower().split():  # "living room", "2 seats": the value names itself
+            return value
+        return f"{label}: {value}"  # "bedroom": not "bedroom room"
 
     def reason(self, p: Product, needs: dict[str, Any], facts: list[dict], also: str | None = None,
                first: bool = True) -> str:
@@ -119,16 +122,19 @@ class DialogueMaker:
             facts.append({"product": p.id, "field": "brand", "value": p.brand})
             extra = f" It's from {p.brand}, as you wanted."
         if needs["max_price"] is not None and first and self.rng.random() < 0.5:
-            extra += self.rng.choice([" Within your budget.", " Fits your budget.", ""])
-        tpl = self.rng.choice(["It has {b}.", "You get {b}.", "Highlights: {b}.", "It comes with {b}.", "{B}."])
+            extra += self.rng.choice([" Within your budget.", " Fits your budget.", "", " Comfortably in budget.",
+                                      " And it's under your budget."])
+        tpl = self.rng.choice(["It has {b}.", "You get {b}.", "Highlights: {b}.", "It comes with {b}.", "{B}.",
+                               "It offers {b}.", "Key points: {b}.", "It features {b}.", "Why it fits: {b}.",
+                               "Good match on {b}."])
         return (tpl.format(b=bits, B=bits[:1].upper() + bits[1:]) if bits else "") + extra
 
     def product_line(self, p: Product, needs: dict[str, Any], facts: list[dict], n: int, i: int,
                      also: str | None = None) -> str:
         facts.append({"product": p.id, "field": "title", "value": p.title})
         facts.append({"product": p.id, "field": "price", "value": p.price})
-        head = self.rng.choice(["{t} ({p})", "{t} at {p}", "{t} for {p}", "{t}, {p}"]).format(t=p.title,
-                                                                                              p=money(p.price))
+        head = self.rng.choice(["{t} ({p})", "{t} at {p}", "{t} for {p}", "{t}, {p}", "{t} — {p}",
+                                "The {t}, priced at {p}", "{t}: {p}"]).format(t=p.title, p=money(p.price))
         why = self.reason(p, needs, facts, also, first=i == 0)
         return (f"{i + 1}. " if n > 1 else "") + f"{head}. {why}".strip()
 
@@ -159,6 +165,7 @@ class DialogueMaker:
         else:
             lead = self.relax_lead(needs, relaxed[0], chosen, facts)
         tail = self.rng.choice(["", "", " Want details on any of them?", " Shall I compare them?",
+                                " Any of these look good?", " Happy to tell you more about any of them.",
                                 " Let me know if one catches your eye."]) if k > 1 else \
             self.rng.choice(["", " Want to know more about it?", " Any questions about it?"])
         sep = "\n" if self.rng.random() < 0.6 else " "
@@ -246,21 +253,27 @@ class DialogueMaker:
         rng = self.rng
         if field == "price":
             value, text = p.price, rng.choice(["The {t} costs {v}.", "It's {v} — that's the {t}.",
-                                               "The {t} is priced at {v}."]).format(t=p.title, v=money(p.price))
+                                               "The {t} is priced at {v}.", "The {t} sells for {v}.",
+                                               "You can get the {t} for {v}."]).format(t=p.title, v=money(p.price))
         elif field == "brand":
-            value, text = p.brand, rng.choice(["The {t} is made by {v}.", "That one is from {v} (the {t})."]
+            value, text = p.brand, rng.choice(["The {t} is made by {v}.", "That one is from {v} (the {t}).",
+                                               "{v} makes the {t}.", "The brand of the {t} is {v}."]
                                               ).format(t=p.title, v=p.brand)
         else:
             value, label = p.attributes[field], self.label(field)
             if guess is None:
                 text = rng.choice(["The {t} has {l} {v}.", "Its {l} is {v} — that's the {t}.",
-                                   "For the {t}, the {l} is {v}.", "{v}: that's the {l} of the {t}."])
+                                   "For the {t}, the {l} is {v}.", "{v}: that's the {l} of the {t}.",
+                                   "The {l} of the {t} is {v}.", "Good question! The {t} has {l} {v}.",
+                                   "According to the listing, the {t} has {l} {v}."])
             elif guess.lower() == str(value).lower():
                 text = rng.choice(["Yes, the {t} has {l} {v}.", "Yes! The {t} is {v}.",
-                                   "That's right, {l}: {v} on the {t}."])
+                                   "That's right, {l}: {v} on the {t}.", "Correct — the {t} has {l} {v}.",
+                                   "Yep, the {t}'s listing says {l} {v}."])
             else:
                 text = rng.choice(["No, the {t} has {l} {v}.", "Not quite: for the {t}, the {l} is {v}.",
-                                   "No — the {t} is {v}."])
+                                   "No — the {t} is {v}.", "Actually no, the {t} has {l} {v}.",
+                                   "I'm afraid not. The {t} has {l} {v}."])
             text = text.format(t=p.title, l=label, v=value, g=guess)
             text = text[:1].upper() + text[1:]
         return {"role": "assistant", "content": text, "act": "answer", "products": [p.id],
@@ -280,14 +293,31 @@ class DialogueMaker:
                       {"product": b.id, "field": k, "value": b.attributes[k]}]
         body = rng.choice(["The {A} is {pa} with {xa}, while the {B} is {pb} with {xb}.",
                            "{A}: {pa}, {xa}. {B}: {pb}, {xb}.",
-                           "Comparing them: the {A} costs {pa} and has {xa}; the {B} costs {pb} and has {xb}."]
+                           "Comparing them: the {A} costs {pa} and has {xa}; the {B} costs {pb} and has {xb}.",
+                           "Side by side: the {A} ({pa}) has {xa}, and the {B} ({pb}) has {xb}.",
+                           "Here's the difference. The {A} is {pa} and offers {xa}. The {B} is {pb} and offers {xb}."]
                           ).format(A=a.title, B=b.title, pa=money(a.price), pb=money(b.price), xa=pa, xb=pb)
         cheaper = a if a.price <= b.price else b
-        if a.price == b.price:
-            verdict, pick = "They cost the same, so it comes down to taste.", a
+        wanted = {k: v for k, v in needs["attributes"].items() if k != "type"}
+        fit_a = sum(str(a.attributes.get(k)).lower() == str(v).lower() for k, v in wanted.items())
+        fit_b = sum(str(b.attributes.get(k)).lower() == str(v).lower() for k, v in wanted.items())
+        if fit_a != fit_b:  # one of them meets more of the stated needs: say which need
+            better, other = (a, b) if fit_a > fit_b else (b, a)
+            k = next(k for k, v in wanted.items() if str(better.attributes.get(k)).lower() == str(v).lower()
+                     and str(other.attributes.get(k)).lower() != str(v).lower())
+            if k not in show:
+                facts.append({"product": better.id, "field": k, "value": better.attributes[k]})
+            verdict = rng.choice([f"Since you wanted {self.label(k)} {better.attributes[k]}, the {better.title} is "
+                                  f"the better fit.",
+                                  f"For your needs I'd pick the {better.title}: it has {self.label(k)} "
+                                  f"{better.attributes[k]}."])
+            pick = better
+        elif a.price == b.price:
+            verdict, pick = "They cost the same, so it's a matter of taste.", a
         else:
             verdict, pick = rng.choice([f"If price matters most, the {cheaper.title} is the cheaper one.",
-                                        f"The {cheaper.title} is the better deal of the two."]), cheaper
+                                        f"The {cheaper.title} is the better deal of the two.",
+                                        f"Both fit your needs; the {cheaper.title} costs less."]), cheaper
         return ({"role": "assistant", "content": f"{body} {verdict}", "act": "compare", "products": [a.id, b.id],
                  "facts": facts, "candidates": cands}, pick)
 

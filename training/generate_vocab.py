@@ -206,7 +206,7 @@ CATEGORIES: dict[str, dict] = {
         "common": {"color": ["white", "black", "grey", "beige", "green", "navy", "natural", "terracotta"],
                    "style": ["modern", "scandinavian", "rustic", "industrial", "mid-century", "boho"],
                    "room": ["living room", "bedroom", "office", "dining room"]},
-        "labels": {"color": "color", "style": "style", "room": "room", "material": "material", "seats": "seating",
+        "labels": {"color": "color", "style": "style", "room": "room", "material": "material", "seats": "seats",
                    "bulb": "bulb", "size": "size", "lumbar support": "lumbar support", "shelves": "shelves",
                    "light control": "light control", "shape": "shape"},
         "say": {
@@ -433,20 +433,35 @@ CATEGORIES: dict[str, dict] = {
 GREET = ["Hi! I'm here to help you find the right {cat}. What are you shopping for today?",
          "Hello! What can I help you find in {cat} today?",
          "Hey there! Tell me what you're looking for and I'll find a few good {cat} options.",
-         "Welcome! Are you looking for anything in particular in {cat}?"]
+         "Welcome! Are you looking for anything in particular in {cat}?",
+         "Hi, thanks for stopping by. What kind of {cat} do you have in mind?",
+         "Hello! I can search our {cat} catalog for you. What do you need?",
+         "Hi there! Shopping for {cat}? Tell me a bit about what you want.",
+         "Good to see you! What brings you to our {cat} section today?"]
 ELICIT_BUDGET = ["What's your budget?", "Do you have a price range in mind?", "How much would you like to spend?",
-                 "Is there a budget I should stay under?"]
+                 "Is there a budget I should stay under?", "Roughly what price range works for you?",
+                 "What's the most you'd want to pay?", "Any budget limit I should keep in mind?"]
 ELICIT_TYPE = ["What kind of product are you after?", "Which type of item do you need?",
-               "What are you looking for exactly?"]
+               "What are you looking for exactly?", "What sort of item would you like to find?",
+               "Which product type should I look at?"]
 ELICIT_ATTR = ["Any preference on {label}?", "What {label} would you like?", "Do you have a {label} in mind?",
-               "And what about {label}?"]
-ELICIT_LEAD = ["Happy to help.", "Sure!", "Great, let's narrow it down.", "Got it.", "I can help with that."]
+               "And what about {label}?", "Is there a particular {label} you want?", "Which {label} suits you best?",
+               "Should I look for a specific {label}?"]
+ELICIT_LEAD = ["Happy to help.", "Sure!", "Great, let's narrow it down.", "Got it.", "I can help with that.",
+               "Sounds good.", "Nice, a couple of quick questions.", "Okay!", "Thanks, that helps."]
 RECOMMEND_LEAD = ["Here are some {t} that fit what you asked for:", "These {t} match your needs:",
                   "I'd suggest these {t}:", "Good news, I found {t} that fit:",
-                      "Based on what you told me, try these {t}:"]
-RECOMMEND_ONE_LEAD = ["I'd recommend this one:", "This is the best match I found:", "One option fits well:"]
+                  "Based on what you told me, try these {t}:", "These {t} tick your boxes:",
+                  "Here's what I found that meets your needs:", "A few {t} that should work well for you:",
+                  "My top picks for you:", "Take a look at these {t}:"]
+RECOMMEND_ONE_LEAD = ["I'd recommend this one:", "This is the best match I found:", "One option fits well:",
+                      "There's one that matches everything:", "My pick for you:", "This one fits what you need:"]
 CLOSE = ["Great choice! The {title} is {price}. Enjoy!", "Excellent — the {title} at {price} it is. Happy shopping!",
          "Good pick. The {title} ({price}) is a solid choice. Anything else I can help with?",
-         "Perfect, go for the {title} at {price}. Thanks for shopping with us!"]
+         "Perfect, go for the {title} at {price}. Thanks for shopping with us!",
+         "Lovely! The {title} is yours for {price}. Have a great day!",
+         "Nice choice — the {title}, {price}. Let me know if you need anything else.",
+         "Sounds great. The {title} costs {price}; I hope you enjoy it!"]
 CLOSE_NONE = ["No problem, take your time. I'm here if you want to look again.",
-              "Sure — feel free to come back anytime.", "Of course. Let me know if you'd like more options later."]
+              "Sure — feel free to come back anytime.", "Of course. Let me know if you'd like more options later.",
+              "Understood. Happy to help again whenever you're ready.", "No worries! Good luck with your search."]
