@@ -177,6 +177,7 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
         send.click(respond, inputs, outputs)
         chatbot.like(feedback, [conv], None)
         clear.click(lambda: ([], render_cards([]), [], ""), None, outputs)
+        chatbot.clear(lambda: (render_cards([]), []), None, [cards, conv])  # the chatbot's own trash button
     ui.queue(default_concurrency_limit=8)
     return ui
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -70,10 +71,12 @@ class FakeIndex:
 class FakeEngine:
     """Recommends the first product card of the prompt, word by word.
 
-    `price_shift` adds to the stated price (to exercise repair); `extra` is appended verbatim.
+    `price_shift` adds to the stated price (to exercise repair); `extra` is appended verbatim; `delay`
+    seconds pass before each word (to watch streaming); `fail` raises instead.
     """
 
-    def __init__(self, price_shift: float = 0.0, extra: str = "", fail: bool = False):
+    def __init__(self, price_shift: float = 0.0, extra: str = "", fail: bool = False, delay: float = 0.0):
+        self.delay = delay
         self.price_shift = price_shift
         self.extra = extra
         self.fail = fail
@@ -90,7 +93,10 @@ class FakeEngine:
             text = f"I recommend the {title}. It costs ${float(price) + self.price_shift:.2f}.{self.extra}"
         else:
             text = f"What are you looking for?{self.extra}"
-        yield from re.findall(r"\S+\s*", text)
+        for word in re.findall(r"\S+\s*", text):
+            if self.delay:
+                time.sleep(self.delay)
+            yield word
 
 
 @pytest.fixture
@@ -128,7 +134,6 @@ def free_port() -> int:
 def live_server():
     """Factory: run a FastAPI app under a real uvicorn server on 127.0.0.1 in a thread; returns its base URL.
     Every server started is shut down when the test ends."""
-    import time
 
     import uvicorn
 
