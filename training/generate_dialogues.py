@@ -233,11 +233,25 @@ class DialogueMaker:
                            f"I couldn't find {want} {t} that fit everything else. Relaxing the {label}, I'd suggest:",
                            f"Nothing in {want} matches all of your needs, unfortunately. With a different {label}:"])
 
+    def browse_candidates(self, needs: dict[str, Any]) -> list[str]:
+        """What a retriever shows before anything is recommended (serving always shows cards): a few products
+        meeting the needs so far plus near-misses of the same type, or any products when the type is unknown."""
+        rng = self.rng
+        want = rng.choice([5, 5, 5, 4, 6])
+        if "type" not in needs["attributes"]:
+            return [p.id for p in rng.sample(self.products, want)]
+        found = self.matches(needs)
+        ids = [p.id for p in rng.sample(found, min(len(found), rng.randint(2, 4)))]
+        near = [p for p in self.by_type[needs["attributes"]["type"]] if p.id not in ids]
+        ids += [p.id for p in rng.sample(near, min(len(near), want - len(ids)))]
+        rng.shuffle(ids)
+        return ids
+
     def greet(self) -> dict[str, Any]:
         return {"role": "assistant", "content": self.rng.choice(V.GREET).format(cat=self.cat), "act": "greet",
-                "products": [], "facts": [], "candidates": []}
+                "products": [], "facts": [], "candidates": self.browse_candidates(empty_needs(self.cat))}
 
-    def elicit(self, ask: list[str]) -> dict[str, Any]:
+    def elicit(self, ask: list[str], needs: dict[str, Any]) -> dict[str, Any]:
         qs = []
         for a in ask:
             if a == "budget":
@@ -247,7 +261,8 @@ class DialogueMaker:
             else:
                 qs.append(self.rng.choice(V.ELICIT_ATTR).format(label=self.label(a)))
         text = self.rng.choice(V.ELICIT_LEAD) + " " + " ".join(qs)
-        return {"role": "assistant", "content": text, "act": "elicit", "products": [], "facts": [], "candidates": []}
+        return {"role": "assistant", "content": text, "act": "elicit", "products": [], "facts": [],
+                "candidates": self.browse_candidates(needs)}
 
     def answer(self, p: Product, field: str, guess: str | None, cands: list[str]) -> dict[str, Any]:
         rng = self.rng

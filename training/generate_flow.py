@@ -100,7 +100,7 @@ def run_flow(m, did: str) -> dict[str, Any]:
         if not ask:
             break
         asked.update(ask)
-        msgs.append(m.elicit(ask))
+        msgs.append(m.elicit(ask, needs))
         clauses = []
         for a in ask:
             if a == "type":
