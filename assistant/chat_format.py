@@ -22,12 +22,21 @@ IGNORE_INDEX = -100
 
 # ChatML-like template for tokenizers without one. `eos_token` ends each reply, so generation stops on it.
 PROJECT_CHAT_TEMPLATE = (
-    "{%- for message in messages -%}"
-    "<|{{ message['role'] }}|>\n{{ message['content'] }}"
-    "{%- if message['role'] == 'assistant' %}{{ eos_token }}{% endif %}\n"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt %}<|assistant|>\n{% endif -%}"
+    "{%- for message in messages %}"
+    "{{ '<|' + message['role'] + '|>\\n' + message['content'] }}"
+    "{%- if message['role'] == 'assistant' %}{{ eos_token }}{% endif %}"
+    "{{ '\\n' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}"
 )
+
+
+def render_text(msgs: Sequence[dict[str, str]], eos_token: str, add_generation_prompt: bool = False) -> str:
+    """The project template as text without a tokenizer (used to build pretraining text before one exists)."""
+    import jinja2
+
+    return jinja2.Template(PROJECT_CHAT_TEMPLATE).render(messages=list(msgs), eos_token=eos_token,
+                                                          add_generation_prompt=add_generation_prompt)
 
 
 def build_messages(history: Sequence[dict[str, Any]], products: Iterable[Any], category: str | None

@@ -86,7 +86,7 @@ def build_model(tokenizer: Any, arch: str = "llama", hidden_size: int = 256, num
 
 def source_texts(data_dir: str | Path, categories: Sequence[str], split: str = "train") -> list[str]:
     """Pretraining documents: each dialogue rendered with its candidates' cards, plus catalog cards in groups."""
-    from assistant.chat_format import build_messages
+    from assistant.chat_format import build_messages, render_text
     from assistant.prompts import format_cards
     from training.data import load_split
 
@@ -97,7 +97,7 @@ def source_texts(data_dir: str | Path, categories: Sequence[str], split: str = "
             ids = [i for m in d.messages for i in (m.get("candidates") or m.get("products") or [])]
             prods = [catalog.get(i) for i in dict.fromkeys(ids)][:8]
             msgs = build_messages(d.messages, [p for p in prods if p], cat)
-            texts.append("\n".join(f"<|{m['role']}|>\n{m['content']}" for m in msgs))
+            texts.append(render_text(msgs, SPECIAL_TOKENS[0]))
         prods = list(catalog)
         texts += [format_cards(prods[i:i + 8]) for i in range(0, len(prods), 8)]
     return texts
@@ -166,14 +166,15 @@ def pretrain(args: argparse.Namespace) -> Path:
     log.info("model: %.2fM parameters; %d training windows of %d tokens", model.num_parameters() / 1e6,
              len(train), args.seq_len)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1, betas=(0.9, 0.95))
-    warmup = min(100, args.max_steps // 10)
+    warmup = min(20, args.max_steps // 10)
 
-    def lr_at(step: int) -> float:
+    def lr_at(step: int, elapsed: float) -> float:
+        # cosine over whichever budget runs out first (steps or minutes), so a time-capped run still anneals
         if step < warmup:
-            return (step + 1) / warmup
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, args.max_steps - warmup))))
+            return args.lr * (step + 1) / warmup
+        done = max((step - warmup) / max(1, args.max_steps - warmup), elapsed / (args.minutes * 60))
+        return args.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, done))))
 
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     g = torch.Generator().manual_seed(args.seed)
     order = torch.randperm(len(train), generator=g)
     start, step, pos = time.monotonic(), 0, 0
@@ -184,11 +185,12 @@ def pretrain(args: argparse.Namespace) -> Path:
             order, pos = torch.randperm(len(train), generator=g), 0
         batch = train[order[pos:pos + args.batch_size]].to(device)  # (B, T+1)
         pos += args.batch_size
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, time.monotonic() - start)
         loss = model(input_ids=batch[:, :-1], labels=batch[:, :-1]).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        sched.step()
         opt.zero_grad(set_to_none=True)
         step += 1
         bar.update(1)

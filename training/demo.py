@@ -1,0 +1,188 @@
+"""Rebuild the bundled demo assistant (`demo/`): data -> base model -> apparel adapter -> target adapters
+-> product index -> `assistant.json`; and measure how well the demo model answers attribute questions.
+
+    shopguide build-demo --out demo --seed 0                 # the whole pipeline (~15 min on 2 CPU cores)
+    shopguide build-demo --out demo --data data/demo          # reuse generated data
+    shopguide build-demo --out demo --eval-only               # attribute-answer accuracy of an existing bundle
+
+Intermediate runs go to `outputs/build-demo/`; only the final artifacts are copied into OUT (base model,
+adapter files without checkpoints, index). Target categories are never read before the transfer step:
+pretraining and the apparel adapter see source-category data only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SOURCE = "apparel"
+TARGETS = ("electronics", "beauty")
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "train_config.yaml", "metrics.json",
+                 "train_log.jsonl")
+
+
+def _copy_adapter(src: Path, dst: Path) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ADAPTER_FILES:
+        if (src / name).exists():
+            shutil.copy2(src / name, dst / name)
+
+
+def value_in_reply(value: Any, field: str, reply: str) -> bool:
+    """Does `reply` state `value`? Prices match as "$54.00", "$54" or "54.00"; words match whole, any case."""
+    text = reply.lower()
+    if field == "price" and isinstance(value, (int, float)):
+        forms = {f"{value:.2f}", f"{value:,.2f}"} | ({f"${int(value)}"} if float(value).is_integer() else set())
+        return any(f in text for f in forms)
+    words = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return all(re.search(r"(?<![a-z0-9])" + re.escape(w.lower()) + r"(?![a-z0-9])", text) for w in words)
+
+
+def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter: str | None, split: str = "test",
+                       limit: int | None = None, progress: bool = True) -> dict[str, Any]:
+    """Share of `act == "answer"` assistant turns whose generated reply states every fact value.
+
+    Each turn is prompted exactly as at serving time (history + cards of the turn's candidates), greedy
+    decoding, 48 new tokens. The reference reply is never shown to the model.
+
+    Returns:
+        `{"accuracy", "correct", "turns", "by_field": {field: [correct, turns]}, "examples": [...]}`.
+    """
+    from tqdm.auto import tqdm
+
+    from assistant.engine import GenerationSettings
+    from training.data import load_split, turn_messages
+
+    dialogues, catalog = load_split(data_dir, category, split)
+    turns = [(d, i, m) for d in dialogues for i, m in d.assistant_turns() if m.get("act") == "answer" and m.get("facts")]
+    turns = turns[:limit]
+    settings = GenerationSettings(max_new_tokens=48, repetition_penalty=1.0)
+    correct, by_field, examples = 0, {}, []
+    for d, i, m in tqdm(turns, desc=f"answers {category}", disable=not progress):
+        reply = engine.generate(turn_messages(d, i, catalog), adapter, settings)
+        ok = all(value_in_reply(f["value"], f["field"], reply) for f in m["facts"])
+        correct += ok
+        for f in m["facts"]:
+            by_field.setdefault(f["field"], [0, 0])
+            by_field[f["field"]][0] += ok
+            by_field[f["field"]][1] += 1
+        if len(examples) < 5:
+            examples.append({"question": d.messages[i - 1]["content"], "reply": reply, "reference": m["content"],
+                             "correct": bool(ok)})
+    return {"accuracy": correct / max(len(turns), 1), "correct": correct, "turns": len(turns), "by_field": by_field,
+            "examples": examples}
+
+
+def build(args: argparse.Namespace) -> Path:
+    """Run the pipeline described by `main`'s arguments; returns the bundle folder."""
+    from retrieval.catalog import load_catalog
+    from retrieval.files import atomic_write_json
+    from training import pretrain
+    from training.config import load_config
+    from training.sft import SFTConfig
+    from training.sft import main as sft_main
+
+    out, work = Path(args.out), Path(args.work)
+    data = Path(args.data) if args.data else work / "data"
+    if not args.data:
+        from training.generate import main as generate_main
+
+        generate_main(["--out", str(data), "--seed", str(args.seed)])
+    # 1. base model from source-category text only
+    base = out / "base"
+    if not (base / "model.safetensors").exists() or args.rebuild_base:
+        pretrain.main(["--data", str(data), "--out", str(base), "--minutes", str(args.pretrain_minutes),
+                       "--seed", str(args.seed)])
+    # 2. the source adapter
+    sft_dir = sft_main(load_config(SFTConfig, args.sft_config, [
+        f"base={base}", f"out_dir={work / 'sft' / SOURCE}", f"data.data_dir={data}", f"data.category={SOURCE}",
+        f"max_steps={args.sft_steps}", f"seed={args.seed}"]))
+    _copy_adapter(sft_dir, out / "adapters" / SOURCE)
+    adapters = {SOURCE: f"adapters/{SOURCE}"}
+    # 3. target adapters by transfer (multitask + adversarial from the apparel adapter)
+    if not args.skip_transfer:
+        from training.transfer import TransferConfig
+        from training.transfer import main as transfer_main
+
+        for target in args.targets.split(","):
+            tdir = transfer_main(load_config(TransferConfig, args.transfer_config, [
+                f"base={base}", f"out_dir={work / 'transfer' / target}", f"data.data_dir={data}",
+                "method=multitask+adversarial", f"target={target}", f"shots={args.shots}",
+                f"source_adapter={sft_dir}", f"max_steps={args.transfer_steps}", f"seed={args.seed}"]))
+            _copy_adapter(tdir, out / "adapters" / target)
+            adapters[target] = f"adapters/{target}"
+    # 4. the product index over every category's catalog
+    from retrieval.index import ProductIndex
+
+    catalog = load_catalog(sorted((data / "catalog").glob("*.jsonl")))
+    ProductIndex.build(catalog, show_progress=True).save(out / "index")
+    atomic_write_json(out / "assistant.json", {"base": "base", "adapters": adapters, "index": "index",
+                                               "default_category": SOURCE})
+    return out
+
+
+def evaluate_bundle(out: Path, data: Path, limit: int | None) -> dict[str, Any]:
+    """Attribute-answer accuracy of the bundle's source adapter (and of the bare base) on held-out source tests."""
+    import torch
+
+    from assistant.engine import Engine
+    from assistant.model import load_adapters, load_base
+    from retrieval.files import atomic_write_json
+
+    bundle = json.loads((out / "assistant.json").read_text())
+    model, tok = load_base(out / bundle["base"], device="cpu", dtype=torch.float32)
+    model = load_adapters(model, {c: out / p for c, p in bundle["adapters"].items()})
+    engine = Engine(model, tok)
+    results = {"adapter": attribute_accuracy(engine, data, SOURCE, SOURCE, limit=limit),
+               "base": attribute_accuracy(engine, data, SOURCE, None, limit=limit)}
+    atomic_write_json(out / "answer_accuracy.json", results)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`shopguide build-demo`: rebuild the bundled demo artifacts."""
+    p = argparse.ArgumentParser(prog="shopguide build-demo", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="demo", help="bundle folder (default demo)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default=None, help="existing demo data folder (default: generate into the work folder)")
+    p.add_argument("--work", default="outputs/build-demo", help="folder for intermediate runs")
+    p.add_argument("--pretrain-minutes", type=float, default=5.0)
+    p.add_argument("--rebuild-base", action="store_true", help="retrain the base even if OUT/base exists")
+    p.add_argument("--sft-config", default="training/configs/sft.yaml")
+    p.add_argument("--sft-steps", type=int, default=300)
+    p.add_argument("--transfer-config", default="training/configs/transfer.yaml")
+    p.add_argument("--targets", default=",".join(TARGETS))
+    p.add_argument("--shots", default="32")
+    p.add_argument("--transfer-steps", type=int, default=60)
+    p.add_argument("--skip-transfer", action="store_true", help="bundle only the source adapter")
+    p.add_argument("--eval-only", action="store_true", help="only measure attribute-answer accuracy of OUT")
+    p.add_argument("--eval-limit", type=int, default=None, help="answer turns to evaluate (default all)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from retrieval.files import DataError
+    from training.config import ConfigError
+
+    try:
+        out = Path(args.out) if args.eval_only else build(args)
+        data = Path(args.data) if args.data else Path(args.work) / "data"
+        res = evaluate_bundle(out, data, args.eval_limit)
+    except (DataError, ConfigError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    for name, r in res.items():
+        print(f"{name:8s} attribute answers correct: {r['correct']}/{r['turns']} = {r['accuracy']:.1%}")
+    print(f"bundle: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
