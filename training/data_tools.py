@@ -4,19 +4,95 @@
     shopguide data validate data/demo/dialogues/apparel.train.jsonl --kind dialogues --catalog data/demo/catalog
 
 Each problem prints as `file:line: field: what is wrong`; the exit code is 1 when there is any.
+With `--catalog`, dialogue files are also checked against the catalog: product ids in `products`,
+`target` and `candidates` exist, and every annotated fact (`facts: [{"product", "field", "value"}]`)
+states the catalog's value.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from assistant.dialogues import validate_dialogues
-from retrieval.catalog import load_catalog, validate_catalog
-from retrieval.files import DataError
+from retrieval.catalog import Catalog, load_catalog, validate_catalog
+from retrieval.files import DataError, Problem, iter_jsonl
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return abs(float(a) - float(b)) < 0.005
+    return str(a).strip().lower() == str(b).strip().lower()
+
+
+def check_annotations(path: str, catalog: Catalog) -> list[Problem]:
+    """Problems with the optional per-message annotations of a dialogue file against `catalog`.
+
+    Args:
+        path: a dialogue JSONL file (lines that are not valid dialogues are skipped here; the schema check
+            reports them).
+        catalog: the catalog the dialogues refer to.
+
+    Returns:
+        One `Problem` per unknown candidate id, unknown fact product, unknown fact field, or fact value that
+        differs from the catalog.
+    """
+    problems: list[Problem] = []
+    for line, rec in iter_jsonl(path):
+        if not isinstance(rec, dict) or not isinstance(rec.get("messages"), list):
+            continue
+        for i, m in enumerate(rec["messages"]):
+            if not isinstance(m, dict):
+                continue
+            where = f"messages[{i}]"
+            cands = m.get("candidates")
+            if cands is not None:
+                if not isinstance(cands, list):
+                    problems.append(Problem(path, line, f"{where}.candidates", "must be a list of product ids"))
+                else:
+                    for c in cands:
+                        if str(c) not in catalog:
+                            problems.append(Problem(path, line, f"{where}.candidates",
+                                                    f"product {c!r} is not in the catalog"))
+            facts = m.get("facts")
+            if facts is None:
+                continue
+            if not isinstance(facts, list):
+                problems.append(Problem(path, line, f"{where}.facts", "must be a list of {product, field, value}"))
+                continue
+            for j, f in enumerate(facts):
+                fw = f"{where}.facts[{j}]"
+                if not isinstance(f, dict) or not {"product", "field", "value"} <= set(f):
+                    problems.append(Problem(path, line, fw, "must be an object with product, field and value"))
+                    continue
+                p = catalog.get(str(f["product"]))
+                if p is None:
+                    problems.append(Problem(path, line, fw, f"product {f['product']!r} is not in the catalog"))
+                    continue
+                field = str(f["field"])
+                if field in ("title", "price", "brand", "rating", "currency"):
+                    actual = getattr(p, field)
+                elif field in p.attributes:
+                    actual = p.attributes[field]
+                else:
+                    problems.append(Problem(path, line, fw, f"{p.id} has no field {field!r}"))
+                    continue
+                if not _same(actual, f["value"]):
+                    problems.append(Problem(path, line, fw, f"{p.id} {field} is {actual!r} in the catalog, "
+                                                            f"not {f['value']!r}"))
+    return problems
 
 
 def validate_main(argv: list[str] | None = None) -> int:
+    """`shopguide data validate` entry point.
+
+    Args:
+        argv: command-line arguments (None: `sys.argv[1:]`).
+
+    Returns:
+        0 when the file has no problem, 1 otherwise.
+    """
     ap = argparse.ArgumentParser(prog="shopguide data validate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("file", help="the file to check (.jsonl; catalogs may also be .csv or .parquet)")
@@ -27,10 +103,10 @@ def validate_main(argv: list[str] | None = None) -> int:
         if args.kind == "catalog":
             good, problems = validate_catalog(args.file)
         else:
-            ids = None
-            if args.catalog:
-                ids = set(load_catalog(args.catalog).by_id)
-            good, problems = validate_dialogues(args.file, ids)
+            catalog = load_catalog(args.catalog) if args.catalog else None
+            good, problems = validate_dialogues(args.file, set(catalog.by_id) if catalog else None)
+            if catalog is not None:
+                problems += check_annotations(args.file, catalog)
     except DataError as e:  # the file (or the catalog it refers to) could not be read at all
         for p in e.problems:
             print(p, file=sys.stderr)

@@ -56,6 +56,20 @@ def test_unknown_product_and_invalid_json(small_demo, tmp_path, capsys):
     assert f"{path}:2: -: invalid JSON" in err and f"{path}:3: messages[1].products:" in err and "app-9999" in err
 
 
+def test_wrong_fact_and_unknown_candidate_are_named(small_demo, tmp_path, capsys):
+    rows = [json.loads(x) for x in (small_demo / "dialogues" / "beauty.train.jsonl").read_text().splitlines()[:3]]
+    i, msg = next((i, m) for i, m in enumerate(rows[1]["messages"]) if m.get("facts"))
+    msg["facts"][0]["value"] = "definitely wrong"
+    msg["candidates"].append("bea-9999")
+    path = tmp_path / "d.jsonl"
+    _write(path, rows)
+    assert cli(["data", "validate", str(path), "--kind", "dialogues", "--catalog", str(small_demo / "catalog")]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:2: messages[{i}].facts[0]:" in err and "definitely wrong" in err
+    assert f"{path}:2: messages[{i}].candidates: product 'bea-9999'" in err
+    assert ":1:" not in err and ":3:" not in err
+
+
 def test_generated_output_passes(small_demo, capsys):
     for f in sorted((small_demo / "dialogues").glob("*.jsonl")):
         assert cli(["data", "validate", str(f), "--kind", "dialogues", "--catalog", str(small_demo / "catalog")]) == 0
