@@ -1,0 +1,198 @@
+"""`shopguide bench serve`: serving latency of an assistant bundle through the real HTTP API.
+
+    shopguide bench serve                                  # bundle demo/, 1 and 8 concurrent chats
+    shopguide bench serve --bundle DIR --concurrency 1,8 --requests 16 --max-tokens 120
+
+For each concurrency level, that many clients (threads) send streamed `POST /v1/chat/completions` requests
+(single-turn shopping requests, round-robin over a fixed list) to a uvicorn server running the same app as
+`python app.py`, until `--requests` requests are done. Per request: time to first token (first non-empty
+content chunk) and full reply time (until `[DONE]`), both measured at the client. Also measured once:
+`startup`, the seconds from launching `python app.py` in a fresh interpreter until the page (`GET /`)
+answers. Results: a table on stdout and a markdown file with the exact command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from retrieval.files import atomic_write_text
+
+log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parents[2]
+PROMPTS = [
+    "I need a warm jacket for winter, under $120",
+    "Waterproof hiking boots, not too heavy",
+    "A quiet coffee grinder for my kitchen",
+    "Wireless earbuds with good battery life under $80",
+    "A gentle moisturizer for dry skin, fragrance free",
+    "Running shoes for road running, around $100",
+    "A linen shirt for summer, not white",
+    "A desk lamp with warm light for reading",
+]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _percentile(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    k = (len(xs) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def one_request(url: str, prompt: str, max_tokens: int, token: str | None) -> tuple[float, float, int]:
+    """Stream one completion; returns (ttft_s, full_s, reply_chars). TTFT is inf when no text came back."""
+    import httpx
+
+    body = {"model": "shopguide", "stream": True, "max_tokens": max_tokens,
+            "messages": [{"role": "user", "content": prompt}]}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    t0 = time.perf_counter()
+    ttft, chars = float("inf"), 0
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, headers=headers, timeout=600) as r:
+        r.raise_for_status()
+        for line in r.iter_lines():
+            if not line.startswith("data: {"):
+                continue
+            delta = json.loads(line[6:]).get("choices", [{}])[0].get("delta", {}).get("content") or ""
+            if delta and ttft == float("inf"):
+                ttft = time.perf_counter() - t0
+            chars += len(delta)
+    return ttft, time.perf_counter() - t0, chars
+
+
+def run_level(url: str, concurrency: int, requests: int, max_tokens: int) -> dict[str, float]:
+    """`requests` streamed requests from `concurrency` parallel clients; latency percentiles in seconds."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=requests, desc=f"{concurrency} concurrent", leave=False)
+    lock = threading.Lock()
+
+    def job(i: int) -> tuple[float, float, int]:
+        out = one_request(url, PROMPTS[i % len(PROMPTS)], max_tokens, None)
+        with lock:
+            bar.update(1)
+        return out
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(job, range(requests)))
+    wall = time.perf_counter() - t0
+    bar.close()
+    ttft = [r[0] for r in results if r[0] != float("inf")]
+    full = [r[1] for r in results]
+    return {"concurrency": concurrency, "requests": requests, "ttft_p50": _percentile(ttft, 0.5) if ttft else None,
+            "ttft_p95": _percentile(ttft, 0.95) if ttft else None, "full_p50": _percentile(full, 0.5),
+            "full_p95": _percentile(full, 0.95), "chars_mean": sum(r[2] for r in results) / len(results),
+            "no_text": len(results) - len(ttft), "replies_per_min": 60 * requests / wall}
+
+
+def measure_startup(bundle: str) -> tuple[float, float]:
+    """Launch `python app.py --bundle BUNDLE` fresh; seconds until `GET /` answers and until the first streamed
+    content chunk of a request sent right then (each from the launch)."""
+    import httpx
+
+    port = _port()
+    url = f"http://127.0.0.1:{port}"
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--bundle", bundle, "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"app.py exited with {proc.returncode}")
+            try:
+                if httpx.get(url + "/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        page = time.perf_counter() - t0
+        ttft, _, _ = one_request(url, PROMPTS[0], 32, None)
+        return page, ttft
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`shopguide bench serve`: TTFT and full-reply latency for concurrent streamed chats."""
+    p = argparse.ArgumentParser(prog="shopguide bench serve", description=main.__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--bundle", default="demo", help="assistant bundle folder (default: demo)")
+    p.add_argument("--concurrency", default="1,8", help="comma-separated concurrent chats (default 1,8)")
+    p.add_argument("--requests", type=int, default=16, help="requests per concurrency level (default 16)")
+    p.add_argument("--max-tokens", type=int, default=120, help="max_tokens of each request (default 120)")
+    p.add_argument("--no-startup", action="store_true", help="skip timing a fresh `python app.py` start")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    p.add_argument("--out", default="docs/bench_serve.md", help="markdown results file")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    import uvicorn
+
+    from assistant.orchestrator import load_assistant
+    from assistant.server import build_app
+    from retrieval.files import DataError
+
+    try:
+        assistant = load_assistant(args.bundle, device=args.device)
+    except DataError as e:
+        print(f"cannot load the assistant bundle {args.bundle!r}:\n{e}", file=sys.stderr)
+        return 1
+    port = _port()
+    server = uvicorn.Server(uvicorn.Config(build_app(assistant, feedback_path="/dev/null"), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    one_request(url, "hello", 4, None)  # warm-up: first-call allocations, encoder caches
+    rows = [run_level(url, int(c), args.requests, args.max_tokens) for c in args.concurrency.split(",")]
+    server.should_exit = True
+    startup = None if args.no_startup else measure_startup(args.bundle)
+
+    def f(x: float | None) -> str:
+        return "-" if x is None else f"{x:.2f}"
+
+    header = "| concurrent chats | requests | TTFT p50 (s) | TTFT p95 (s) | full p50 (s) | full p95 (s) | " \
+             "reply chars (mean) | replies/min |"
+    lines = [header, "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['concurrency']} | {r['requests']} | {f(r['ttft_p50'])} | {f(r['ttft_p95'])} | {f(r['full_p50'])} "
+              f"| {f(r['full_p95'])} | {r['chars_mean']:.0f} | {r['replies_per_min']:.1f} |" for r in rows]
+    print("\n".join(lines))
+    if startup:
+        print(f"startup: page served {startup[0]:.1f} s after launch; first streamed chunk {startup[1]:.2f} s later")
+    command = "shopguide bench serve " + " ".join(argv if argv is not None else sys.argv[1:])
+    doc = ["# Serving latency", "", f"Command: `{command.strip()}`", "",
+           f"Bundle: `{args.bundle}` ({len(assistant.catalog)} products, categories "
+           f"{', '.join(assistant.categories)}, adapters {', '.join(assistant.adapters) or 'none'}); "
+           f"`max_tokens={args.max_tokens}`; streamed `POST /v1/chat/completions` through uvicorn on 127.0.0.1, "
+           "timed at the client.", "",
+           f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}. "
+           "Measured on a 2-core machine shared with other jobs: numbers are noisy.", ""] + lines
+    if any(r["no_text"] for r in rows):
+        doc += ["", "Requests whose reply had no text are left out of the TTFT columns: "
+                + ", ".join(f"{r['no_text']} at {r['concurrency']} chats" for r in rows)]
+    if startup:
+        doc += ["", f"Startup (`python app.py --bundle {args.bundle}`, fresh interpreter): the page answers "
+                f"{startup[0]:.1f} s after launch; a request sent then gets its first streamed chunk after "
+                f"{startup[1]:.2f} s."]
+    doc += ["", "The engine serves one generation at a time (a lock around adapter selection + generate), so with "
+            "8 concurrent chats a request waits for the ones ahead of it: TTFT grows with the queue, not per-token "
+            "speed."]
+    atomic_write_text(args.out, "\n".join(doc) + "\n")
+    print(f"wrote {args.out}")
+    return 0
