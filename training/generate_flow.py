@@ -150,7 +150,7 @@ def run_flow(m, did: str) -> dict[str, Any]:
     for step in steps:
         if relaxed and rng.random() < 0.6:  # the shopper accepts the relaxation in their next message
             _accept_relax(needs, relaxed)
-            state["prefix"] = voice.pick_phrase("accept") + rng.choice([". ", ", ", " - "])
+            state["prefix"] = voice.pick_phrase("accept").rstrip(".!?,") + rng.choice([". ", ", ", " - ", "! "])
             relaxed = None
         new_needs = None
         if step == "later" and pending:
@@ -202,7 +202,7 @@ def run_flow(m, did: str) -> dict[str, Any]:
             chosen = rng.choices(shown, [3, 2, 1][: len(shown)])[0]
         if relaxed:
             _accept_relax(needs, relaxed)
-            state["prefix"] = voice.pick_phrase("accept") + rng.choice([". ", ", ", " - "])
+            state["prefix"] = voice.pick_phrase("accept").rstrip(".!?,") + rng.choice([". ", ", ", " - ", "! "])
         user(voice.pick(_ref(m, shown, shown.index(chosen))))
         msgs.append(m.close(chosen, cands))
         target = chosen.id

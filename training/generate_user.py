@@ -116,7 +116,8 @@ class UserVoice:
             text = clauses[0] + "".join((glue if i < len(clauses) - 1 else self.rng.choice([glue, " and ", ", "])) + c
                                         for i, c in enumerate(clauses[1:], start=1))
         if self.rng.random() < 0.2:
-            text += " " + self.rng.choice(self.spec["context"])
+            text += ("" if text[-1:] in ".!?" else self.rng.choice([".", ",", "!"])) + " " + \
+                self.rng.choice(self.spec["context"])
         return self.style(text)
 
     def style(self, text: str) -> str:
