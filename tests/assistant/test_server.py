@@ -113,8 +113,12 @@ def test_feedback_records_are_dialogues(tmp_path):
     assert [d.extra["feedback"] for d in ds] == ["like", "dislike"]
 
 
-def test_page_is_mounted_with_the_api(tiny_assistant, tmp_path):
-    c = TestClient(build_app(tiny_assistant, feedback_path=tmp_path / "fb.jsonl"))
+def test_page_is_mounted_with_the_api_and_login(tiny_assistant, tmp_path):
+    c = TestClient(build_app(tiny_assistant, auth=("alice", "pw"), feedback_path=tmp_path / "fb.jsonl"))
     assert c.get("/health").json()["status"] == "ok"
-    page = c.get("/")
-    assert page.status_code == 200 and "gradio" in page.text.lower()
+    assert c.get("/").status_code == 200
+    assert c.get("/config").status_code == 401  # the page's app config needs the login
+    assert c.post("/login", data={"username": "alice", "password": "nope"}).status_code == 400
+    assert c.post("/login", data={"username": "alice", "password": "pw"}).json()["success"] is True
+    config = c.get("/config")
+    assert config.status_code == 200 and "sg-chat" in config.text
