@@ -91,7 +91,7 @@ class DialogueMaker:
         ids += [p.id for p in near[: max(0, want - len(ids))]]
         if len(ids) < want:
             others = [p for p in self.products if p.id not in ids]
-            ids += [p.id for p in rng.sample(others, want - len(ids))]
+            ids += [p.id for p in rng.sample(others, min(len(others), want - len(ids)))]
         rng.shuffle(ids)
         return ids
 
@@ -239,7 +239,7 @@ class DialogueMaker:
         rng = self.rng
         want = rng.choice([5, 5, 5, 4, 6])
         if "type" not in needs["attributes"]:
-            return [p.id for p in rng.sample(self.products, want)]
+            return [p.id for p in rng.sample(self.products, min(want, len(self.products)))]
         found = self.matches(needs)
         ids = [p.id for p in rng.sample(found, min(len(found), rng.randint(2, 4)))]
         near = [p for p in self.by_type[needs["attributes"]["type"]] if p.id not in ids]
