@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 
 from training import generate_vocab as V
 
@@ -38,6 +39,24 @@ NO_BUY = ["I'll think about it, thanks", "not sure yet, I'll come back later", "
           "none of these are quite right, I'll pass for now"]
 ACCEPT_RELAX = ["ok, that works", "fine, I can live with that", "sure, show me", "alright, that's ok",
                 "hmm ok, that's acceptable"]
+# Light paraphrases applied to user turns (word-bounded, case-insensitive); never touch values or titles.
+PARAPHRASE = {
+    "looking for": ["searching for", "hunting for", "on the lookout for", "trying to find"],
+    "i need": ["i really need", "i gotta get", "i require"],
+    "i want": ["i'd love", "i wanna", "i would like"],
+    "please": ["pls", "plz", "if possible"],
+    "can you": ["could you", "would you"],
+    "thanks": ["thx", "thank you", "ty"],
+    "great": ["awesome", "nice", "cool"],
+    "i'll take": ["i'll grab", "i'll go for"],
+    "actually": ["wait", "hmm actually", "oh"],
+    "ok": ["okay", "alright", "k"],
+    "something": ["smth", "an item"],
+    "my budget is": ["budget-wise i'm at", "i'm budgeting"],
+}
+_PARA_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(PARAPHRASE, key=len, reverse=True)) + r")\b",
+                      re.I)
+
 # attributes whose values read as adjectives ("is it navy?"); others are asked as "does it have <label> <v>?"
 ADJECTIVAL = frozenset({"color", "material", "fit", "style", "finish", "shape", "width", "scent", "light control"})
 ORDINALS = ["the first one", "the second one", "the third one"]
@@ -129,6 +148,8 @@ class UserVoice:
             text = text.lower()
         if self.rng.random() < 0.3 and text[-1:] not in ".?!":
             text += self.rng.choice([".", "!", "?" if text.split()[0].lower() in ("do", "can", "is", "any") else "."])
+        if self.rng.random() < 0.3:
+            text = _PARA_RE.sub(lambda m: self.rng.choice(PARAPHRASE[m.group(1).lower()]), text, count=2)
         if self.rng.random() < 0.18:
             text = typo(text, self.rng)
         return text
