@@ -236,7 +236,7 @@ def run_joint(
                 scores = head(ctx[b]) @ cards.T / math.sqrt(hidden_size)  # (C,)
                 c_loss = c_loss + torch.nn.functional.cross_entropy(scores[None], torch.tensor([target.gold]))
             loss = loss + ts.aux_choice_weight * c_loss / len(rows)
-            logs["choice"] = float(c_loss) / len(rows)
+            logs["choice"] = c_loss.item() / len(rows)
         # auxiliary 2: extract the shopper's needs as JSON (generated text on the same trunk)
         if cat in needs:
             n_loss, _ = lm_step_loss(model, next(needs[cat]))
@@ -353,7 +353,7 @@ def evaluate_target(cfg: TransferConfig, model: Any, tok: Any, adapter: str) -> 
     return {
         "val_loss": val_loss,
         "val_ppl": math.exp(min(val_loss, 50)),
-        "proxy_a_distance": proxy_a_distance(feats[cfg.sources[0]], feats[cfg.target]),
+        "proxy_a_distance": proxy_a_distance(feats[cfg.sources[0]], feats[cfg.target], epochs=100),
     }
 
 
