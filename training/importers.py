@@ -391,11 +391,30 @@ def amazon_record(obj: Any, file: str, line: int, category: str | None) -> tuple
                    rating=None if rating is None else float(rating), extra=extra), warn
 
 
+def _iter_jsonl_gz(path: Path):
+    """`retrieval.files.iter_jsonl` for a gzip-compressed file (Amazon ships `meta_*.jsonl.gz`)."""
+    import gzip
+
+    with gzip.open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield lineno, Problem(str(path), lineno, None, f"not UTF-8 (byte {e.start})")
+                continue
+            if not text.strip():
+                continue
+            try:
+                yield lineno, json.loads(text)
+            except json.JSONDecodeError as e:
+                yield lineno, Problem(str(path), lineno, None, f"invalid JSON: {e.msg} at column {e.colno}")
+
+
 def import_amazon(file: str | Path, out: str | Path, category: str | None = None) -> dict[str, Any]:
     """Convert an Amazon-2023 metadata JSONL file to `OUT/catalog.jsonl`.
 
     Args:
-        file: the metadata file (one JSON object per line).
+        file: the metadata file (one JSON object per line; `.gz` is read compressed).
         out: output folder.
         category: category for every product; default: the record's last `categories` entry.
 
@@ -412,7 +431,7 @@ def import_amazon(file: str | Path, out: str | Path, category: str | None = None
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     skipped = 0
-    for line, obj in iter_jsonl(file):
+    for line, obj in (_iter_jsonl_gz(file) if file.suffix == ".gz" else iter_jsonl(file)):
         if isinstance(obj, Problem):
             problems.append(obj)
             skipped += 1
@@ -443,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     rq.add_argument("src", help="the RecQuest folder (with dialogues/ and tasks/)")
     rq.add_argument("--out", required=True, help="output folder")
     am = sub.add_parser("amazon", help="Amazon Reviews 2023 metadata JSONL -> catalog")
-    am.add_argument("file", help="meta_*.jsonl file")
+    am.add_argument("file", help="meta_*.jsonl or meta_*.jsonl.gz file")
     am.add_argument("--out", required=True, help="output folder (writes catalog.jsonl)")
     am.add_argument("--category", help="category for every product (default: last `categories` entry)")
     args = ap.parse_args(argv)

@@ -94,6 +94,21 @@ def test_amazon_import(amazon_file, tmp_path):
     assert cat.get("B04").price is None
 
 
+def test_amazon_import_reads_gzip(amazon_file, tmp_path):
+    import gzip
+
+    gz = tmp_path / "meta_test.jsonl.gz"
+    gz.write_bytes(gzip.compress(amazon_file.read_bytes()))
+    r = import_amazon(gz, tmp_path / "gz")
+    assert r["products"] == 3 and r["skipped"] == 4
+    assert (tmp_path / "gz" / "catalog.jsonl").read_text() == _import_plain(amazon_file, tmp_path)
+
+
+def _import_plain(amazon_file, tmp_path) -> str:
+    import_amazon(amazon_file, tmp_path / "plain")
+    return (tmp_path / "plain" / "catalog.jsonl").read_text()
+
+
 def test_amazon_cli_reports_file_line_field(amazon_file, tmp_path, capsys):
     assert cli(["data", "import", "amazon", str(amazon_file), "--out", str(tmp_path / "o"), "--category", "misc"]) == 0
     err = capsys.readouterr().err
