@@ -135,13 +135,32 @@ def apply_grounding(text: str, report: Any, catalog: Any) -> tuple[str, list[str
     return fixed, ids, corrections
 
 
-# Relaxation ladder: (what is dropped, how it is said).
-_RELAX = [
-    (("attributes_equal",), "those exact features"),
-    (("brands",), "that brand"),
-    (("min_price", "max_price"), "that price range"),
-    (("exclude_attributes", "exclude_brands"), "all of your exclusions"),
-]
+def relaxations(filters: Filters) -> Iterator[tuple[Filters, str]]:
+    """Ever looser versions of `filters`, each with what it gave up, in the order a shop assistant would:
+    the most recently stated wanted attribute first (the first one, usually the product type, last), then
+    the brand, the price range, the exclusions and finally the first attribute. Rejected ids always stay."""
+    from assistant.prompts import format_price
+
+    wanted = list(filters.attributes_equal.items())
+    for name, value in reversed(wanted[1:]):
+        filters = replace(filters, attributes_equal={k: v for k, v in filters.attributes_equal.items() if k != name})
+        yield filters, f"{name}: {', '.join(map(str, value)) if isinstance(value, list) else value}"
+    if filters.brands:
+        said = " or ".join(filters.brands)
+        filters = replace(filters, brands=[])
+        yield filters, said
+    if filters.min_price is not None or filters.max_price is not None:
+        lo, hi = format_price(filters.min_price), format_price(filters.max_price)
+        said = f"{lo}-{hi}" if lo and hi else f"under {hi}" if hi else f"over {lo}"
+        filters = replace(filters, min_price=None, max_price=None)
+        yield filters, said
+    if filters.exclude_attributes or filters.exclude_brands or filters.attributes_contain:
+        filters = replace(filters, exclude_attributes={}, exclude_brands=[], attributes_contain={})
+        yield filters, "your exclusions"
+    if filters.attributes_equal:
+        (name, value), = filters.attributes_equal.items()
+        filters = replace(filters, attributes_equal={})
+        yield filters, f"{name}: {value}"
 
 
 class Assistant:
@@ -229,19 +248,16 @@ class Assistant:
         """Search with `filters`, relaxing them step by step when nothing matches; returns (products, notes)."""
         hits = self.search(query, filters=filters)
         dropped: list[str] = []
-        for fields, wording in _RELAX:
-            if hits:
-                break
-            if not any(getattr(filters, f) for f in fields):
-                continue
-            filters = replace(filters, **{f: type(getattr(filters, f))() if not isinstance(getattr(filters, f), float)
-                                          else None for f in fields})
-            dropped.append(wording)
-            hits = self.search(query, filters=filters)
+        if not hits:
+            for looser, said in relaxations(filters):
+                dropped.append(said)
+                hits = self.search(query, filters=looser)
+                if hits:
+                    break
         notes = []
         if dropped:
-            notes.append(f"I couldn't find anything matching {' and '.join(dropped)}, so here are the closest "
-                         "options. " if hits else "I couldn't find any products matching your request. ")
+            notes.append(f"I couldn't find anything with {', '.join(dropped)}, so here are the closest options. "
+                         if hits else "I couldn't find any products matching your request. ")
         return [p for p, _ in hits], notes
 
     def plan(self, messages: list[dict[str, Any]], category: str | None = None,

@@ -46,6 +46,19 @@ def test_relaxes_filters_and_says_so(tiny_assistant):
     assert r.products  # something was still recommended
 
 
+def test_relaxation_order_keeps_the_first_need_longest():
+    from assistant.orchestrator import relaxations
+    from retrieval.filters import Filters
+
+    f = Filters(category="apparel", max_price=60, brands=["Peak"], exclude_brands=["Acme"],
+                attributes_equal={"type": "jacket", "color": "red", "size": "M"}, exclude_ids=["a9"])
+    steps = list(relaxations(f))
+    assert [said for _, said in steps] == ["size: M", "color: red", "Peak", "under $60.00", "your exclusions",
+                                           "type: jacket"]
+    assert steps[3][0].attributes_equal == {"type": "jacket"} and steps[3][0].exclude_brands == ["Acme"]
+    assert all(g.category == "apparel" and g.exclude_ids == ["a9"] for g, _ in steps)
+
+
 def test_wrong_price_is_repaired_from_catalog(make_assistant):
     a = make_assistant(price_shift=10.0)
     events = list(a.stream(_user("a red rain jacket")))
