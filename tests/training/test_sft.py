@@ -158,3 +158,28 @@ def test_config_errors_name_the_key(tmp_path):
         load_config(SFTConfig, "training/configs/tiny.yaml", ["lora.r=0"])
     with pytest.raises(ConfigError, match="unknown config key `lora.rank`"):
         load_config(SFTConfig, "training/configs/tiny.yaml", ["lora.rank=4"])
+
+
+def test_forever_iterator_and_mixer_resume_exactly():
+    import torch
+
+    from training.data import CategoryMixer, Example, ForeverDataIterator, pack
+
+    examples = [Example(list(range(1, n + 1)), [-100] * (n - 2) + [1, 2], "apparel") for n in range(5, 40, 3)]
+    rows = pack(examples, 64, seed=1, epoch=0)
+    assert sorted(i for r in rows for i in r) == list(range(len(examples)))
+    assert all(sum(len(examples[i]) for i in r) <= 64 for r in rows)
+
+    def make():
+        its = {"a": ForeverDataIterator(examples, 64, 2, seed=3), "b": ForeverDataIterator(examples[:4], 64, 1, seed=4)}
+        return CategoryMixer(its, "proportional", seed=5)
+
+    mixer = make()
+    for _ in range(7):  # crosses epoch boundaries
+        next(mixer)
+    state = mixer.state_dict()
+    expected = [next(mixer) for _ in range(5)]
+    resumed = make()
+    resumed.load_state_dict(state)
+    for (cat, batch), (cat2, batch2) in zip(expected, (next(resumed) for _ in range(5))):
+        assert cat == cat2 and all(torch.equal(batch[k], batch2[k]) for k in batch)
