@@ -83,7 +83,8 @@ def _compare(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run `shopguide eval`; returns the exit code (1 with file:line: field: message on bad input)."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("assistant.evaluation").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         if args.compare:
             return _compare(args)

@@ -16,7 +16,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluation.summary import LOWER_IS_BETTER, worst_dialogues
+from assistant.evaluation.summary import HEADLINE, LOWER_IS_BETTER, worst_dialogues
 from retrieval.files import atomic_write_text
 
 _CSS = """
@@ -35,7 +35,7 @@ img.plot{max-width:100%;background:#fff;border-radius:10px;box-shadow:0 1px 3px 
 table{border-collapse:collapse;background:#fff;font-size:13px;width:100%;box-shadow:0 1px 3px rgba(0,0,0,.08)}
 th,td{padding:5px 8px;border-bottom:1px solid #eceef2;text-align:left;vertical-align:top}
 th{background:#eef0f4;font-weight:600} td.num{text-align:right;font-variant-numeric:tabular-nums}
-.scroll{overflow-x:auto}
+.scroll{overflow-x:auto} details{margin-top:10px} summary{cursor:pointer;color:#3b5bdb;font-size:13px}
 .dlg{background:#fff;border-radius:10px;padding:14px;margin:14px 0;box-shadow:0 1px 3px rgba(0,0,0,.08)}
 .turn{display:grid;grid-template-columns:1fr 1fr;gap:10px;margin:8px 0}
 .turn.single{grid-template-columns:1fr}
@@ -151,17 +151,19 @@ def _cards(metrics: dict[str, Any]) -> str:
     return '<div class="cards">' + "".join(out) + "</div>"
 
 
-def _overall_table(metrics: dict[str, Any]) -> str:
+def _overall_table(metrics: dict[str, Any], names: list[str], counts: bool = True) -> str:
     cats = list(metrics.get("per_category", {}))
     head = "".join(f"<th>{esc(c)}</th>" for c in cats)
     rows = []
-    for name, o in metrics.get("overall", {}).items():
+    for name in names:
+        o = metrics["overall"][name]
         per = "".join(f'<td class="num">{fmt(metrics["per_category"][c].get(name, {}).get("mean"))}</td>'
                       for c in cats)
         rows.append(f'<tr><td>{esc(name)}</td><td class="num">{fmt(o["mean"])}</td>'
                     f'<td class="num">{fmt(o["lo"])} – {fmt(o["hi"])}</td><td class="num">{o["n"]}</td>{per}</tr>')
-    n_per = "".join(f'<td class="num">{metrics["per_category"][c].get("dialogues", 0)}</td>' for c in cats)
-    rows.append(f'<tr><td><i>dialogues</i></td><td></td><td></td><td></td>{n_per}</tr>')
+    if counts:
+        n_per = "".join(f'<td class="num">{metrics["per_category"][c].get("dialogues", 0)}</td>' for c in cats)
+        rows.append(f'<tr><td><i>dialogues</i></td><td></td><td></td><td></td>{n_per}</tr>')
     return (f'<div class="scroll"><table><tr><th>metric</th><th>mean</th><th>95% CI</th><th>n</th>{head}</tr>'
             + "".join(rows) + "</table></div>")
 
@@ -193,8 +195,8 @@ def _facts(t: dict[str, Any]) -> str:
     if t.get("facts") and not tags:
         tags.append(f'<span class="tag ok">{t["facts"]} fact(s) checked, all match</span>')
     prods = t.get("products", t.get("recommended")) or []
-    if prods:
-        tags.append(f'<span class="tag">products: {esc(", ".join(prods))}</span>')
+    if prods or "products" in t:
+        tags.append(f'<span class="tag">products: {esc(", ".join(prods) or "none")}</span>')
     if t.get("reaction"):
         tags.append(f'<span class="tag">shopper: {esc(t["reaction"])}</span>')
     return "<div>" + "".join(tags) + "</div>"
@@ -242,11 +244,15 @@ def render_report(metrics: dict[str, Any], results: list[dict[str, Any]], worst:
     meta = metrics.get("meta", {})
     mode = metrics.get("mode")
     what = "replay through " + esc(meta.get("assistant")) if mode == "replay" else "transcript scoring"
+    names = list(metrics.get("overall", {}))
+    head = [n for n in names if n in HEADLINE]
+    rest = [n for n in names if n not in HEADLINE]
     sub = (f'<p class="muted">{what} · transcripts {esc(meta.get("transcripts"))} · catalog '
            f'{esc(meta.get("catalog"))}</p>')
     body = [f"<h1>shopguide evaluation</h1>{sub}", "<h2>Summary</h2>", _cards(metrics),
             "<h2>Per category</h2>", category_bars(metrics), "<h2>Score distributions (per dialogue)</h2>",
-            distributions(results), "<h2>All metrics</h2>", _overall_table(metrics),
+            distributions(results), "<h2>Metrics by category</h2>", _overall_table(metrics, head),
+            f"<details><summary>all {len(names)} metrics</summary>{_overall_table(metrics, rest, False)}</details>",
             "<h2>Input problems</h2>", _problems(metrics),
             f"<h2>Worst dialogues ({min(worst, len(results))})</h2>",
             '<p class="muted">Ordered by failed run, turns with a wrong fact or unknown product, grounding rate, '
