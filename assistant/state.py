@@ -85,6 +85,9 @@ class Vocabulary:
     """Per-category matching vocabulary built from a catalog (see `from_catalog`)."""
 
     categories: dict[str, CategoryVocabulary]
+    spelling: dict[str, str] = field(default_factory=dict)  # one-letter-deletion variant -> vocabulary word
+    known: set[str] = field(default_factory=set)  # words never "corrected"
+    words: set[str] = field(default_factory=set)  # the words of values, brands and titles (4+ letters)
 
     @classmethod
     def from_catalog(cls, catalog: Any, keywords_per_category: int = 60) -> Vocabulary:
@@ -132,7 +135,44 @@ class Vocabulary:
             for syn in CATEGORY_SYNONYMS.get(cat, [_norm(cat)]):
                 cv.keywords[syn] = 2.0
             cv.compile()
-        return cls(cats)
+        vocab = cls(cats)
+        vocab._index_spelling(catalog)
+        return vocab
+
+    def _index_spelling(self, catalog: Any) -> None:
+        """Index the words of values, brands and titles for one-typo correction (symmetric deletion)."""
+        targets: set[str] = set()
+        for cv in self.categories.values():
+            for phrase in list(cv.values) + list(cv.flags) + list(cv.brands) + list(cv.titles):
+                targets.update(w for w in re.findall(r"[a-z]+", phrase) if len(w) >= 4)
+        self.words = targets
+        self.known = set(COMMON_WORDS) | targets
+        for p in catalog:
+            self.known.update(re.findall(r"[a-z]+", (p.description or "").lower()))
+        variants: dict[str, set[str]] = defaultdict(set)
+        for w in targets:
+            variants[w].add(w)
+            for i in range(len(w)):
+                variants[w[:i] + w[i + 1:]].add(w)
+        self.spelling = {v: next(iter(ws)) for v, ws in variants.items() if len(ws) == 1}
+
+    def correct(self, text: str) -> str:
+        """`text` (lower case) with unknown words of 4+ letters that are one typo (dropped, doubled, swapped or
+        wrong letter) away from exactly one catalog word replaced by that word: "sirt" -> "shirt"."""
+        def fix(m: re.Match) -> str:
+            w = m.group()
+            if w in self.known:
+                return w
+            found = {self.spelling[w]} if w in self.spelling else set()
+            for i in range(len(w)):
+                v = w[:i] + w[i + 1:]
+                if v in self.words:
+                    found.add(v)  # a doubled / inserted letter: "traiil" -> "trail"
+                elif v in self.spelling and len(self.spelling[v]) == len(w):
+                    found.add(self.spelling[v])  # a swapped or wrong letter: "frehs" -> "fresh"
+            return found.pop() if len(found) == 1 else w
+
+        return re.sub(r"[a-z]{4,}", fix, text)
 
     def get(self, category: str | None) -> list[CategoryVocabulary]:
         """The vocabularies to match against: the category's, or every category's when unknown."""
@@ -261,6 +301,8 @@ def parse_budget(text: str) -> tuple[float | None, float | None] | None:
         return (found.get("min"), found.get("max"))
     if "around" in found:
         v = found["around"]
+        if "budget" in low:  # "budget-wise I'm at about $180": a ceiling, not a range
+            return (None, v)
         return (round(v * (1 - AROUND_SPREAD), 2), round(v * (1 + AROUND_SPREAD), 2))
     return None
 
@@ -283,27 +325,52 @@ def choose_category(scores: dict[str, float], current: str | None) -> str | None
     return current
 
 
+COMMON_WORDS = """about also anything back best better black blue both brand budget care color colour could days does
+dollars each even ever find fine first from give good great have help here high into just keep kind last less like
+little long look looking looks made make many maybe more most much must need needs nice nothing only other over
+pair part please price rather really right same show side since size some something sure take than that their them
+then there these they thing things think this those tight time wear want wanted well what when where which while
+white will wish with without work would your thin tone tops matter matters mind fussy flexible preference
+prefer ideally usually mostly mainly around under below above between spend bucks cheap cheaper pricey expensive
+money afford cost costs okay alright thanks thank sounds perfect awesome cool lovely hello morning evening today
+tomorrow week weekend year years month home house room office travel trip trips city town walk walks walking
+daily every everyday night light lights dark bright soft hard warm cool cold colder heat weather rain snow sunny
+summer winter spring autumn fall party wedding date friend friends family wife husband daughter son kids baby
+gift gifts birthday present order grab bought already still again also actually forgot another other others
+either neither whatever reasonable reviews review confused quite fit fits fitting loose tight small large medium
+shop shopping store online same different similar compare difference which better worse nicer cheaper newer
+older used new old plain simple fancy classic modern style styles looks look feel feels felt comfortable comfy
+hurt hurts pain easy hard clean wash care last lasts durable sturdy heavy weight weighs tall short wide narrow
+long""".split()
 _QUESTION = re.compile(r"\?|\b(?:right|confirm|vs\.?|versus|compare|difference|differ|which is better|tell me more)\b")
 _PICK = re.compile(r"\b(?:i'll take|i will take|it is|go with|going with|sold|i'll order|i'll get|i will get)\b")
 _NOT_A_VALUE = re.compile(r"\s+(?:budget|price)\b")  # "no fixed budget" names no attribute value
 
 
 def _clauses(text: str) -> list[str]:
-    return [c for c in re.split(r"[.;!?,\n]+|(?<!anything )(?<!all )\bbut\b(?! not)", text.lower()) if c.strip()]
+    return [c for c in re.split(r"[.;!?,\n]+|\s[-–—]\s|(?<!anything )(?<!all )\bbut\b(?! not)", text.lower())
+            if c.strip()]
 
 
 def _negated(clause: str, start: int, matched_spans: list[tuple[int, int]]) -> bool:
-    """True when a negation word sits among the last few meaningful words before `start` in `clause`."""
+    """True when a negation word sits among the last few meaningful words before `start` in `clause`.
+
+    Earlier matches in the clause are placeholders a list may continue through ("no red or blue"); an
+    "and" / "or" that does not continue such a list ends the negation's reach ("no Acme and 16 GB").
+    """
     prefix = clause[:start]
-    for s, e in sorted(matched_spans, reverse=True):  # earlier matched values continue a list: "no red or blue"
+    for s, e in sorted(matched_spans, reverse=True):
         if e <= start:
-            prefix = prefix[:s] + " " + prefix[e:]
-    words = re.findall(r"[a-z']+", prefix)
+            prefix = prefix[:s] + " § " + prefix[e:]
+    words = re.findall(r"[a-z']+|§", prefix)
     seen = 0
-    for w in reversed(words):
+    for i in range(len(words) - 1, -1, -1):
+        w = words[i]
         if w in NEGATORS or w.endswith("n't"):
             return True
-        if w in FILLERS:
+        if w in ("and", "or", "nor", "plus") and not (i > 0 and words[i - 1] == "§"):
+            return False
+        if w in FILLERS or w == "§":
             continue
         seen += 1
         if seen >= 2:
@@ -381,7 +448,8 @@ def update_needs(needs: ShopperNeeds, user_text: str, vocabulary: Vocabulary,
     for cv in vocabulary.get(new.category):
         # Product names ("the Casa Verde Dune Rug", "the Peak one") are references, not wishes; a question
         # or a pick about a referenced product ("is it red?", "I'll take the first one") states no needs.
-        text, refs = cv._ref_re.subn(" ", user_text.lower()) if cv._ref_re else (user_text.lower(), 0)
+        low = vocabulary.correct(user_text.lower())
+        text, refs = cv._ref_re.subn(" ", low) if cv._ref_re else (low, 0)
         refs += len(re.findall(r"\b(?:is it|does it|it is|it has|has it|it's|the (?:first|second|third|last) one|"
                                r"this one|that one)\b", text))
         if _PICK.search(text) or (refs and _QUESTION.search(text)):

@@ -75,6 +75,18 @@ def test_boolean_attribute_and_category_switch(vocab):
     assert n.max_price is None
 
 
+def test_typos_are_corrected_against_the_catalog_words(vocab):
+    assert vocab.correct("a rain jackett from peek, not leathr") == "a rain jacket from peak, not leather"
+    assert vocab.correct("something cheaper than that") == "something cheaper than that"  # known words stay
+    n = update_needs(ShopperNeeds(category="shoes"), "brwon boots, no Strde", vocab)
+    assert n.attributes == {"color": "brown"} and n.exclude_brands == ["Stride"]
+
+
+def test_negation_stops_at_a_new_list(vocab):
+    n = update_needs(ShopperNeeds(category="apparel"), "no Acme please and a red one", vocab)
+    assert n.exclude_brands == ["Acme"] and n.attributes == {"color": "red"}
+
+
 def test_to_filters_and_dict_shape(vocab, tiny_catalog):
     n = needs_from_dialogue([{"role": "user", "content": "white sneakers from Acme under $50"}], vocab)
     assert set(n.to_dict()) == {"category", "min_price", "max_price", "attributes", "exclude_attributes",
