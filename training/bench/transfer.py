@@ -31,7 +31,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +38,16 @@ METRICS = ("ppl", "rouge_l", "chrf", "hit1", "rec3", "attr_acc", "grounded", "pa
 HIGHER_IS_BETTER = {"ppl": False, "pad": False}
 
 
-def score_adapter(base: str, adapter: Path, data_dir: str, target: str, eval_dialogues: int, gen_turns: int,
-                  max_seq_len: int, max_new_tokens: int) -> dict[str, float | None]:
+def score_adapter(
+    base: str,
+    adapter: Path,
+    data_dir: str,
+    target: str,
+    eval_dialogues: int,
+    gen_turns: int,
+    max_seq_len: int,
+    max_new_tokens: int,
+) -> dict[str, float | None]:
     """Load base + the target adapter as serving does and compute the metrics of the module docstring."""
     import torch
 
@@ -67,14 +74,23 @@ def score_adapter(base: str, adapter: Path, data_dir: str, target: str, eval_dia
             loss, _ = lm_step_loss(model, batch)
             n = int((batch["labels"][:, 1:] != -100).sum())
             nll, count = nll + loss.item() * n, count + n
-        turns = [(d, i, m) for d in dialogues for i, m in d.assistant_turns()
-                 if m.get("act") in ("recommend", "answer", "compare")][:gen_turns]
+        turns = [
+            (d, i, m)
+            for d in dialogues
+            for i, m in d.assistant_turns()
+            if m.get("act") in ("recommend", "answer", "compare")
+        ][:gen_turns]
         for d, i, m in turns:
             ids = render_prompt(turn_messages(d, i, catalog), tok)[-max_seq_len:]
-            out = model.generate(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-                                 max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
-                                 eos_token_id=tok.eos_token_id)
-            text = tok.decode(out[0, len(ids):], skip_special_tokens=True).strip()
+            out = model.generate(
+                input_ids=torch.tensor([ids]),
+                attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=pad,
+                eos_token_id=tok.eos_token_id,
+            )
+            text = tok.decode(out[0, len(ids) :], skip_special_tokens=True).strip()
             ref = m["content"]
             gen["rouge_l"].append(rouge_l(text, ref))
             gen["chrf"].append(chrf(text, ref))
@@ -99,20 +115,45 @@ def run_cell(args: argparse.Namespace, method: str, target: str, shots: str, see
     from training.transfer import TransferConfig, main
 
     out = args.out / "runs" / target / method / f"k{shots}-s{seed}"
-    overrides = [f"base={args.base}", f"data.data_dir={args.data}", f"out_dir={out}", f"method={method}",
-                 f"target={target}", f"shots={shots}", f"seed={seed}", f"source_adapter={source}",
-                 f"data.max_seq_len={args.max_seq_len}", "progress=false", *args.set]
+    overrides = [
+        f"base={args.base}",
+        f"data.data_dir={args.data}",
+        f"out_dir={out}",
+        f"method={method}",
+        f"target={target}",
+        f"shots={shots}",
+        f"seed={seed}",
+        f"source_adapter={source}",
+        f"data.max_seq_len={args.max_seq_len}",
+        "progress=false",
+        *args.set,
+    ]
     cfg = load_config(TransferConfig, args.config, overrides)
     t0 = time.time()
     adapter = main(cfg)
     train_s = time.time() - t0
     metrics = json.loads((adapter / "metrics.json").read_text())
-    row = score_adapter(args.base, adapter, args.data, target, args.eval_dialogues, args.gen_turns,
-                        args.max_seq_len, args.max_new_tokens)
+    row = score_adapter(
+        args.base,
+        adapter,
+        args.data,
+        target,
+        args.eval_dialogues,
+        args.gen_turns,
+        args.max_seq_len,
+        args.max_new_tokens,
+    )
     row["pad"] = metrics.get("proxy_a_distance")
-    return {"method": method, "target": target, "shots": shots, "seed": seed, **row,
-            "disc_acc_last": metrics.get("discriminator_accuracy_last"), "train_seconds": round(train_s, 1),
-            "overrides": overrides}
+    return {
+        "method": method,
+        "target": target,
+        "shots": shots,
+        "seed": seed,
+        **row,
+        "disc_acc_last": metrics.get("discriminator_accuracy_last"),
+        "train_seconds": round(train_s, 1),
+        "overrides": overrides,
+    }
 
 
 def _fmt(vals: list[float]) -> str:
@@ -130,10 +171,15 @@ def tables(results: list[dict], targets: list[str]) -> str:
         rows = [r for r in results if r["target"] == target]
         if not rows:
             continue
-        out += [f"### target: {target}", "", "| K | method | seeds | " + " | ".join(METRICS) + " |",
-                "|---|---|---|" + "---|" * len(METRICS)]
-        keys = sorted({(r["shots"], r["method"]) for r in rows},
-                      key=lambda k: (1e9 if k[0] == "all" else int(k[0]), k[1]))
+        out += [
+            f"### target: {target}",
+            "",
+            "| K | method | seeds | " + " | ".join(METRICS) + " |",
+            "|---|---|---|" + "---|" * len(METRICS),
+        ]
+        keys = sorted(
+            {(r["shots"], r["method"]) for r in rows}, key=lambda k: (1e9 if k[0] == "all" else int(k[0]), k[1])
+        )
         for shots, method in keys:
             cell = [r for r in rows if r["shots"] == shots and r["method"] == method]
             vals = {m: [r[m] for r in cell if r.get(m) is not None] for m in METRICS}
@@ -144,9 +190,13 @@ def tables(results: list[dict], targets: list[str]) -> str:
 
 def goal_check(results: list[dict], target: str, k: str = "32") -> list[str]:
     """The issue's goals, checked on what was run: ratio to the all-data target adapter, margins in std."""
+
     def vals(method: str, shots: str, metric: str) -> list[float]:
-        return [r[metric] for r in results if r["target"] == target and r["method"] == method
-                and r["shots"] == shots and r.get(metric) is not None]
+        return [
+            r[metric]
+            for r in results
+            if r["target"] == target and r["method"] == method and r["shots"] == shots and r.get(metric) is not None
+        ]
 
     lines = []
     best = "multitask+adversarial"
@@ -155,8 +205,10 @@ def goal_check(results: list[dict], target: str, k: str = "32") -> list[str]:
         if ours and ref:
             a, b = statistics.mean(ours), statistics.mean(ref)
             ratio = (b / a if metric == "ppl" else a / b) if a and b else float("nan")
-            lines.append(f"- {target} {metric}: {best} K={k} reaches {ratio * 100:.0f}% of target-only K=all "
-                         f"({a:.3f} vs {b:.3f}; ppl compared as its inverse)")
+            lines.append(
+                f"- {target} {metric}: {best} K={k} reaches {ratio * 100:.0f}% of target-only K=all "
+                f"({a:.3f} vs {b:.3f}; ppl compared as its inverse)"
+            )
         for other in ("target-only", "finetune"):
             theirs = vals(other, k, metric)
             if ours and len(theirs) > 1 and len(ours) > 1:
@@ -164,26 +216,33 @@ def goal_check(results: list[dict], target: str, k: str = "32") -> list[str]:
                 if metric == "ppl":
                     diff = -diff
                 sd = max(statistics.stdev(ours), statistics.stdev(theirs), 1e-9)
-                lines.append(f"- {target} {metric}: {best} vs {other} at K={k}: {diff:+.3f} = {diff / sd:+.1f} std "
-                             f"({'beats by > 2 std' if diff > 2 * sd else 'NOT > 2 std'})")
+                lines.append(
+                    f"- {target} {metric}: {best} vs {other} at K={k}: {diff:+.3f} = {diff / sd:+.1f} std "
+                    f"({'beats by > 2 std' if diff > 2 * sd else 'NOT > 2 std'})"
+                )
         zero, src = vals(best, "0", metric), vals("source-only", "0", metric)
         if zero and src:
             a, b = statistics.mean(zero), statistics.mean(src)
             better = a < b if metric == "ppl" else a > b
-            lines.append(f"- {target} {metric}: K=0 {best} {a:.3f} vs source-only {b:.3f} "
-                         f"({'beats' if better else 'does NOT beat'} source-only)")
+            lines.append(
+                f"- {target} {metric}: K=0 {best} {a:.3f} vs source-only {b:.3f} "
+                f"({'beats' if better else 'does NOT beat'} source-only)"
+            )
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     """`shopguide bench transfer`."""
-    ap = argparse.ArgumentParser(prog="shopguide bench transfer", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="shopguide bench transfer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--base", required=True, help="base model folder (e.g. from `shopguide train pretrain`)")
     ap.add_argument("--data", default="data/demo", help="data folder (catalog/, dialogues/, unlabeled/)")
     ap.add_argument("--config", default="training/configs/transfer.yaml")
     ap.add_argument("--set", nargs="*", default=[], help="extra recipe overrides, e.g. max_steps=30 batch_size=2")
-    ap.add_argument("--methods", nargs="*", default=["source-only", "target-only", "finetune", "multitask+adversarial"])
+    ap.add_argument(
+        "--methods", nargs="*", default=["source-only", "target-only", "finetune", "multitask+adversarial"]
+    )
     ap.add_argument("--targets", nargs="*", default=["electronics", "beauty"])
     ap.add_argument("--shots", nargs="*", default=["0", "32", "all"])
     ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
@@ -205,8 +264,14 @@ def main(argv: list[str] | None = None) -> int:
     results_path = args.out / "results.jsonl"
     done = [json.loads(x) for x in results_path.read_text().splitlines() if x.strip()] if results_path.exists() else []
     source = Path(args.source) if args.source else _source_adapter(args)
-    cells = [(m, t, k, s) for t in args.targets for k in args.shots for m in args.methods for s in args.seeds
-             if not (m == "target-only" and k == "0") and not (m == "source-only" and k != "0")]
+    cells = [
+        (m, t, k, s)
+        for t in args.targets
+        for k in args.shots
+        for m in args.methods
+        for s in args.seeds
+        if not (m == "target-only" and k == "0") and not (m == "source-only" and k != "0")
+    ]
     have = {(r["method"], r["target"], r["shots"], r["seed"]) for r in done}
     todo = [c for c in cells if c not in have]
     log.info("%d cells, %d done, %d to run", len(cells), len(cells) - len(todo), len(todo))
@@ -240,9 +305,18 @@ def _source_adapter(args: argparse.Namespace) -> Path:
     from training.transfer import TransferConfig
     from training.transfer_methods import source_adapter_dir
 
-    cfg = load_config(TransferConfig, args.config, [f"base={args.base}", f"data.data_dir={args.data}",
-                                                    f"out_dir={args.out / 'source'}", "progress=false",
-                                                    f"data.max_seq_len={args.max_seq_len}", *args.set])
+    cfg = load_config(
+        TransferConfig,
+        args.config,
+        [
+            f"base={args.base}",
+            f"data.data_dir={args.data}",
+            f"out_dir={args.out / 'source'}",
+            "progress=false",
+            f"data.max_seq_len={args.max_seq_len}",
+            *args.set,
+        ],
+    )
     return source_adapter_dir(cfg)
 
 
@@ -254,16 +328,16 @@ def _write_doc(path: Path, cmd: str, text: str, goals: list[str], missing: list[
 {text}
 Goal checks on these cells (the issue's targets; "NOT" marks a goal this run does not meet):
 
-{chr(10).join(goals) or '- (no comparable cells)'}
+{chr(10).join(goals) or "- (no comparable cells)"}
 
-Cells of this command not run: {', '.join('/'.join(map(str, c)) for c in missing) or 'none'}.
+Cells of this command not run: {", ".join("/".join(map(str, c)) for c in missing) or "none"}.
 """
     old = path.read_text() if path.exists() else ""
     marker = f"## Run: `{cmd}`"
     if marker in old:  # replace this command's section, keep the others
         head, _, rest = old.partition(marker)
         nxt = rest.find("\n## Run: ")
-        old = head + (rest[nxt + 1:] if nxt >= 0 else "")
+        old = head + (rest[nxt + 1 :] if nxt >= 0 else "")
     if not old.strip():
         old = "# Cross-category transfer benchmark\n\nSee the notes at the end for setup and caveats.\n\n"
     atomic_write_text(path, old.rstrip() + "\n\n" + section)
