@@ -303,6 +303,9 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     import uvicorn
 
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not (args.token and auth):
+        log.warning("listening on %s without %s: anyone who can reach this address can use it", args.host,
+                    " and ".join(x for x, missing in (("--token", not args.token), ("--auth", not auth)) if missing))
     app = build_app(assistant, token=args.token, auth=auth, feedback_path=args.feedback)
     print(f"shopguide: chat page http://{args.host}:{args.port}/  API http://{args.host}:{args.port}/v1", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
