@@ -171,3 +171,11 @@ def test_hnsw_agrees_with_exact_search():
         recalls.append(len(e & h) / 10)
         assert all(f.matches(p) for p, _ in hn.search("", 10, f, mode="dense", query_vector=q))
     assert np.mean(recalls) >= 0.9
+
+
+def test_search_many_equals_search(small_catalog):
+    idx = ProductIndex.build(small_catalog, encoder=ENC)
+    qs = ["boots", "coffee mug", "warm lamp"]
+    fs = [None, Filters(category="home"), Filters(max_price=40)]
+    assert [[(p.id, round(s, 6)) for p, s in r] for r in idx.search_many(qs, 3, fs)] == \
+        [[(p.id, round(s, 6)) for p, s in idx.search(q, 3, f)] for q, f in zip(qs, fs)]
