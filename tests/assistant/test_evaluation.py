@@ -238,3 +238,44 @@ def test_compare_ci_contains_true_difference(tmp_path):
     saved = json.loads((tmp_path / "C" / "comparison.json").read_text())
     assert saved["overall"]["x"]["lo"] <= 0.1 <= saved["overall"]["x"]["hi"]
     assert (tmp_path / "C" / "compare.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_generated_demo_split_is_grounded_and_a_shifted_price_is_caught(tmp_path):
+    """End to end on a small generated test split: reference dialogues are grounded by construction."""
+    from training.generate import generate_category
+
+    generate_category(tmp_path, "shoes", seed=0, n_products=120, sizes={"test": 25}, n_unlabeled=2)
+    t = tmp_path / "dialogues" / "shoes.test.jsonl"
+    m = run_eval(t, tmp_path / "catalog", tmp_path / "run", progress=False, report=False)
+    o = m["overall"]
+    assert m["counts"]["dialogues"] == 25 and m["counts"]["skipped_lines"] == 0
+    assert o["grounding_rate"]["mean"] == 1.0 and o["wrong_facts"]["mean"] == 0.0
+    assert o["hallucinated_products"]["mean"] == 0.0 and o["target_hit@5"]["n"] > 0
+    # the checker names exactly the products each generated reply is annotated with
+    for r in read_results(tmp_path / "run" / "results.jsonl"):
+        for turn in r["turns"]:
+            assert set(turn["recommended"]) <= set(turn["named"]) or not turn["recommended"]
+    # shift the first stated price of every recommending reply by $7: each such reply is flagged
+    rows = [json.loads(line) for line in t.read_text().splitlines()]
+    shifted = 0
+    for d in rows:
+        for msg in d["messages"]:
+            price = next((f["value"] for f in msg.get("facts", []) if f["field"] == "price"), None)
+            if price is not None and f"${price:.2f}" in msg["content"]:
+                msg["content"] = msg["content"].replace(f"${price:.2f}", f"${price + 7:.2f}", 1)
+                shifted += 1
+    bad = tmp_path / "shifted.jsonl"
+    bad.write_text("".join(json.dumps(d) + "\n" for d in rows))
+    m2 = run_eval(bad, tmp_path / "catalog", tmp_path / "run2", progress=False, report=False)
+    assert shifted > 10 and m2["overall"]["wrong_facts"]["mean"] * 25 == pytest.approx(shifted)
+
+
+def test_recquest_import_scores(shared_data, tmp_path):
+    """Scoring runs on the real RecQuest logs (skipped when ../shared/data is absent)."""
+    from training.importers import main as import_main
+
+    assert import_main(["recquest", str(shared_data / "recquest"), "--out", str(tmp_path / "rq")]) == 0
+    t = tmp_path / "rq" / "dialogues" / "bicycle.jsonl"
+    m = run_eval(t, tmp_path / "rq" / "catalog.jsonl", tmp_path / "run", progress=False, report=False, limit=30)
+    assert m["counts"]["dialogues"] == 30 and m["counts"]["errors"] == 0 and m["counts"]["skipped_lines"] == 0
+    assert m["overall"]["target_hit@5"]["n"] == 30 and m["overall"]["words_per_turn"]["mean"] > 10
