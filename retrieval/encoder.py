@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
@@ -99,11 +100,16 @@ class SentenceEncoder:
         self.max_seq_length = int(self.model.max_seq_length)
         self.query_max_seq_length = query_max_seq_length
         self.cache = _QueryCache(cache_size)
+        self._lock = threading.Lock()  # max_seq_length is switched for queries; servers call from threads
 
     def encode(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
         """Embed product (or any) texts; rows are L2-normalised float32."""
         if not texts:
             return np.zeros((0, self.dim), np.float32)
+        with self._lock:
+            return self._encode(texts, batch_size, show_progress)
+
+    def _encode(self, texts: list[str], batch_size: int, show_progress: bool = False) -> np.ndarray:
         x = self.model.encode(list(texts), batch_size=batch_size, show_progress_bar=show_progress,
                               convert_to_numpy=True, normalize_embeddings=True)
         return np.ascontiguousarray(x, dtype=np.float32)
@@ -113,13 +119,14 @@ class SentenceEncoder:
         out: list[np.ndarray | None] = [self.cache.get(t) for t in texts]
         todo = [i for i, v in enumerate(out) if v is None]
         if todo:
-            old = self.model.max_seq_length
-            if self.query_max_seq_length:
-                self.model.max_seq_length = min(old, self.query_max_seq_length)
-            try:
-                x = self.encode([texts[i] for i in todo], batch_size=batch_size)
-            finally:
-                self.model.max_seq_length = old
+            with self._lock:
+                old = self.model.max_seq_length
+                if self.query_max_seq_length:
+                    self.model.max_seq_length = min(old, self.query_max_seq_length)
+                try:
+                    x = self._encode([texts[i] for i in todo], batch_size)
+                finally:
+                    self.model.max_seq_length = old
             for i, row in zip(todo, x):
                 self.cache.put(texts[i], row)
                 out[i] = row

@@ -36,9 +36,13 @@ log = logging.getLogger(__name__)
 METRICS = ("recall@1", "recall@5", "recall@10", "ndcg@10", "mrr")
 
 
-def _embed(encoder, texts: list[str], cache: dict, key: str) -> np.ndarray:
+def _embed(encoder, texts: list[str], cache: dict, key: str, queries: bool = False) -> np.ndarray:
+    """Embeddings of `texts`, once per key; queries go through `encode_queries` exactly as `search` would."""
     if key not in cache:
-        cache[key] = encoder.encode(texts, batch_size=64, show_progress=len(texts) > 2000)
+        if queries and hasattr(encoder, "encode_queries"):
+            cache[key] = encoder.encode_queries(texts)
+        else:
+            cache[key] = encoder.encode(texts, batch_size=64, show_progress=len(texts) > 2000)
     return cache[key]
 
 
@@ -72,15 +76,15 @@ def evaluate_set(es: EvalSet, encoders: dict[str, object], source_texts: list[st
     res["BM25"] = run(lex, "lexical", None)
     for name, enc in encoders.items():
         cache: dict = {}
-        pe, qe = _embed(enc, ptexts, cache, "p"), _embed(enc, qtexts, cache, "q")
+        pe, qe = _embed(enc, ptexts, cache, "p"), _embed(enc, qtexts, cache, "q", queries=True)
         idx = ProductIndex.build(es.products, encoder=enc, kind="exact", embeddings=pe)
         res[f"dense [{name}]"] = run(idx, "dense", qe)
         res[f"hybrid rrf [{name}]"] = run(idx, "hybrid", qe, fusion="rrf")
         res[f"hybrid linear [{name}]"] = run(idx, "hybrid", qe, fusion="linear")
         if name != "base" or not tca_seeds or not source_texts:
             continue
-        se = _embed(enc, source_texts, cache, "s")
-        te = np.concatenate([_embed(enc, es.target_texts, cache, "t"), pe])
+        se = _embed(enc, source_texts, cache, "s", queries=True)
+        te = np.concatenate([_embed(enc, es.target_texts, cache, "t", queries=True), pe])
         per_seed: dict[str, list] = {"dense": [], "hybrid": []}
         mmds = []
         for seed in tca_seeds:
