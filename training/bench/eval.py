@@ -57,6 +57,18 @@ class EchoAssistant:
         return SimpleNamespace(text=text, products=prods, category=category, needs={}, grounding=None)
 
 
+def _describe(bundle: str) -> str:
+    """`name/: adapters a, b` from the bundle's assistant.json (what the replay row measured)."""
+    import json
+
+    try:
+        cfg = json.loads((Path(bundle) / "assistant.json").read_text())
+        adapters = ", ".join(sorted(cfg.get("adapters") or {})) or "none"
+    except (OSError, ValueError):
+        adapters = "?"
+    return f"{Path(bundle).name}/: adapters {adapters}"
+
+
 def _concat(files: list[Path], out: Path) -> int:
     n = 0
     with open(out, "w", encoding="utf-8") as f:
@@ -77,7 +89,8 @@ def _time_run(name: str, transcripts: Path, catalog: Path, workdir: Path, **kw: 
     m = run_eval(transcripts, catalog, out, report=False, progress=False, fresh=True, **kw)
     wall = time.perf_counter() - t0
     c = m["counts"]
-    return {"dialogues": c["dialogues"], "turns": c["assistant_turns"], "seconds": wall,
+    words = m["overall"].get("words", m["overall"].get("words_per_turn", {})).get("mean")
+    return {"dialogues": c["dialogues"], "turns": c["assistant_turns"], "seconds": wall, "words": words,
             "per_minute": 60 * c["dialogues"] / wall if wall else float("nan"),
             "turns_per_second": c["assistant_turns"] / wall if wall else float("nan"),
             "errors": c["errors"]}
@@ -131,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         bundle = args.assistant or (str(REPO / "demo") if (REPO / "demo" / "assistant.json").is_file() else None)
         if bundle:
             r = _time_run("replay", demo_t, data / "catalog", tmp, assistant_dir=bundle, limit=args.replay_dialogues)
-            rows.append((f"replay ({Path(bundle).name}/)", "demo test", "1 process", r))
+            rows.append((f"replay ({_describe(bundle)})", "demo test", "1 process", r))
             print(f"replay demo test: {r['per_minute']:.2f} transcripts/min, {r['turns_per_second']:.2f} turns/s")
         else:
             print("no assistant bundle (pass --assistant DIR): replay row skipped")
@@ -141,16 +154,19 @@ def main(argv: list[str] | None = None) -> int:
              f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores visible, Python {platform.python_version()}. "
              "CPU shared with other jobs while this ran, so the numbers are noisy (a lower bound).", "",
              "| mode | transcripts | processes | dialogues | assistant turns | seconds | transcripts/min | turns/s |"
-             " failed |", "|---|---|---|---|---|---|---|---|---|"]
+             " words/reply | failed |", "|---|---|---|---|---|---|---|---|---|---|"]
     for mode, label, procs, r in rows:
+        words = "–" if r["words"] is None else f"{r['words']:.1f}"
         lines.append(f"| {mode} | {label} | {procs} | {r['dialogues']} | {r['turns']} | {r['seconds']:.1f} | "
-                     f"{r['per_minute']:.1f} | {r['turns_per_second']:.2f} | {r['errors']} |")
+                     f"{r['per_minute']:.1f} | {r['turns_per_second']:.2f} | {words} | {r['errors']} |")
     if not any(m.startswith("replay (") for m, *_ in rows):
         lines += ["", "No assistant bundle was available, so the model replay row is missing; "
                   "run with `--assistant DIR`."]
     lines += ["", "Rows: *score* = transcript scoring; *replay harness* = replay through an assistant that echoes "
               "the reference reply (metrics and bookkeeping cost without a model); *replay* = replay through "
-              "the bundle (each reference assistant turn regenerated; the first `--replay-dialogues` dialogues).",
+              "the bundle (each reference assistant turn regenerated; the first `--replay-dialogues` dialogues; "
+              "wall time includes loading the bundle, and generation time grows with reply length, so "
+              "words/reply is shown).",
               ""]
     atomic_write_text(args.out, "\n".join(lines))
     print(f"wrote {args.out}")
