@@ -10,11 +10,16 @@ assistant tokens, and infinite per-category iterators with named mixing strategi
 Each example is rendered exactly as at serving time: `build_messages(history before the turn, cards of the
 turn's `candidates`, category)` + the reply, loss on the reply only (`assistant.chat_format.render`).
 
-Packing: examples are concatenated into rows of at most `seq_len` tokens with `position_ids` restarting at 0
-for each example and no attention mask, which transformers (>= 4.56, `masking_utils.find_packed_sequence_indices`)
-turns into a block-diagonal causal mask for sdpa / eager / flash attention, so packed examples never attend
-to each other (tested in tests/training/test_sft.py). The LM head runs only where a label exists
-(`logits_to_keep`), so prompt tokens cost no output-layer compute.
+Two ways to spend no compute on padding (`batching=`):
+- "grouped" (default): examples of similar length share a batch of at most `seq_len` tokens (B x longest),
+  right-padded with no attention mask: causal attention means no real token ever sees a pad, and
+  attention keeps its fast causal path. Fastest on CPU (measured in docs/bench_train.md).
+- "packed": examples are concatenated into rows of at most `seq_len` tokens with `position_ids` restarting
+  at 0 for each example and no attention mask; transformers (`masking_utils.find_packed_sequence_indices`)
+  turns that into a block-diagonal causal mask, so packed examples never attend to each other (tested in
+  tests/training/test_sft.py). Best with flash attention on GPU; on CPU the explicit mask costs more.
+Either way the LM head runs only where a label exists (`logits_to_keep`), so prompt tokens cost no
+output-layer compute.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from retrieval.catalog import Catalog, load_catalog
 log = logging.getLogger(__name__)
 
 MIXING_STRATEGIES = ("round_robin", "proportional")
+BATCHING = ("grouped", "packed")
 
 
 @dataclass
@@ -135,11 +141,38 @@ def pack(examples: Sequence[Example], seq_len: int, seed: int, epoch: int) -> li
     return rows
 
 
-def collate(rows: Sequence[Sequence[Example]], pad_id: int = 0, seq_len: int | None = None) -> dict[str, Any]:
-    """Tensors for a batch of packed rows: `input_ids`, `labels`, `position_ids`, all (B, T).
+def group_by_length(examples: Sequence[Example], max_tokens: int, seed: int, epoch: int, window: int = 64
+                    ) -> list[list[int]]:
+    """Batches of example indices with similar lengths, each at most `max_tokens` as (B x longest).
 
-    Rows shorter than the longest get a tail of pad tokens with their own positions (a separate block that
-    attends only to itself) and label -100; no attention mask is passed, so packing stays block-diagonal.
+    Shuffle (fixed by seed, epoch), sort within windows of `window` examples, cut into batches by the
+    token budget, shuffle the batches: little padding, still random, reproducible for resuming.
+    """
+    rng = random.Random(seed * 1_000_003 + epoch)
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    batches: list[list[int]] = []
+    for w in range(0, len(order), window):
+        chunk = sorted(order[w:w + window], key=lambda i: len(examples[i]))
+        batch: list[int] = []
+        for i in chunk:
+            longest = max([len(examples[j]) for j in batch] + [len(examples[i])])
+            if batch and longest * (len(batch) + 1) > max_tokens:
+                batches.append(batch)
+                batch = []
+            batch.append(i)
+        if batch:
+            batches.append(batch)
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(rows: Sequence[Sequence[Example]], pad_id: int = 0, seq_len: int | None = None) -> dict[str, Any]:
+    """Tensors for a batch of rows (one example each, or several packed): `input_ids`, `labels`, `position_ids`, (B, T).
+
+    Padding goes at the end of a row with label -100 and no attention mask. In a row of one example the pad
+    positions simply continue (no real token attends to a later pad under causal attention, so all rows
+    read as unpacked and attention keeps its fast causal path); in a packed row they start a block of their own.
     """
     import torch
 
@@ -155,7 +188,7 @@ def collate(rows: Sequence[Sequence[Example]], pad_id: int = 0, seq_len: int | N
             labels[b, t:t + n] = torch.tensor(e.labels[:n])
             pos[b, t:t + n] = torch.arange(n)
             t += n
-        pos[b, t:] = torch.arange(width - t)
+        pos[b, t:] = torch.arange(t, width) if len(row) == 1 else torch.arange(width - t)
     return {"input_ids": ids, "labels": labels, "position_ids": pos}
 
 
@@ -184,17 +217,28 @@ def assistant_token_loss(model: Any, batch: Mapping[str, Any]) -> tuple[Any, int
 
 
 class ForeverDataIterator:
-    """Packed batches of `examples` forever, epoch after epoch, reshuffled per epoch; resumable.
+    """Batches of `examples` forever, epoch after epoch, reshuffled per epoch; resumable.
+
+    Args:
+        examples: rendered examples.
+        seq_len: "grouped": token budget of a batch (B x longest); "packed": length of a packed row.
+        batch_size: "packed" only: rows per batch.
+        seed: fixes the order of every epoch.
+        pad_id: padding token id.
+        batching: "grouped" (length-grouped, padded) or "packed" (see the module docstring).
 
     `state_dict()` is `{"epoch", "index"}` (the next batch); `load_state_dict` continues exactly there,
-    because the packing of an epoch depends only on (seed, epoch).
+    because the batches of an epoch depend only on (seed, epoch).
     """
 
     def __init__(self, examples: Sequence[Example], seq_len: int, batch_size: int = 1, seed: int = 0,
-                 pad_id: int = 0):
+                 pad_id: int = 0, batching: str = "grouped"):
         if not examples:
             raise ValueError("ForeverDataIterator needs at least one example")
+        if batching not in BATCHING:
+            raise ValueError(f"batching must be one of {', '.join(BATCHING)}, got {batching!r}")
         self.examples, self.seq_len, self.batch_size, self.seed, self.pad_id = examples, seq_len, batch_size, seed, pad_id
+        self.batching = batching
         self.epoch, self.index = 0, 0
         self._batches: list[list[list[int]]] | None = None
 
@@ -202,7 +246,10 @@ class ForeverDataIterator:
         return len(self._plan())
 
     def _plan(self) -> list[list[list[int]]]:
-        if self._batches is None:
+        if self._batches is None and self.batching == "grouped":
+            groups = group_by_length(self.examples, self.seq_len, self.seed, self.epoch)
+            self._batches = [[[i] for i in g] for g in groups]  # one example per row
+        elif self._batches is None:
             rows = pack(self.examples, self.seq_len, self.seed, self.epoch)
             self._batches = [rows[i:i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
         return self._batches

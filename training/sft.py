@@ -68,8 +68,9 @@ class SFTConfig:
     out_dir: str = "outputs/sft/apparel"
     data: DataSettings = field(default_factory=DataSettings)
     lora: LoraSettings = field(default_factory=LoraSettings)
-    seq_len: int = 1024  # packed row length (tokens); several examples per row
-    batch_size: int = 1  # packed rows per micro-batch
+    batching: str = "grouped"  # "grouped": length-grouped padded batches; "packed": packed rows (training/data.py)
+    seq_len: int = 1024  # tokens per micro-batch: grouped -> B x longest budget; packed -> row length
+    batch_size: int = 1  # packed only: rows per micro-batch
     grad_accum_steps: int = 1
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
@@ -88,6 +89,8 @@ class SFTConfig:
         for name in ("seq_len", "batch_size", "grad_accum_steps", "max_steps", "save_every", "eval_every"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"`{name}` must be positive, got {getattr(self, name)}")
+        if self.batching not in ("grouped", "packed"):
+            raise ValueError(f"`batching` must be grouped or packed, got {self.batching!r}")
         if self.seq_len < self.data.max_seq_len:
             raise ValueError(f"`seq_len` ({self.seq_len}) must be >= `data.max_seq_len` ({self.data.max_seq_len})")
 
@@ -146,7 +149,8 @@ def eval_batches(cfg: SFTConfig, category: str, tokenizer: Any) -> list[dict[str
     dialogues, catalog = load_split(cfg.data.data_dir, category, cfg.data.eval_split)
     dialogues = dialogues[: cfg.data.max_eval_dialogues]
     examples = build_examples(dialogues, catalog, tokenizer, cfg.data.max_seq_len, progress=False)
-    it = ForeverDataIterator(examples, cfg.seq_len, cfg.batch_size, seed=0, pad_id=tokenizer.pad_token_id or 0)
+    it = ForeverDataIterator(examples, cfg.seq_len, cfg.batch_size, seed=0, pad_id=tokenizer.pad_token_id or 0,
+                             batching=cfg.batching)
     return [next(it) for _ in range(it.batches_per_epoch())]
 
 
@@ -178,10 +182,11 @@ def main(cfg: SFTConfig) -> Path:
     dialogues = dialogues[: cfg.data.max_train_dialogues]
     examples = build_examples(dialogues, catalog, tokenizer, cfg.data.max_seq_len, progress=cfg.progress)
     pad_id = tokenizer.pad_token_id or 0
-    train_it = ForeverDataIterator(examples, cfg.seq_len, cfg.batch_size, seed=cfg.seed, pad_id=pad_id)
+    train_it = ForeverDataIterator(examples, cfg.seq_len, cfg.batch_size, seed=cfg.seed, pad_id=pad_id,
+                                   batching=cfg.batching)
     eval_loaders = {c: eval_batches(cfg, c, tokenizer) for c in [cfg.data.category, *cfg.data.eval_categories]}
-    log.info("%d training examples (%d tokens) -> %d packed rows per epoch", len(examples),
-             sum(len(e) for e in examples), train_it.batches_per_epoch() * cfg.batch_size)
+    log.info("%d training examples (%d tokens) -> %d %s batches per epoch", len(examples),
+             sum(len(e) for e in examples), train_it.batches_per_epoch(), cfg.batching)
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)

@@ -133,17 +133,18 @@ def test_sft_reduces_loss_and_writes_plain_peft_adapter(arch, bases, tiny_data, 
             assert not torch.allclose(ours(input_ids=ids).logits, plain(input_ids=ids).logits, atol=1e-4)
 
 
-def test_kill_and_resume_matches_uninterrupted_run(bases, tiny_data, tmp_path):
+@pytest.mark.parametrize("batching", ["grouped", "packed"])
+def test_kill_and_resume_matches_uninterrupted_run(batching, bases, tiny_data, tmp_path):
     import torch
     from safetensors.torch import load_file
 
     from training.sft import main
 
-    full = main(tiny_cfg(bases["llama"], tiny_data, tmp_path / "full"))
-    part = tiny_cfg(bases["llama"], tiny_data, tmp_path / "resumed", "stop_after_steps=3")
+    full = main(tiny_cfg(bases["llama"], tiny_data, tmp_path / "full", f"batching={batching}"))
+    part = tiny_cfg(bases["llama"], tiny_data, tmp_path / "resumed", "stop_after_steps=3", f"batching={batching}")
     out = main(part)
     assert not (out / "adapter_model.safetensors").exists() and (out / "checkpoints" / "latest").exists()
-    out = main(tiny_cfg(bases["llama"], tiny_data, tmp_path / "resumed"))  # the same command again
+    out = main(tiny_cfg(bases["llama"], tiny_data, tmp_path / "resumed", f"batching={batching}"))  # same command again
     a, b = load_file(str(full / "adapter_model.safetensors")), load_file(str(out / "adapter_model.safetensors"))
     assert a.keys() == b.keys()
     for k in a:

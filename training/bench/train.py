@@ -57,7 +57,7 @@ def _val_loss(model: Any, val: list, pad_id: int) -> float:
 
 
 def run_ours(args: argparse.Namespace) -> dict[str, Any]:
-    """Packed rows of `--pack-len` tokens, loss on reply tokens only, the loop of training/sft.py."""
+    """Length-grouped (or packed) batches of `--tokens-per-batch`, LM head on reply tokens only: training/sft.py's loop."""
     import torch
 
     from training.data import ForeverDataIterator, assistant_token_loss
@@ -65,7 +65,7 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
 
     model, tok, train, val = _setup(args)
     pad = tok.pad_token_id or 0
-    it = ForeverDataIterator(train, args.pack_len, 1, seed=args.seed, pad_id=pad)
+    it = ForeverDataIterator(train, args.tokens_per_batch, 1, seed=args.seed, pad_id=pad, batching=args.batching)
     steps = it.batches_per_epoch()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(max(1, steps // 10), steps))
@@ -115,6 +115,51 @@ def run_plain(args: argparse.Namespace) -> dict[str, Any]:
             "tokens": sum(len(e) for e in train)}
 
 
+def reply_bits_per_char(base: str, data: str, categories: list[str], dialogues: int = 20) -> dict[str, float]:
+    """Bits per character of the reference assistant replies (validation split), prompted as at serving time.
+
+    Tokenizer-independent, so bases with different vocabularies compare fairly: summed next-token loss over
+    the reply tokens (end-of-turn marker excluded) divided by the reply characters, in bits.
+    """
+    import torch
+
+    from assistant.chat_format import IGNORE_INDEX, render
+    from assistant.model import load_base
+    from training.data import load_split, turn_messages
+
+    model, tok = load_base(base, device="cpu", dtype=torch.float32)
+    limit = getattr(model.config, "max_position_embeddings", 1024)
+    out = {}
+    for cat in categories:
+        ds, catalog = load_split(data, cat, "validation")
+        nats, chars = 0.0, 0
+        for d in ds[:dialogues]:
+            for i, m in d.assistant_turns():
+                ids, labels = render(turn_messages(d, i, catalog) + [{"role": "assistant", "content": m["content"]}], tok)
+                ids, labels = ids[-limit:], labels[-limit:]
+                x = torch.tensor([ids])
+                y = torch.tensor([labels[1:]])
+                y[y == tok.eos_token_id] = IGNORE_INDEX  # score the reply text only
+                with torch.no_grad():
+                    logits = model(input_ids=x).logits[0, :-1]
+                nats += torch.nn.functional.cross_entropy(logits, y[0], ignore_index=IGNORE_INDEX, reduction="sum").item()
+                chars += len(m["content"])
+        out[cat] = nats / math.log(2) / max(chars, 1)
+    return out
+
+
+def compare_bases(args: argparse.Namespace) -> int:
+    """`--bases A B ...`: reply bits/char of each base on each category's validation replies (markdown table)."""
+    cats = args.categories.split(",")
+    lines = ["| base | " + " | ".join(cats) + " |", "|---|" + "---|" * len(cats)]
+    for base in args.bases:
+        bpc = reply_bits_per_char(base, args.data, cats, args.val_dialogues)
+        lines.append(f"| {base} | " + " | ".join(f"{bpc[c]:.3f}" for c in cats) + " |")
+        print(lines[-1], flush=True)
+    print("\n".join(lines))
+    return 0
+
+
 def _child(arm: str, args: argparse.Namespace) -> None:
     logging.disable(logging.WARNING)
     res = (run_ours if arm == "ours" else run_plain)(args)
@@ -132,15 +177,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--examples", type=int, default=240, help="training examples (assistant turns), one epoch")
     p.add_argument("--val-dialogues", type=int, default=20)
     p.add_argument("--max-seq-len", type=int, default=768)
-    p.add_argument("--pack-len", type=int, default=2048, help="packed row length of our loop")
+    p.add_argument("--tokens-per-batch", type=int, default=2048, help="our loop: tokens per batch (or packed row)")
+    p.add_argument("--batching", choices=["grouped", "packed"], default="grouped", help="our loop's batching")
     p.add_argument("--plain-batch", type=int, default=4, help="examples per padded batch of the Trainer run")
     p.add_argument("--lora-r", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--work", default="outputs/bench-train")
     p.add_argument("--out", default="docs/bench_train.md")
+    p.add_argument("--bases", nargs="+", help="instead of the speed benchmark: reply bits/char of these bases")
+    p.add_argument("--categories", default="apparel,electronics,beauty", help="categories for --bases")
     p.add_argument("--arm", choices=["ours", "plain"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.bases:
+        return compare_bases(args)
     if args.arm:
         _child(args.arm, args)
         return 0
@@ -154,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         results[arm] = json.loads(line[7:])
     rows = []
-    for arm, name in (("ours", "ours: packed rows, LM head on reply tokens"), ("plain", "plain Trainer + peft, padded")):
+    for arm, name in ((("ours", f"ours: {args.batching} batches, LM head on reply tokens")),
+                      ("plain", "plain Trainer + peft, padded batches")):
         r = results[arm]
         rows.append((name, r["steps"], r["seconds"], r["tokens"] / r["seconds"], r["peak_rss_mb"], r["val_loss"]))
     speedup = rows[0][3] / rows[1][3]
