@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
         metrics = run_eval(args.transcripts, args.catalog, args.out, assistant_dir=args.assistant,
                            workers=args.workers, k_values=k_values, limit=args.limit, fresh=args.fresh,
-                           report=not args.no_report, progress=not args.quiet)
+                           report=not args.no_report, progress=not args.quiet, worst=args.worst)
     except DataError as e:
         for p in e.problems:
             print(p, file=sys.stderr)

@@ -239,8 +239,16 @@ def _page(title: str, body: str) -> str:
             f"<body><main>{body}</main></body></html>\n")
 
 
-def render_report(metrics: dict[str, Any], results: list[dict[str, Any]], worst: int = 6) -> str:
-    """The HTML text of a run report (see the module docstring)."""
+def render_report(metrics: dict[str, Any], results: list[dict[str, Any]], worst: int = 6,
+                  worst_records: list[dict[str, Any]] | None = None) -> str:
+    """The HTML text of a run report (see the module docstring).
+
+    Args:
+        metrics: the run's metrics.json content.
+        results: per-dialogue records (turns may be left out: only scores are read from them).
+        worst: how many worst dialogues to show turn by turn.
+        worst_records: full records (with turns) of those dialogues; default: picked from `results`.
+    """
     meta = metrics.get("meta", {})
     mode = metrics.get("mode")
     what = "replay through " + esc(meta.get("assistant")) if mode == "replay" else "transcript scoring"
@@ -257,13 +265,15 @@ def render_report(metrics: dict[str, Any], results: list[dict[str, Any]], worst:
             f"<h2>Worst dialogues ({min(worst, len(results))})</h2>",
             '<p class="muted">Ordered by failed run, turns with a wrong fact or unknown product, grounding rate, '
             "then text overlap (replay) or target found (scoring).</p>"]
-    body += [_dialogue(r) for r in worst_dialogues(results, worst)]
+    shown = worst_dialogues(worst_records if worst_records is not None else results, worst)
+    body += [_dialogue(r) for r in shown]
     return _page("shopguide evaluation", "".join(body))
 
 
-def write_report(path: str | Path, metrics: dict[str, Any], results: list[dict[str, Any]], worst: int = 6) -> Path:
-    """Write the run report atomically; returns its path."""
-    atomic_write_text(path, render_report(metrics, results, worst))
+def write_report(path: str | Path, metrics: dict[str, Any], results: list[dict[str, Any]], worst: int = 6,
+                 worst_records: list[dict[str, Any]] | None = None) -> Path:
+    """Write the run report atomically (arguments as in `render_report`); returns its path."""
+    atomic_write_text(path, render_report(metrics, results, worst, worst_records))
     return Path(path)
 
 

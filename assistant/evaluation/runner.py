@@ -21,6 +21,8 @@ import json
 import logging
 import multiprocessing as mp
 import os
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -37,7 +39,18 @@ log = logging.getLogger(__name__)
 _STATE: dict[str, Any] = {}  # per-process: grounder, assistant, k_values
 
 
-def _init_worker(catalog: Catalog, assistant_dir: str | None, assistant: Any, k_values: tuple[int, ...]) -> None:
+def _watch_parent(parent: int) -> None:
+    """Exit a worker whose parent died (e.g. killed with SIGKILL), instead of waiting forever."""
+    while True:
+        time.sleep(2.0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _init_worker(catalog: Catalog, assistant_dir: str | None, assistant: Any, k_values: tuple[int, ...],
+                 parent: int | None = None) -> None:
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     _STATE["grounder"] = Grounder(catalog)
     _STATE["k"] = k_values
     if assistant is not None:
@@ -105,13 +118,25 @@ def _count_lines(path: Path) -> int:
         return sum(1 for raw in f if raw.strip())
 
 
-def read_results(path: str | Path) -> list[dict[str, Any]]:
-    """Records of a results.jsonl, the last one per dialogue id winning; a torn last line is ignored."""
+def read_results(path: str | Path, turns: bool = True, ids: set[str] | None = None) -> list[dict[str, Any]]:
+    """Records of a results.jsonl, the last one per dialogue id winning; a torn last line is ignored.
+
+    Args:
+        path: the results file.
+        turns: keep each record's per-turn details; False replaces them by `n_turns` (constant memory per
+            dialogue, for large files).
+        ids: only these dialogue ids (None: all).
+
+    Returns:
+        The records in input-file line order.
+    """
     out: dict[str, dict[str, Any]] = {}
     if not Path(path).exists():
         return []
     for _, rec in iter_jsonl(path):
-        if isinstance(rec, dict) and "id" in rec:
+        if isinstance(rec, dict) and "id" in rec and (ids is None or rec["id"] in ids):
+            if not turns:
+                rec["n_turns"] = len(rec.pop("turns", []))
             out[rec["id"]] = rec
     return sorted(out.values(), key=lambda r: (r.get("line") or 0, str(r["id"])))
 
@@ -130,7 +155,7 @@ def _repair_tail(path: Path) -> None:
 def run_eval(transcripts: str | Path, catalog: str | Path | Catalog, out: str | Path, *,
              assistant_dir: str | Path | None = None, assistant: Any = None, workers: int = 1,
              k_values: tuple[int, ...] = K_VALUES, limit: int | None = None, fresh: bool = False,
-             report: bool = True, progress: bool = True, chunk_size: int = 4) -> dict[str, Any]:
+             report: bool = True, progress: bool = True, chunk_size: int = 4, worst: int = 6) -> dict[str, Any]:
     """Evaluate a transcript file into `out` (see the module docstring) and return the metrics.
 
     Args:
@@ -147,6 +172,7 @@ def run_eval(transcripts: str | Path, catalog: str | Path | Catalog, out: str | 
         report: also write report.html.
         progress: show a tqdm progress bar.
         chunk_size: dialogues per task sent to a worker process.
+        worst: worst dialogues shown turn by turn in the report.
 
     Returns:
         The metrics dictionary written to metrics.json.
@@ -220,7 +246,7 @@ def run_eval(transcripts: str | Path, catalog: str | Path | Catalog, out: str | 
             ctx = mp.get_context("fork" if mode == "score" and "fork" in mp.get_all_start_methods() else "spawn")
             with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                      initargs=(cat, str(assistant_dir) if assistant_dir else None, None,
-                                               tuple(k_values))) as pool:
+                                               tuple(k_values), os.getpid())) as pool:
                 pending: set = set()
                 chunk: list[tuple[int, dict[str, Any]]] = []
                 for item in todo():
@@ -240,11 +266,14 @@ def run_eval(transcripts: str | Path, catalog: str | Path | Catalog, out: str | 
                         write(rec)
     bar.close()
     log.info("evaluated %d new dialogue(s), %d already done, %d line(s) skipped", n_new, len(done), len(skipped))
-    results = read_results(results_path)
+    results = read_results(results_path, turns=mode == "replay")  # corpus chrF/BLEU need the replay turns
     metrics = summarize(results, skipped, {**config, "new_this_run": n_new})
     atomic_write_json(out / "metrics.json", metrics)
     if report:
         from assistant.evaluation.report import write_report
+        from assistant.evaluation.summary import worst_dialogues
 
-        write_report(out / "report.html", metrics, results)
+        bad = {r["id"] for r in worst_dialogues(results, worst)}
+        write_report(out / "report.html", metrics, results, worst,
+                     worst_records=read_results(results_path, ids=bad))
     return metrics

@@ -78,7 +78,7 @@ def summarize(results: list[dict[str, Any]], skipped: list[dict[str, Any]] | Non
     return {
         "mode": modes[0] if len(modes) == 1 else modes,
         "meta": meta or {},
-        "counts": {"dialogues": len(ok), "assistant_turns": sum(len(r.get("turns", [])) for r in ok),
+        "counts": {"dialogues": len(ok), "assistant_turns": sum(r.get("n_turns", len(r.get("turns", []))) for r in ok),
                    "errors": len(errors), "skipped_lines": len(skipped or []), "categories": len(by_cat)},
         "overall": overall,
         "per_category": per_category,
