@@ -457,9 +457,11 @@ class Grounder:
                 continue
             own = m.product_text.get(p.id) or _product_tokens(p)
             good = [a for a in names if _value_ok(key, p.attributes[a])]
-            if _NEGATION.search(text[max(0, start - 14):start]):  # "black, not white": a negative claim
-                report.mentions.append(Mention(p.id, names[0], "not " + text[start:end], p.attributes[names[0]],
-                                               not good, start, end))
+            neg = _NEGATION.search(text[max(0, start - 14):start])
+            if neg:  # "black, not white": a negative claim; its span covers the negation word too
+                a0 = max(0, start - 14) + neg.start()
+                report.mentions.append(Mention(p.id, names[0], text[a0:end], p.attributes[names[0]], not good,
+                                               a0, end))
             elif good or set(key) <= own:
                 a = good[0] if good else names[0]
                 report.mentions.append(Mention(p.id, a, text[start:end], p.attributes[a], True, start, end))

@@ -91,6 +91,9 @@ def test_contrasts_needs_and_shortened_titles(catalog):
     # a negated value is a negative claim: right when the product's value differs
     r = check_reply("No, the Zephyr Cloud Walker is not mesh.", catalog, "shoes")
     assert [(m.stated, m.ok) for m in r.mentions] == [("not mesh", True)]
+    text = "The Zephyr Cloud Walker isn't leather."
+    m = check_reply(text, catalog, "shoes").mentions[0]
+    assert (m.stated, m.ok) == ("isn't leather", False) and text[m.start:m.end] == m.stated
     # a brand-led shortened title that only one product holds names that product
     r = check_reply("The ASICS Kayano 29 costs $120.", catalog, "shoes")
     assert r.products == ["B07XYZ1234"] and r.mentions[0].ok and r.unknown == []
