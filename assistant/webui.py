@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,20 @@ def render_cards(products: list[Any]) -> str:
     return "".join(out)
 
 
+def example_prompt(category: str, catalog: Any) -> str:
+    """A request for a category without a hand-written example: its most common product type (or the
+    category name) under its median price, rounded up to a round number."""
+    products = [p for p in catalog if p.category == category]
+    types = Counter(str(p.attributes["type"]) for p in products if isinstance(p.attributes.get("type"), str))
+    what = types.most_common(1)[0][0] if types else category
+    prices = sorted(p.price for p in products if p.price is not None)
+    if not prices:
+        return f"What {what} would you recommend?"
+    median = prices[len(prices) // 2]
+    step = 10 if median < 200 else 50 if median < 1000 else 100
+    return f"I'm looking for {what}, under ${int(-(-median // step) * step)}"
+
+
 def show(text: str) -> str:
     """Reply text for the chatbot: HTML-escaped, so catalog or model text can never become markup."""
     return html.escape(text, quote=False)
@@ -103,7 +118,7 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
     brands = sorted({p.brand for p in catalog if p.brand})
     prices = [p.price for p in catalog if p.price is not None]
     top_price = float(max(prices)) if prices else 1000.0
-    examples = [EXAMPLES[c] for c in assistant.categories if c in EXAMPLES] or ["What would you recommend?"]
+    examples = [EXAMPLES.get(c) or example_prompt(c, catalog) for c in assistant.categories][:6]
 
     def respond(message: str, conv: list[dict], category: str, max_price: float, chosen_brands: list[str]
                 ) -> Iterator[tuple[list[dict], str, list[dict], str]]:

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.server import build_api, build_app
-from assistant.webui import append_feedback, render_cards
+from assistant.webui import append_feedback, example_prompt, render_cards
 
 USER = [{"role": "user", "content": "a red rain jacket"}]
 
@@ -99,6 +99,10 @@ def test_streamed_correction_is_appended(make_assistant):
 def test_cards_escape_catalog_text(tiny_catalog):
     html = render_cards([tiny_catalog.get("a5")])
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_example_prompts_come_from_the_catalog(tiny_catalog):
+    assert example_prompt("shoes", tiny_catalog) == "I'm looking for shoes, under $90"
 
 
 def test_feedback_records_are_dialogues(tmp_path):
