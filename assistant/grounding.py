@@ -11,38 +11,43 @@ Heuristics (written for few false alarms rather than full recall):
 * **Product names.** Titles and reply are lower-cased and split into word/number tokens; stop words and
   single letters are dropped. A title's *name* is the part before the first `,`, ` - `, `(`, `|`, `:`
   (long marketplace titles put specs there), at most 10 tokens. A product is named when a window of the
-  reply (at most name length + 3 tokens) covers >= `threshold` (0.7) of the name's tokens weighted by
-  IDF within the category (so "men's running shoes" counts little, "kayano 29" a lot), with at least two
-  name tokens (or the whole of a one-token name); the bar is 0.15 lower for `shown` products. A fuzzy
-  match is refused when the title's model number is missing and the window holds a different number
-  ("Pegasus 41" is not "Pegasus 39"). Overlapping matches are resolved by coverage (-0.05 per foreign
-  word inside the window), `shown` products first (+0.2), then the more specific title. Words out of the
-  title's order count 0.8 of their coverage.
-  Explicit ids (tokens with a digit that equal a catalog id, such as ASINs) also name products.
-* **Prices** (`$49.99`, `49.99 USD`, `49 dollars`, also EUR/GBP/INR forms) belong to the last product
-  named before them in the same sentence, else the first one named after them in that sentence, else,
-  when the sentence starts with "it/this/they/its...", the last product named earlier. Budgets and
-  ranges ("under $50", "$20-$40", "save $10") are not product facts and are skipped. A price matches
-  when it is within a cent, or is the whole-dollar floor/rounding of the actual price ("49 dollars" for
-  49.99), or within 10% after "about/around/~". A stated currency must agree with the product's.
+  reply (at most name length + 3 tokens, no gap of more than 2 foreign words) covers >= `threshold`
+  (0.7) of the name's tokens weighted by IDF within the category (so "men's running shoes" counts
+  little, "kayano 29" a lot), with at least two name tokens (or the whole of a one-token name); the bar
+  is 0.15 lower for `shown` products. A fuzzy match is refused when the title's model number is missing
+  and the window holds a different number ("Pegasus 41" is not "Pegasus 39"); words out of the title's
+  order count 0.8. Overlapping matches are resolved by coverage (-0.05 per foreign word inside the
+  window), `shown` products first (+0.2), then the more specific title. Explicit ids (tokens with a
+  digit that equal a catalog id, such as ASINs) also name products.
+* **Brand-led names** (runs of capitalised / numbered words starting with a catalog brand) that no
+  title window covered: when exactly one catalog product's own text holds every word of the run (or
+  several with one title, or one of them shown), it is a shortened title naming that product ("Lenovo
+  Flex 5"); when several do, or the brand stands alone for a product not named, or the run is close
+  to some title: ambiguous. A run with a model-like word (a digit but not a bare decimal such as a
+  17.3" screen, or a word the category's titles and attribute values never use) that fits no product
+  is **unknown** (a hallucinated product: "Acme Cloudstrider", "Acme Runner 9"). A brand-less invented
+  name is not reported (by design), but any other run of two capitalised words that are not attribute
+  values or brands ("Samsung Chromebook 3" with no Samsung in the catalog) is a *foreign* name.
+* **Which product a fact is about**: the last product named before it in the same sentence (when the
+  sentence names several products, only within 40 characters of that name); for prices also the first
+  named after it in the sentence; in a sentence naming no product, the product of the sentence one or
+  two before, when that sentence named exactly one. Sentences holding an unknown, ambiguous or foreign
+  name attribute nothing.
+* **Prices** (`$49.99`, `49.99 USD`, `49 dollars`, also EUR/GBP/INR forms). Budgets and ranges ("under
+  $50", "$20-$40", "save $10") are not product facts and are skipped. A price matches when it is
+  within a cent, or is the whole-dollar floor/rounding of the actual price ("49 dollars" for 49.99), or
+  within 10% after "about/around/~". A stated currency must agree with the product's.
 * **Attribute values**: phrases (<= 4 tokens, with a letter, >= 3 characters, not yes/no) that are
   values of some closed-set attribute in the category (<= 40 distinct values; names like "features",
-  "special feature", "description", "includes" are free lists and skipped). Each is checked against
-  the product it belongs to (the last one named before it in the sentence, or the pronoun rule above;
-  values *before* a product name are usually the shopper's own needs, so they are not checked). A value
-  is right when it equals the product's value for that attribute (or is in its list) or appears anywhere
-  in the product's own text (title, description, attributes); after "not/no/without" it is right when it
-  differs from the product's value. Tokens inside product names are never read as attribute values.
-* **Unknown (hallucinated) products**: runs of capitalised/numbered words that start with a catalog
-  brand followed by at least one model-like word (holds a digit but is not a bare decimal such as a
-  17.3" screen, or is a word the category's titles and attribute values never use): "Acme Cloudstrider",
-  "Acme Runner 9". When exactly one product of that brand holds every word of the run in its own text,
-  the run is a shortened title and names that product ("Lenovo Flex 5"); several: ambiguous; none, and
-  no fuzzy title match in the whole catalog: unknown. A brand-less invented name is not caught (by
-  design). Facts in a sentence with an unknown or ambiguous name are not attributed.
-* **Not claims**: values right after "than / as / unlike / compared to / instead of / other" or after
-  "prefer / want / need / looking for" (the shopper's needs), values that are brand names, and a wrong
-  value in a sentence that also states the product's right value for that attribute (a contrast).
+  "special feature", "description", "includes" are free lists and skipped). Values *before* a product
+  name are usually the shopper's own needs and are not checked. A value is right when it equals the
+  product's value for that attribute (or is in its list) or appears anywhere in the product's own text
+  (title, description, attributes); after "not/no/without" it is right when it differs from the
+  product's value. Tokens inside product names are never read as attribute values.
+* **Not claims**: values within two words after "than / as / unlike / compared to / instead of / other"
+  or after "prefer / want / need / looking for / your ..." (the shopper's needs), values that are brand
+  names, and a wrong value in a sentence that also states the product's right value for that attribute
+  (a contrast).
 
 `grounding_rate` is the share of checked facts (prices and attribute values) that match; None when no
 fact was checked. Unknown products are reported separately, not folded into the rate.
@@ -57,15 +62,17 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from retrieval.catalog import Catalog, Product
+from assistant.grounding_index import (
+    NameIndex,
+    has_digit,
+    model_like,
+    product_tokens,
+    resolve,
+    tokenize,
+    tokens_with_spans,
+)
+from retrieval.catalog import Catalog
 
-_TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W_]+")
-_STOP = frozenset(
-    "a an the and or of for with in on to by at from is are it its this that these those your you my our "
-    "as be can will was were has have had very so but not no".split())
-_NAME_SPLIT = re.compile(r",|\s[-–—|]\s|\(|\||:")
-_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
-_PRONOUN_START = re.compile(r"^\W*(it|its|it's|this|that|they|their|these|both|the\s+latter|the\s+former)\b", re.I)
 _NUM = r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)"
 _PRICE_PATTERNS = (
     re.compile(r"(?P<cur>[$€£₹]|\bRs\.?|\bUSD|\bEUR|\bGBP|\bINR)\s?" + _NUM, re.I),
@@ -86,49 +93,8 @@ _ID_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{3,}")
 _NEGATION = re.compile(r"\b(not|no|isn'?t|aren'?t|without|non-?|never)\s*$", re.I)
 _CONTRAST = re.compile(  # a value after these is a comparison or the shopper's own need, not a product claim
     r"\b(than|as|instead of|unlike|versus|vs\.?|compared (to|with)|other|another|prefer(ence|red)?s?( for)?|"
-    r"wants?|wanted|needs?|needed|looking for|asked for|wish(ed)? for)\s*$", re.I)
-# attributes that list features rather than pick one value of a closed set: not checked
-_FREE_ATTR = re.compile(r"feature|special|descri|include|note|other|detail|compat|about|spec|keyword|tag", re.I)
-_BOOL_WORDS = frozenset({"yes", "no", "true", "false", "none", "n/a", "na"})
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased word/number tokens without stop words and single letters."""
-    return [t for t in _TOKEN.findall(text.casefold()) if t not in _STOP and (len(t) > 1 or t.isdigit())]
-
-
-def _tokens_with_spans(text: str) -> list[tuple[str, int, int]]:
-    out = []
-    for m in _TOKEN.finditer(text.casefold()):
-        t = m.group()
-        if t not in _STOP and (len(t) > 1 or t.isdigit()):
-            out.append((t, m.start(), m.end()))
-    return out
-
-
-def _name_of(title: str) -> list[str]:
-    """Distinct name tokens of a title, in order (the part before the first spec separator, <= 10)."""
-    head = _NAME_SPLIT.split(title, maxsplit=1)[0]
-    toks = tokenize(head)
-    if len(toks) < 2:
-        toks = tokenize(title)
-    seen: dict[str, None] = {}
-    for t in toks:
-        seen.setdefault(t, None)
-    return list(seen)[:10]
-
-
-def _product_tokens(p: Product) -> set[str]:
-    """Every token of a product's own text: title, brand, description, attribute values."""
-    own = set(tokenize(p.title)) | set(tokenize(p.description or "")) | set(tokenize(p.brand or ""))
-    for value in p.attributes.values():
-        for v in value if isinstance(value, list) else [value]:
-            own.update(tokenize(str(v)))
-    return own
-
-
-def _has_digit(t: str) -> bool:
-    return any(c.isdigit() for c in t)
+    r"wants?|wanted|needs?|needed|needing|requires?|required|requirements?|looking for|asked for|mentioned|"
+    r"wish(ed)? for|emphasis on|priorit(y|ies|ize)|your)(\s+[\w-]+){0,2}\s*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -186,157 +152,27 @@ class GroundingReport:
                 "spans": [asdict(s) for s in self.spans]}
 
 
-class _Matcher:
-    """Name index over one set of products (a category, or the whole catalog)."""
-
-    def __init__(self, products: list[Product]):
-        self.products = {p.id: p for p in products}
-        self.order = {p.id: i for i, p in enumerate(products)}
-        self.names = {p.id: _name_of(p.title) for p in products}
-        df: dict[str, int] = defaultdict(int)
-        for toks in self.names.values():
-            for t in toks:
-                df[t] += 1
-        n = max(len(products), 1)
-        self.idf = {t: math.log(1.0 + n / c) for t, c in df.items()}
-        self.postings: dict[str, list[str]] = defaultdict(list)
-        cap = max(50, n // 4)
-        for pid, toks in self.names.items():
-            for t in toks:
-                if df[t] <= cap:
-                    self.postings[t].append(pid)
-        self.name_weight = {pid: sum(self.idf[t] for t in toks) for pid, toks in self.names.items()}
-        # attribute value phrases -> attribute names; the category's vocabulary for the unknown-name test
-        self.values: dict[tuple[str, ...], set[str]] = defaultdict(set)
-        self.vocab: set[str] = set(df)
-        self.product_text: dict[str, set[str]] = {}
-        distinct: dict[str, set[tuple[str, ...]]] = defaultdict(set)
-        for p in products:
-            own = _product_tokens(p)
-            self.vocab.update(own)
-            for name, value in p.attributes.items():
-                for v in value if isinstance(value, list) else [value]:
-                    vt = tuple(tokenize(str(v)))
-                    sv = str(v).strip().casefold()
-                    if (isinstance(v, str) and vt and len(vt) <= 4 and len(sv) >= 3 and sv not in _BOOL_WORDS
-                            and any(c.isalpha() for c in sv) and not _FREE_ATTR.search(name)):
-                        self.values[vt].add(name)
-                        distinct[name].add(vt)
-            self.product_text[p.id] = own
-        free = {name for name, vals in distinct.items() if len(vals) > 40}  # free text, not a closed set
-        for key in list(self.values):
-            self.values[key] -= free
-            if not self.values[key]:
-                del self.values[key]
-        self.max_value_len = max((len(k) for k in self.values), default=0)
-        self.brands: dict[tuple[str, ...], str] = {}
-        for p in products:
-            if p.brand and tokenize(p.brand):
-                self.brands[tuple(tokenize(p.brand))] = p.brand
-
-    def find(self, toks: list[tuple[str, int, int]], shown: set[str], threshold: float
-             ) -> list[tuple[float, str, int, int, float]]:
-        """Candidate (priority, pid, first_token, last_token, coverage) windows in the token list."""
-        positions: dict[str, list[int]] = defaultdict(list)
-        for i, (t, _, _) in enumerate(toks):
-            positions[t].append(i)
-        cands: set[str] = set()
-        for t in positions:
-            cands.update(self.postings.get(t, ()))
-        cands.update(pid for pid in shown if pid in self.products)
-        out = []
-        for pid in cands:
-            name = self.names[pid]
-            total = self.name_weight[pid]
-            if not name or total <= 0:
-                continue
-            present = [t for t in name if t in positions]
-            thr = threshold - (0.15 if pid in shown else 0.0)  # shown products may be named more loosely
-            if sum(self.idf[t] for t in present) / total < thr:
-                continue
-            if len(present) < min(2, len(name)):
-                continue
-            hits = sorted((i, toks[i][0]) for t in present for i in positions[t])
-            span_max = len(name) + 3
-            lo = 0
-            counts: dict[str, int] = defaultdict(int)
-            weight = 0.0
-            windows = []
-            for hi in range(len(hits)):
-                t = hits[hi][1]
-                counts[t] += 1
-                if counts[t] == 1:
-                    weight += self.idf[t]
-                while hits[hi][0] - hits[lo][0] >= span_max or counts[hits[lo][1]] > 1:  # too long / redundant
-                    tl = hits[lo][1]
-                    counts[tl] -= 1
-                    if counts[tl] == 0:
-                        weight -= self.idf[tl]
-                    lo += 1
-                distinct = sum(1 for c in counts.values() if c > 0)
-                cov = weight / total
-                if cov >= thr - 1e-9 and distinct >= min(2, len(name)):
-                    windows.append((cov, hits[lo][0], hits[hi][0], distinct))
-            rank = {t: j for j, t in enumerate(name)}
-            for cov, a, b, distinct in windows:
-                if self._other_model(name, toks, a, b):
-                    continue
-                order = [rank[t] for t in dict.fromkeys(t for t, _, _ in toks[a:b + 1] if t in rank)]
-                if order != sorted(order):  # words out of the title's order: weaker evidence
-                    cov *= 0.8
-                    if cov < thr:
-                        continue
-                # rank: coverage, minus 0.05 per foreign token inside the window, +0.2 when shown
-                prio = cov - 0.05 * (b - a + 1 - distinct) + (0.2 if pid in shown else 0.0)
-                out.append((prio, pid, a, b, cov))
-        return out
-
-    @staticmethod
-    def _other_model(name: list[str], toks: list[tuple[str, int, int]], a: int, b: int) -> bool:
-        """True when the title's model number is absent but the window names a different number."""
-        name_set = set(name)
-        window = {t for t, _, _ in toks[a:b + 2]}
-        missing_num = any(_has_digit(t) and t not in window for t in name)
-        other_num = any(_has_digit(t) and t not in name_set for t, _, _ in toks[a:b + 2])
-        return missing_num and other_num
-
-
-def _resolve(cands: list[tuple[float, str, int, int, float]], matcher: _Matcher
-             ) -> list[tuple[str, int, int, float]]:
-    """Greedy non-overlapping choice of candidate windows, best first; returns (pid, a, b, cov) by position."""
-    cands.sort(key=lambda c: (-c[0], -matcher.name_weight.get(c[1], 0.0), c[3] - c[2],
-                              matcher.order.get(c[1], 0), c[2]))
-    taken: list[tuple[int, int]] = []
-    chosen = []
-    for _, pid, a, b, cov in cands:
-        if any(not (b < x or a > y) for x, y in taken):
-            continue
-        taken.append((a, b))
-        chosen.append((pid, a, b, cov))
-    return sorted(chosen, key=lambda c: c[1])
-
-
 class Grounder:
     """Checks replies against one catalog; per-category matchers are built on first use and kept."""
 
     def __init__(self, catalog: Catalog, threshold: float = 0.7):
         self.catalog = catalog
         self.threshold = threshold
-        self._matchers: dict[str | None, _Matcher] = {}
-        self._ids = {p.id for p in catalog if _has_digit(p.id) and len(p.id) >= 4}
+        self._matchers: dict[str | None, NameIndex] = {}
+        self._ids = {p.id for p in catalog if has_digit(p.id) and len(p.id) >= 4}
         self._by_token: dict[str, set[str]] | None = None
         self._order = {p.id: i for i, p in enumerate(catalog)}
         self._brand_keys = {tuple(tokenize(p.brand)) for p in catalog if p.brand and tokenize(p.brand)}
 
-    def matcher(self, category: str | None) -> _Matcher:
+    def matcher(self, category: str | None) -> NameIndex:
         """The name index for `category` (None or an unknown category: the whole catalog)."""
         if category is not None and category not in self._matchers:
             prods = [p for p in self.catalog if p.category == category]
             if not prods:
                 return self.matcher(None)
-            self._matchers[category] = _Matcher(prods)
+            self._matchers[category] = NameIndex(prods)
         if category is None and None not in self._matchers:
-            self._matchers[None] = _Matcher(list(self.catalog))
+            self._matchers[None] = NameIndex(list(self.catalog))
         return self._matchers[category]
 
     def check(self, text: str, category: str | None = None, shown: list[str] | None = None) -> GroundingReport:
@@ -355,9 +191,9 @@ class Grounder:
         m = self.matcher(category)
         extra = [self.catalog.get(s) for s in shown_set if s not in m.products and s in self.catalog]
         if extra:  # shown products from elsewhere: a small matcher merged with the category one
-            m = _Matcher(list(m.products.values()) + [p for p in extra if p is not None])
-        toks = _tokens_with_spans(text)
-        chosen = _resolve(m.find(toks, shown_set, self.threshold), m)
+            m = NameIndex(list(m.products.values()) + [p for p in extra if p is not None])
+        toks = tokens_with_spans(text)
+        chosen = resolve(m.find(toks, shown_set, self.threshold), m)
         spans = [ProductSpan(pid, toks[a][1], toks[b][2], text[toks[a][1]:toks[b][2]], round(cov, 3))
                  for pid, a, b, cov in chosen]
         for mm in _ID_TOKEN.finditer(text):
@@ -386,15 +222,24 @@ class Grounder:
             return None
         before = [s for s in spans if sent[0] <= s.start and s.end <= pos]
         if before:
+            several = len({s.product_id for s in spans if sent[0] <= s.start < sent[1]}) > 1
+            if several and pos - before[-1].end > 40:  # which one "its" means is unclear
+                return None
             return before[-1].product_id
         if allow_after:
             after = [s for s in spans if pos < s.start < sent[1]]
             if after:
                 return after[0].product_id
-        if not any(sent[0] <= s.start < sent[1] for s in spans) and _PRONOUN_START.match(text[sent[0]:sent[1]]):
+        if not any(sent[0] <= s.start < sent[1] for s in spans):
+            # a sentence naming no product continues the last sentence that named one, if that named one only
             earlier = [s for s in spans if s.end <= sent[0]]
             if earlier:
-                return earlier[-1].product_id
+                li = next((i for i, (a, b) in enumerate(sentences) if a <= earlier[-1].start < b), None)
+                ci = sentences.index(sent) if sent in sentences else None
+                if li is not None and ci is not None and ci - li <= 2:  # at most two sentences on
+                    a, b = sentences[li]
+                    if len({s.product_id for s in earlier if a <= s.start < b}) == 1:
+                        return earlier[-1].product_id
         return None
 
     def _check_prices(self, text: str, spans: list[ProductSpan], sentences: list[tuple[int, int]],
@@ -425,7 +270,7 @@ class Grounder:
                 report.mentions.append(Mention(pid, "price", stated, p.price, ok, mm.start(), mm.end()))
 
     def _check_attributes(self, text: str, toks: list[tuple[str, int, int]], spans: list[ProductSpan],
-                          sentences: list[tuple[int, int]], blocked: list[tuple[int, int]], m: _Matcher,
+                          sentences: list[tuple[int, int]], blocked: list[tuple[int, int]], m: NameIndex,
                           report: GroundingReport) -> None:
         if not m.values or not spans:
             return
@@ -446,7 +291,7 @@ class Grounder:
             key, n = hit
             start, end = toks[i][1], toks[i + n - 1][2]
             i += n
-            if key in m.brands or key in self._brand_keys or _CONTRAST.search(text[max(0, start - 24):start]):
+            if key in m.brands or key in self._brand_keys or _CONTRAST.search(text[max(0, start - 48):start]):
                 continue  # a brand starts another product's name; "than disc brakes" is a contrast
             pid = self._owner(start, spans, sentences, text, False, blocked)
             p = self.catalog.get(pid) if pid else None
@@ -455,7 +300,7 @@ class Grounder:
             names = [a for a in sorted(m.values[key]) if a in p.attributes]
             if not names:
                 continue
-            own = m.product_text.get(p.id) or _product_tokens(p)
+            own = m.product_text.get(p.id) or product_tokens(p)
             good = [a for a in names if _value_ok(key, p.attributes[a])]
             neg = _NEGATION.search(text[max(0, start - 14):start])
             if neg:  # "black, not white": a negative claim; its span covers the negation word too
@@ -474,11 +319,11 @@ class Grounder:
         if self._by_token is None:
             self._by_token = defaultdict(set)
             for p in self.catalog:
-                for t in _product_tokens(p):
+                for t in product_tokens(p):
                     self._by_token[t].add(p.id)
         return self._by_token
 
-    def _brand_names(self, text: str, spans: list[ProductSpan], m: _Matcher, shown: set[str]
+    def _brand_names(self, text: str, spans: list[ProductSpan], m: NameIndex, shown: set[str]
                      ) -> list[tuple[str, str, int, int]]:
         """Brand-led product-like names not covered by a matched name, as (kind, name-or-id, start, end):
         kind "product" (one catalog product's own words hold every word of the name -- a shortened title;
@@ -497,8 +342,14 @@ class Grounder:
                     rest = toks[k + len(brand):]
                     break
             else:
+                words = [t for t in toks if any(c.isalpha() for c in t) and t not in _CURRENCY]
+                if len(words) >= 2 and not all(t in m.value_vocab or t.rstrip("s") in m.value_vocab for t in words):
+                    out.append(("foreign", mm.group(), mm.start(), mm.end()))  # maybe another product
                 continue
-            if not rest or not any(_model_like(t, m.vocab) for t in rest):
+            if not rest:  # a bare brand: another product may be meant, unless a named product has that brand
+                if brand not in {tuple(tokenize(getattr(self.catalog.get(s.product_id), "brand", None) or ""))
+                                 for s in spans}:
+                    out.append(("ambiguous", mm.group(), mm.start(), mm.end()))
                 continue
             index = self._own_index()
             words = sorted(set(brand) | set(rest), key=lambda t: len(index.get(t, ())))
@@ -514,20 +365,16 @@ class Grounder:
                 out.append(("product", fits_list[0], mm.start(), mm.end()) if len(fits_list) == 1 else
                            ("ambiguous", mm.group(), mm.start(), mm.end()))
                 continue
+            if not any(model_like(t, m.vocab) for t in rest):  # brand + generic words: some product of it
+                out.append(("ambiguous", mm.group(), mm.start(), mm.end()))
+                continue
             whole = self.matcher(None)
-            phrase = _tokens_with_spans(mm.group())
-            if _resolve(whole.find(phrase, set(), self.threshold), whole):
+            phrase = tokens_with_spans(mm.group())
+            if resolve(whole.find(phrase, set(), self.threshold), whole):
+                out.append(("ambiguous", mm.group(), mm.start(), mm.end()))  # close to a real title
                 continue
             out.append(("unknown", mm.group().strip().rstrip(".,;:!?"), mm.start(), mm.end()))
         return out
-
-
-def _model_like(t: str, vocab: set[str]) -> bool:
-    """A model-name word: holds a digit (not a bare decimal such as a 17.3 screen size) or is a word the
-    category's titles and attribute values never use (plural forms count as used)."""
-    if _has_digit(t):
-        return not re.fullmatch(r"\d+\.\d+", t)
-    return t not in vocab and t.rstrip("s") not in vocab and t + "s" not in vocab
 
 
 def _drop_contrasts(mentions: list[Mention], sentences: list[tuple[int, int]]) -> list[Mention]:

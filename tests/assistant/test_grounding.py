@@ -97,3 +97,15 @@ def test_contrasts_needs_and_shortened_titles(catalog):
     # a brand-led shortened title that only one product holds names that product
     r = check_reply("The ASICS Kayano 29 costs $120.", catalog, "shoes")
     assert r.products == ["B07XYZ1234"] and r.mentions[0].ok and r.unknown == []
+
+
+def test_attribution_across_sentences_and_foreign_names(catalog):
+    # a sentence naming no product continues the one product named just before
+    r = check_reply("Acme Trail Runner 39 at $49.99. Highlights: color blue.", catalog, "shoes")
+    assert [(m.field, m.stated, m.ok) for m in r.mentions] == [("price", "$49.99", True), ("color", "blue", False)]
+    # ... but not when that sentence named two products
+    r = check_reply("Acme Trail Runner 39 or Zephyr Cloud Walker? Highlights: color blue.", catalog, "shoes")
+    assert r.mentions == []
+    # a capitalised name the catalog does not know makes the sentence's facts unattributable
+    r = check_reply("The Acme Trail Runner 39 beats the Samsung Galaxy Sprint, which is blue.", catalog, "shoes")
+    assert r.mentions == [] and r.unknown == []
