@@ -17,7 +17,12 @@ from pathlib import Path
 
 from retrieval.files import DataError, atomic_write_json
 
-EPILOG = """modes:
+EPILOG = """examples:
+  shopguide eval data/demo/dialogues/shoes.test.jsonl --catalog data/demo/catalog --out runs/eval-shoes
+  shopguide eval logs.jsonl --catalog catalog/ --assistant demo --out runs/replay --workers 2
+  shopguide eval --compare runs/replay-old runs/replay-new --out runs/compare
+
+modes:
   scoring (no --assistant): checks every assistant turn of the transcripts against the catalog (products
     named, prices and attribute values stated, unknown products), recommendations against the dialogue's
     target and the shopper's next reply, elicitation, length and repetition.
