@@ -145,11 +145,19 @@ def _repair_tail(path: Path) -> None:
     """Cut a partly written last line (a run killed mid-write) so appending starts on a clean line."""
     if not path.exists() or path.stat().st_size == 0:
         return
+    size = path.stat().st_size
     with open(path, "rb+") as f:
-        data = f.read()
-        if data.endswith(b"\n"):
-            return
-        f.truncate(data.rfind(b"\n") + 1)
+        start = size
+        while start > 0:  # read backwards in blocks: results files can be large
+            start = max(0, start - (1 << 16))
+            f.seek(start)
+            data = f.read(size - start)
+            if data.endswith(b"\n"):
+                return
+            cut = data.rfind(b"\n")
+            if cut >= 0 or start == 0:
+                f.truncate(start + cut + 1)
+                return
 
 
 def run_eval(transcripts: str | Path, catalog: str | Path | Catalog, out: str | Path, *,
@@ -207,7 +215,7 @@ def run_eval(transcripts: str | Path, catalog: str | Path | Catalog, out: str | 
             raise DataError([Problem(str(run_path), None, None, msg)])
     atomic_write_json(run_path, config)
     _repair_tail(results_path)
-    done = {r["id"] for r in read_results(results_path) if "error" not in r}
+    done = {r["id"] for r in read_results(results_path, turns=False) if "error" not in r}
     skipped: list[dict[str, Any]] = []
     total = _count_lines(transcripts)
     if limit is not None:
