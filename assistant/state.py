@@ -90,7 +90,7 @@ class Vocabulary:
     words: set[str] = field(default_factory=set)  # the words of values, brands and titles (4+ letters)
 
     @classmethod
-    def from_catalog(cls, catalog: Any, keywords_per_category: int = 60) -> Vocabulary:
+    def from_catalog(cls, catalog: Any, keywords_per_category: int = 150) -> Vocabulary:
         """Collect attribute values, boolean attributes, brands and routing keywords of every category.
 
         Args:
@@ -119,7 +119,9 @@ class Vocabulary:
                     elif isinstance(v, str) and v.strip() not in ("I", "A") and re.fullmatch(r"[A-Z0-9]*[A-Z]", v):
                         cv.short.setdefault(v.strip(), (name, v))
             cv.titles.add(_norm(p.title))
-            title_df[p.category].update(set(re.findall(r"[a-z][a-z'-]{2,}", p.title.lower())))
+            values = " ".join(v for v in p.attributes.values() if isinstance(v, str))  # "wireless", "matte"
+            words = f"{p.title} {values}".lower()
+            title_df[p.category].update(set(re.findall(r"[a-z][a-z'-]{2,}", words)))
         for cat, cv in cats.items():
             for (nv, name, v), _ in counts[cat].most_common():  # most frequent attribute wins a shared value
                 cv.values.setdefault(nv, (name, v))
@@ -182,8 +184,8 @@ class Vocabulary:
 
     def category_scores(self, text: str) -> dict[str, float]:
         """How strongly `text` points at each category (keyword weights of the words it contains)."""
-        words = set(re.findall(r"[a-z][a-z'-]+", text.lower()))
-        low = text.lower()
+        low = self.correct(text.lower()) if self.spelling else text.lower()
+        words = set(re.findall(r"[a-z][a-z'-]+", low))
         scores: dict[str, float] = {}
         for cat, cv in self.categories.items():
             s = sum(w for k, w in cv.keywords.items() if (k in words if " " not in k else k in low))
