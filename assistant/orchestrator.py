@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -91,6 +92,20 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in re.finditer(r"[^\n]+?(?:[.!?](?=\s)|$)", text, re.M)]
 
 
+def _label_before(text: str, pos: int, product: Any) -> tuple[int, str] | None:
+    """`(start, attribute)` when the text right before `pos` is "<attribute name>: " of `product`."""
+    m = re.search(r"((?:[A-Za-z_-]+ ){0,2}[A-Za-z_-]+):\s*$", text[max(0, pos - 40):pos])
+    if m is None or product is None:
+        return None
+    names = {k.replace("_", " ").lower(): k for k in product.attributes}
+    words = m.group(1).split()
+    for i in range(len(words)):
+        said = " ".join(words[i:]).lower()
+        if said in names:
+            return max(0, pos - 40) + m.start(1) + len(" ".join(words[:i])) + (1 if i else 0), names[said]
+    return None
+
+
 def apply_grounding(text: str, report: Any, catalog: Any) -> tuple[str, list[str], list[str]]:
     """Repair `text` with a `GroundingReport`: wrong prices and attribute values are replaced by the
     catalog's, sentences naming products that are not in the catalog are dropped.
@@ -107,11 +122,16 @@ def apply_grounding(text: str, report: Any, catalog: Any) -> tuple[str, list[str
             continue
         p = catalog.get(m.product_id)
         if m.field == "price":
-            value = format_price(m.actual, getattr(p, "currency", None))
+            value = plain = format_price(m.actual, getattr(p, "currency", None))
+            start = m.start
         else:
             value = ", ".join(map(str, m.actual)) if isinstance(m.actual, list) else str(m.actual)
-        edits.append((m.start, m.end, value))
-        corrections.append(f"{p.title if p else m.product_id}: {m.field} is {value}, not {m.stated}")
+            plain, start = value, m.start
+            label = _label_before(text, m.start, p)  # "material: relaxed" about the fit -> "fit: regular"
+            if label is not None and label[1] != m.field:
+                start, value = label[0], f"{m.field.replace('_', ' ')}: {value}"
+        edits.append((start, m.end, value))
+        corrections.append(f"{p.title if p else m.product_id}: {m.field} is {plain}, not {m.stated}")
     for name in report.unknown:
         for a, b in _sentences(text):
             if name in text[a:b]:
@@ -191,13 +211,14 @@ class Assistant:
         self._search_lock = threading.Lock()
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str | None = None, dtype: Any = None,
+    def from_pretrained(cls, path: str | Path, device: str | None = None, dtype: Any = None, warm_up: bool = True,
                         **kwargs: Any) -> Assistant:
         """Load an assistant bundle folder (`assistant.json`, base model, adapters, index).
 
         Args:
             path: the bundle folder, e.g. `demo`.
             device, dtype: passed to `assistant.model.load_base` (None: chosen there).
+            warm_up: run `warm_up()` before returning.
             **kwargs: passed to `Assistant` (e.g. `top_k`).
 
         Raises:
@@ -234,8 +255,24 @@ class Assistant:
         if adapters:
             model = load_adapters(model, {c: str(path / p) for c, p in adapters.items()})
         log.info("loaded assistant bundle %s: %d products, adapters %s", path, len(index.catalog), sorted(adapters))
-        return cls(index, Engine(model, tok), adapters=sorted(adapters),
-                   default_category=cfg.get("default_category"), **kwargs)
+        assistant = cls(index, Engine(model, tok), adapters=sorted(adapters),
+                        default_category=cfg.get("default_category"), **kwargs)
+        if warm_up:
+            assistant.warm_up()
+        return assistant
+
+    def warm_up(self) -> None:
+        """One search and a one-token generation, so the first shopper does not pay for lazy loading
+        (query encoder, first forward pass)."""
+        from assistant.chat_format import build_messages
+        from assistant.engine import GenerationSettings
+
+        t0 = time.perf_counter()
+        products = [p for p, _ in self.search("hello", top_k=2)]
+        msgs = build_messages([{"role": "user", "content": "hello"}], products, self.default_category)
+        for _ in self.engine.stream(msgs, adapter=None, settings=GenerationSettings(max_new_tokens=1)):
+            pass
+        log.info("warm-up took %.1f s", time.perf_counter() - t0)
 
     # -- one turn ---------------------------------------------------------------------------------------
 

@@ -104,14 +104,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--category", default=None, help="fix the category (default: routed from the dialogue)")
     parser.add_argument("--max-new-tokens", type=int, default=None, help="reply length limit in tokens")
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: half the cores, 1-4)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each turn did")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from assistant.orchestrator import load_assistant
+    from assistant.server import configure_threads
     from retrieval.files import DataError
 
     try:
+        configure_threads(args.threads)
         assistant = load_assistant(args.bundle, device=args.device)
     except DataError as e:
         print(f"cannot load the assistant bundle {args.bundle!r}:\n{e}", file=sys.stderr)

@@ -67,6 +67,19 @@ def test_wrong_price_is_repaired_from_catalog(make_assistant):
     assert r.corrections and "49.99" in r.corrections[0]
 
 
+@pytest.mark.parametrize("said, fixed", [
+    ("The Trailblazer Rain Jacket is navy.", "The Trailblazer Rain Jacket is red."),
+    ("The Trailblazer Rain Jacket has material: wool.", "The Trailblazer Rain Jacket has material: nylon."),
+    ("The Trailblazer Rain Jacket has color: wool.", "The Trailblazer Rain Jacket has material: nylon."),
+])
+def test_wrong_attribute_values_are_repaired(tiny_catalog, said, fixed):
+    from assistant.grounding import check_reply
+    from assistant.orchestrator import apply_grounding
+
+    text, ids, corrections = apply_grounding(said, check_reply(said, tiny_catalog, "apparel"), tiny_catalog)
+    assert text == fixed and ids == ["a1"] and len(corrections) == 1
+
+
 def test_invented_product_is_dropped(make_assistant):
     a = make_assistant(extra=" You could also try the Peak Cloudstrider 9000 for $20.")
     r = a.reply(_user("a red rain jacket"))

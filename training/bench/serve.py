@@ -138,15 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-tokens", type=int, default=120, help="max_tokens of each request (default 120)")
     p.add_argument("--no-startup", action="store_true", help="skip timing a fresh `python app.py` start")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: as `python app.py`)")
     p.add_argument("--out", default="docs/bench_serve.md", help="markdown results file")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     import uvicorn
 
     from assistant.orchestrator import load_assistant
-    from assistant.server import build_app
+    from assistant.server import build_app, configure_threads
     from retrieval.files import DataError
 
+    threads = configure_threads(args.threads)
     try:
         assistant = load_assistant(args.bundle, device=args.device)
     except DataError as e:
@@ -179,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     doc = ["# Serving latency", "", f"Command: `{command.strip()}`", "",
            f"Bundle: `{args.bundle}` ({len(assistant.catalog)} products, categories "
            f"{', '.join(assistant.categories)}, adapters {', '.join(assistant.adapters) or 'none'}); "
-           f"`max_tokens={args.max_tokens}`; streamed `POST /v1/chat/completions` through uvicorn on 127.0.0.1, "
-           "timed at the client.", "",
+           f"`max_tokens={args.max_tokens}`; {threads} torch thread(s); streamed `POST /v1/chat/completions` "
+           "through uvicorn on 127.0.0.1, timed at the client.", "",
            f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}. "
            "Measured on a 2-core machine shared with other jobs: numbers are noisy.", ""] + lines
     if any(r["no_text"] for r in rows):
