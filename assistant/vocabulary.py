@@ -1,0 +1,212 @@
+"""The catalog's vocabulary, per category: attribute values, brands, product titles and routing words, plus
+one-typo spelling correction against the catalog's own words.
+
+    vocab = Vocabulary.from_catalog(catalog)
+    vocab.category_scores("waterproof hiking boots")   # {"shoes": 2.1, ...}
+    vocab.correct("a rain jackett")                    # "a rain jacket"
+    choose_category(scores, current)                   # sticky category choice (used by state and router)
+
+Used by `assistant.state` (needs extraction) and `assistant.router` (category routing).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+CATEGORY_SYNONYMS = {
+    "apparel": ["apparel", "clothes", "clothing", "outfit", "wear", "garment"],
+    "shoes": ["shoes", "shoe", "footwear", "sneakers", "boots"],
+    "home": ["furniture", "kitchen", "decor", "household", "home goods"],  # bare "home" is too common ("for home")
+    "electronics": ["electronics", "electronic", "gadget", "gadgets", "device", "tech"],
+    "beauty": ["beauty", "makeup", "cosmetics", "skincare", "skin care"],
+}
+
+COMMON_WORDS = """about also anything back best better black blue both brand budget care color colour could days does
+dollars each even ever find fine first from give good great have help here high into just keep kind last less like
+little long look looking looks made make many maybe more most much must need needs nice nothing only other over
+pair part please price rather really right same show side since size some something sure take than that their them
+then there these they thing things think this those tight time wear want wanted well what when where which while
+white will wish with without work would your thin tone tops matter matters mind fussy flexible preference
+prefer ideally usually mostly mainly around under below above between spend bucks cheap cheaper pricey expensive
+money afford cost costs okay alright thanks thank sounds perfect awesome cool lovely hello morning evening today
+tomorrow week weekend year years month home house room office travel trip trips city town walk walks walking
+daily every everyday night light lights dark bright soft hard warm cool cold colder heat weather rain snow sunny
+summer winter spring autumn fall party wedding date friend friends family wife husband daughter son kids baby
+gift gifts birthday present order grab bought already still again also actually forgot another other others
+either neither whatever reasonable reviews review confused quite fit fits fitting loose tight small large medium
+shop shopping store online same different similar compare difference which better worse nicer cheaper newer
+older used new old plain simple fancy classic modern style styles looks look feel feels felt comfortable comfy
+hurt hurts pain easy hard clean wash care last lasts durable sturdy heavy weight weighs tall short wide narrow
+long""".split()
+def _norm(s: Any) -> str:
+    return re.sub(r"\s+", " ", str(s).strip().lower())
+
+
+def _phrase_re(phrases: list[str]) -> re.Pattern | None:
+    """One regex matching any of `phrases` as whole words, longest first."""
+    phrases = sorted({p for p in phrases if p}, key=len, reverse=True)
+    if not phrases:
+        return None
+    return re.compile(r"(?<![\w$])(" + "|".join(re.escape(p) for p in phrases) + r")(?![\w])")
+
+
+@dataclass
+class CategoryVocabulary:
+    """What can be matched in text for one category: attribute values, boolean attribute names, brands."""
+
+    values: dict[str, tuple[str, Any]] = field(default_factory=dict)  # normalised value -> (attribute, value)
+    flags: dict[str, str] = field(default_factory=dict)  # "waterproof" -> attribute name of a boolean attribute
+    brands: dict[str, str] = field(default_factory=dict)  # normalised brand -> brand as in the catalog
+    keywords: dict[str, float] = field(default_factory=dict)  # routing words -> weight
+    short: dict[str, tuple[str, Any]] = field(default_factory=dict)  # "XS" -> ("size", "XS"), matched by case
+    titles: set[str] = field(default_factory=set)  # lower-cased product titles
+    _value_re: re.Pattern | None = None
+    _brand_re: re.Pattern | None = None
+    _short_re: re.Pattern | None = None
+    _ref_re: re.Pattern | None = None
+
+    def compile(self) -> None:
+        self._value_re = _phrase_re(list(self.values) + list(self.flags))
+        self._brand_re = _phrase_re(list(self.brands))
+        if self.short:
+            self._short_re = re.compile(r"(?<![\w'])(" + "|".join(map(re.escape, sorted(self.short, key=len)[::-1]))
+                                        + r")(?![\w'])")
+        brands = "|".join(re.escape(b) for b in sorted(self.brands, key=len, reverse=True)) or "(?!)"
+        titles = "|".join(re.escape(t) for t in sorted(self.titles, key=len, reverse=True)) or "(?!)"
+        self._ref_re = re.compile(rf"(?<!\w)(?:{titles})(?!\w)|\bthe (?:{brands}) one\b")
+
+
+@dataclass
+class Vocabulary:
+    """Per-category matching vocabulary built from a catalog (see `from_catalog`)."""
+
+    categories: dict[str, CategoryVocabulary]
+    spelling: dict[str, str] = field(default_factory=dict)  # one-letter-deletion variant -> vocabulary word
+    known: set[str] = field(default_factory=set)  # words never "corrected"
+    words: set[str] = field(default_factory=set)  # the words of values, brands and titles (4+ letters)
+
+    @classmethod
+    def from_catalog(cls, catalog: Any, keywords_per_category: int = 150) -> Vocabulary:
+        """Collect attribute values, boolean attributes, brands and routing keywords of every category.
+
+        Args:
+            catalog: a `retrieval.catalog.Catalog` (any iterable of products).
+            keywords_per_category: how many distinctive title words each category gets for routing.
+
+        Returns:
+            The vocabulary. Short or numeric values ("M", "42") are left out: they collide with ordinary
+            words and prices.
+        """
+        counts: dict[str, Counter] = defaultdict(Counter)  # category -> (value, attribute) counts
+        title_df: dict[str, Counter] = defaultdict(Counter)
+        n_products: Counter = Counter()
+        cats: dict[str, CategoryVocabulary] = {}
+        for p in catalog:
+            cv = cats.setdefault(p.category, CategoryVocabulary())
+            n_products[p.category] += 1
+            if p.brand:
+                cv.brands[_norm(p.brand)] = p.brand
+            for name, value in p.attributes.items():
+                for v in value if isinstance(value, list) else [value]:
+                    if isinstance(v, bool):
+                        cv.flags[_norm(name.replace("_", " "))] = name
+                    elif isinstance(v, str) and len(v.strip()) >= 3 and not re.fullmatch(r"[\d.,\s]+", v):
+                        counts[p.category][(_norm(v), name, v)] += 1
+                    elif isinstance(v, str) and v.strip() not in ("I", "A") and re.fullmatch(r"[A-Z0-9]*[A-Z]", v):
+                        cv.short.setdefault(v.strip(), (name, v))
+            cv.titles.add(_norm(p.title))
+            values = " ".join(v for v in p.attributes.values() if isinstance(v, str))  # "wireless", "matte"
+            words = f"{p.title} {values}".lower()
+            title_df[p.category].update(set(re.findall(r"[a-z][a-z'-]{2,}", words)))
+        for cat, cv in cats.items():
+            for (nv, name, v), _ in counts[cat].most_common():  # most frequent attribute wins a shared value
+                cv.values.setdefault(nv, (name, v))
+            for nv, (name, v) in list(cv.values.items()):  # plural forms: "hoodies", "dresses"
+                if nv[-1].isalpha() and not nv.endswith("s"):
+                    cv.values.setdefault(nv + ("es" if nv.endswith(("sh", "ch", "x")) else "s"), (name, v))
+            brand_words = {w for b in cv.brands for w in b.split()}
+            total = {w: sum(title_df[c][w] for c in cats) for w in title_df[cat]}
+            scored = {w: (df / n_products[cat]) * (df / total[w]) for w, df in title_df[cat].items()
+                      if df / total[w] >= 0.8 and w not in brand_words}
+            top = sorted(scored, key=scored.get, reverse=True)[:keywords_per_category]
+            cv.keywords = {w: scored[w] for w in top}
+            for syn in CATEGORY_SYNONYMS.get(cat, [_norm(cat)]):
+                cv.keywords[syn] = 2.0
+            cv.compile()
+        vocab = cls(cats)
+        vocab._index_spelling(catalog)
+        return vocab
+
+    def _index_spelling(self, catalog: Any) -> None:
+        """Index the words of values, brands and titles for one-typo correction (symmetric deletion)."""
+        targets: set[str] = set()
+        for cv in self.categories.values():
+            for phrase in list(cv.values) + list(cv.flags) + list(cv.brands) + list(cv.titles):
+                targets.update(w for w in re.findall(r"[a-z]+", phrase) if len(w) >= 4)
+        self.words = targets
+        self.known = set(COMMON_WORDS) | targets
+        for p in catalog:
+            self.known.update(re.findall(r"[a-z]+", (p.description or "").lower()))
+        variants: dict[str, set[str]] = defaultdict(set)
+        for w in targets:
+            variants[w].add(w)
+            for i in range(len(w)):
+                variants[w[:i] + w[i + 1:]].add(w)
+        self.spelling = {v: next(iter(ws)) for v, ws in variants.items() if len(ws) == 1}
+
+    def correct(self, text: str) -> str:
+        """`text` (lower case) with unknown words of 4+ letters that are one typo (dropped, doubled, swapped or
+        wrong letter) away from exactly one catalog word replaced by that word: "sirt" -> "shirt"."""
+        def fix(m: re.Match) -> str:
+            w = m.group()
+            if w in self.known:
+                return w
+            found = {self.spelling[w]} if w in self.spelling else set()
+            for i in range(len(w)):
+                v = w[:i] + w[i + 1:]
+                if v in self.words:
+                    found.add(v)  # a doubled / inserted letter: "traiil" -> "trail"
+                elif v in self.spelling and len(self.spelling[v]) == len(w):
+                    found.add(self.spelling[v])  # a swapped or wrong letter: "frehs" -> "fresh"
+            return found.pop() if len(found) == 1 else w
+
+        return re.sub(r"[a-z]{4,}", fix, text)
+
+    def get(self, category: str | None) -> list[CategoryVocabulary]:
+        """The vocabularies to match against: the category's, or every category's when unknown."""
+        if category in self.categories:
+            return [self.categories[category]]
+        return list(self.categories.values())
+
+    def category_scores(self, text: str) -> dict[str, float]:
+        """How strongly `text` points at each category (keyword weights of the words it contains)."""
+        low = self.correct(text.lower()) if self.spelling else text.lower()
+        words = set(re.findall(r"[a-z][a-z'-]+", low))
+        scores: dict[str, float] = {}
+        for cat, cv in self.categories.items():
+            s = sum(w for k, w in cv.keywords.items() if (k in words if " " not in k else k in low))
+            s += 0.5 * sum(1 for b in cv.brands if re.search(rf"(?<!\w){re.escape(b)}(?!\w)", low))
+            if s:
+                scores[cat] = s
+        return scores
+
+
+MIN_SCORE = 0.05  # weakest signal that picks a category when none is chosen yet
+SWITCH_SCORE = 1.0  # a switch needs a category name / synonym or several strong title words ...
+SWITCH_RATIO = 2.0  # ... and must beat the current category's score by this factor
+
+
+def choose_category(scores: dict[str, float], current: str | None) -> str | None:
+    """The category after a message with these keyword `scores`: sticky to `current` unless the message
+    points clearly elsewhere (see `SWITCH_SCORE`, `SWITCH_RATIO`)."""
+    if not scores:
+        return current
+    best = max(scores, key=lambda c: (scores[c], c == current))
+    if current is None:
+        return best if scores[best] >= MIN_SCORE else None
+    if best != current and scores[best] >= SWITCH_SCORE and scores[best] > SWITCH_RATIO * scores.get(current, 0):
+        return best
+    return current
