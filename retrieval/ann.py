@@ -120,7 +120,7 @@ class HNSW:
 
 
 def dense_search(emb: np.ndarray, q: np.ndarray, k: int, mask: np.ndarray | None, hnsw: HNSW | None,
-                 exact_below: int = 20000, ef: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 exact_below: int = 5000, ef: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top-k among `mask` with HNSW when given and the mask is large, exact otherwise (and as fallback)."""
     if hnsw is None:
         return exact_search(emb, q, k, mask)

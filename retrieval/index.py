@@ -70,7 +70,7 @@ class ProductIndex:
         self.columns = FilterColumns()
         self.hnsw: HNSW | None = None
         self._catalog: Catalog | None = None
-        self.exact_below = 20_000  # filtered HNSW searches over fewer slots than this run exactly
+        self.exact_below = 5_000  # filtered HNSW searches over fewer slots than this run exactly
 
     # ------------------------------------------------------------------------------------------ build
     @classmethod
