@@ -25,8 +25,8 @@ AUTO = "Auto (from the conversation)"
 EXAMPLES = {
     "apparel": "I need a warm jacket for winter, under $120",
     "shoes": "Waterproof hiking boots, not too heavy",
-    "home": "A quiet coffee grinder for my kitchen",
-    "electronics": "Wireless earbuds with good battery life under $80",
+    "home": "A wool rug for the living room, under $200",
+    "electronics": "Noise cancelling headphones for the train, under $150",
     "beauty": "A gentle moisturizer for dry skin, fragrance free",
 }
 UI_CSS = """

@@ -32,12 +32,12 @@ REPO = Path(__file__).resolve().parents[2]
 PROMPTS = [
     "I need a warm jacket for winter, under $120",
     "Waterproof hiking boots, not too heavy",
-    "A quiet coffee grinder for my kitchen",
-    "Wireless earbuds with good battery life under $80",
+    "A wool rug for the living room, under $200",
+    "Noise cancelling headphones for the train, under $150",
     "A gentle moisturizer for dry skin, fragrance free",
     "Running shoes for road running, around $100",
     "A linen shirt for summer, not white",
-    "A desk lamp with warm light for reading",
+    "A laptop for college, under $900",
 ]
 
 
