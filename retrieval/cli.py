@@ -87,7 +87,7 @@ def search_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index", required=True, help="index folder")
     ap.add_argument("-k", "--top-k", type=int, default=10)
     ap.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "lexical"])
-    ap.add_argument("--fusion", default="rrf", choices=["rrf", "linear"])
+    ap.add_argument("--fusion", default="linear", choices=["linear", "rrf"])
     ap.add_argument("--category")
     ap.add_argument("--min-price", type=float)
     ap.add_argument("--max-price", type=float)

@@ -126,7 +126,8 @@ def quality_tables(results: dict) -> str:
 
 SPEED_COLS = [("n", "products"), ("kind", "index"), ("st_semantic_search_p50_ms", "ST semantic_search p50"),
               ("dense_p50_ms", "dense p50"), ("dense_p95_ms", "dense p95"), ("exact_p50_ms", "our exact p50"),
-              ("bm25_p50_ms", "BM25 p50"), ("hybrid_p50_ms", "hybrid p50"), ("hybrid_p95_ms", "hybrid p95"),
+              ("bm25_p50_ms", "BM25 p50"), ("hybrid_p50_ms", "hybrid (RRF) p50"),
+              ("hybrid_p95_ms", "hybrid (RRF) p95"),
               ("hybrid_filtered_p50_ms", "hybrid+filters p50"), ("recall@10_vs_exact", "recall@10 vs exact"),
               ("build_per_s", "build products/s (given emb.)"), ("memory_mb", "index MB"),
               ("baseline_memory_mb", "baseline MB")]

@@ -130,13 +130,13 @@ def _timings(row: dict, idx: ProductIndex, qt: list[str], qv: np.ndarray, n_quer
     row["bm25_p50_ms"], row["bm25_p95_ms"] = _pcts(
         _time(lambda i: idx.search(qt[i], 10, mode="lexical"), range(n_queries)))
     row["hybrid_p50_ms"], row["hybrid_p95_ms"] = _pcts(
-        _time(lambda i: idx.search(qt[i], 10, mode="hybrid", query_vector=qv[i]), range(n_queries)))
+        _time(lambda i: idx.search(qt[i], 10, mode="hybrid", query_vector=qv[i], fusion="rrf"), range(n_queries)))
     f = Filters(category="Beauty & Hygiene", max_price=300)
     row["hybrid_filtered_p50_ms"], row["hybrid_filtered_p95_ms"] = _pcts(
-        _time(lambda i: idx.search(qt[i], 10, f, mode="hybrid", query_vector=qv[i]), range(n_queries)))
+        _time(lambda i: idx.search(qt[i], 10, f, mode="hybrid", query_vector=qv[i], fusion="rrf"), range(n_queries)))
     allowed = idx.mask(f)
     ok = all(bool(allowed[idx.slot_of[p.id]]) for i in range(20)
-             for p, _ in idx.search(qt[i], 10, f, mode="hybrid", query_vector=qv[i]))
+             for p, _ in idx.search(qt[i], 10, f, mode="hybrid", query_vector=qv[i], fusion="rrf"))
     row["filtered_results_exact"] = ok
     recalls = []
     for i in range(nq_slow):
