@@ -102,6 +102,21 @@ def evaluate_set(es: EvalSet, encoders: dict[str, object], source_texts: list[st
     return res
 
 
+def weight_sweep(es: EvalSet, enc, weights: list[tuple[float, float]]) -> dict:
+    """Hybrid (linear fusion) metrics for several (dense, lexical) weights with one encoder."""
+    cache: dict = {}
+    qtexts = [q for q, _, _ in es.queries]
+    pe = _embed(enc, [product_text(p) for p in es.products], cache, "p")
+    qe = _embed(enc, qtexts, cache, "q", queries=True)
+    idx = ProductIndex.build(es.products, encoder=enc, kind="exact", embeddings=pe)
+    out = {}
+    for w in weights:
+        ranked = [[p.id for p, _ in idx.search(q, 10, f, "hybrid", query_vector=qe[i], fusion="linear", weights=w)]
+                  for i, (q, _, f) in enumerate(es.queries)]
+        out[f"{w[0]:g}:{w[1]:g}"] = ranking_metrics(ranked, [g for _, g, _ in es.queries])
+    return out
+
+
 def _fmt(v) -> str:
     if isinstance(v, list):
         return f"{np.mean(v):.3f} ± {np.std(v):.3f}"
@@ -176,6 +191,17 @@ def write_doc(path: Path, state: dict) -> None:
         lines += ["## Quality", "", f"Command: `{q['command']}`  ", f"Date: {q['date']}; machine: {q['machine']}; "
                   f"encoders: {', '.join(f'{k} = `{v}`' for k, v in q['encoders'].items())}; TCA seeds "
                   f"{q['tca_seeds']} (TCA rows: mean ± std).", "", quality_tables(q["results"]), ""]
+    w = state.get("sweep")
+    if w:
+        lines += ["## Fusion weights (sensitivity, real data)", "", f"Command: `{w['command']}`  ",
+                  f"Date: {w['date']}; encoder `{w['encoder']}`; hybrid with linear fusion, weights (dense:lexical). "
+                  "A sensitivity check on the evaluation data itself, not a tuned setting: the library default "
+                  "stays 1:1. 1:0 is dense-only and 0:1 BM25-only ranking through the same fusion code.", ""]
+        for set_name, rows in w["results"].items():
+            lines += [f"**{set_name}**", "", "| weights | " + " | ".join(METRICS) + " |",
+                      "|---|" + "---:|" * len(METRICS)]
+            lines += [f"| {k} | " + " | ".join(_fmt(m[x]) for x in METRICS) + " |" for k, m in rows.items()]
+            lines.append("")
     s = state.get("speed")
     if s:
         lines += ["## Speed", "", f"Command: `{s['command']}`  ", f"Date: {s['date']}; machine: {s['machine']}.", "",
@@ -204,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--encoder", default=None, help="base encoder (default bundled all-MiniLM-L6-v2)")
     ap.add_argument("--tuned-encoder", default=None, help="a `shopguide train retriever` output folder")
     ap.add_argument("--tca-seeds", default="0,1,2")
+    ap.add_argument("--weights", default="1:0,1:0.5,1:1,1:2,1:4,0:1",
+                    help="(dense:lexical) weights of linear fusion for the sweep part")
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--queries", type=int, default=200, help="timed queries per size")
     ap.add_argument("--hnsw", default="m=32,ef_construction=80,ef_search=96", help="HNSW settings for speed runs")
@@ -252,6 +280,15 @@ def main(argv: list[str] | None = None) -> int:
         state["quality"] = {"command": command, "date": stamp, "machine": _machine(), "tca_seeds": seeds,
                             "encoders": {k: v.name for k, v in encoders.items()}, "results": results}
         print(quality_tables(results))
+    if "sweep" in parts:
+        weights = [tuple(float(x) for x in w.split(":")) for w in args.weights.split(",") if w]
+        sweep_sets = []
+        if (shared / "product-qa/ePQA/dev.csv").exists():
+            sweep_sets.append(epqa_set(shared / "product-qa/ePQA/dev.csv", args.epqa_questions))
+        if (shared / "recquest/dialogues").exists():
+            sweep_sets.append(recquest_set(shared / "recquest"))
+        state["sweep"] = {"command": command, "date": stamp, "encoder": base.name,
+                          "results": {es.name: weight_sweep(es, base, weights) for es in sweep_sets}}
     if "speed" in parts:
         from training.bench.retrieval_speed import encoding_speed, speed_at_size
 
