@@ -106,9 +106,17 @@ def _label_before(text: str, pos: int, product: Any) -> tuple[int, str] | None:
     return None
 
 
-def apply_grounding(text: str, report: Any, catalog: Any) -> tuple[str, list[str], list[str]]:
+def apply_grounding(text: str, report: Any, catalog: Any, drop: dict[str, str] | None = None
+                    ) -> tuple[str, list[str], list[str]]:
     """Repair `text` with a `GroundingReport`: wrong prices and attribute values are replaced by the
     catalog's, sentences naming products that are not in the catalog are dropped.
+
+    Args:
+        text: the generated reply.
+        report: its `GroundingReport`.
+        catalog: the catalog it was checked against.
+        drop: product id -> reason, for real products that must not be recommended (e.g. outside the
+            shopper's hard needs): sentences naming them are dropped too.
 
     Returns:
         `(repaired_text, product_ids_named, corrections)`.
@@ -137,6 +145,13 @@ def apply_grounding(text: str, report: Any, catalog: Any) -> tuple[str, list[str
             if name in text[a:b]:
                 edits.append((a, b, ""))
         corrections.append(f"removed {name!r}: no such product in the catalog")
+    for pid, reason in (drop or {}).items():
+        spans_of = [sp for sp in report.spans if sp.product_id == pid]
+        for a, b in _sentences(text):
+            if any(a <= sp.start < b for sp in spans_of):
+                edits.append((a, b, ""))
+        p = catalog.get(pid)
+        corrections.append(f"removed {p.title if p else pid!r}: {reason}")
     out, last = [], len(text)
     for a, b, value in sorted(set(edits), key=lambda e: (e[0], -e[1]), reverse=True):
         if b > last:  # inside a sentence already dropped
@@ -150,7 +165,7 @@ def apply_grounding(text: str, report: Any, catalog: Any) -> tuple[str, list[str
     spans = getattr(report, "spans", None) or []
     ids = list(dict.fromkeys(s.product_id for s in spans if not any(a <= s.start < b for a, b in dropped)))
     ids += [pid for pid in report.products if pid not in ids and not spans]
-    if not fixed and report.unknown:
+    if not fixed and (report.unknown or drop):
         fixed = "Sorry, I couldn't find that product in our catalog. Could you tell me more about what you need?"
     return fixed, ids, corrections
 
@@ -181,6 +196,19 @@ def relaxations(filters: Filters) -> Iterator[tuple[Filters, str]]:
         (name, value), = filters.attributes_equal.items()
         filters = replace(filters, attributes_equal={})
         yield filters, f"{name}: {value}"
+
+
+@dataclass
+class Plan:
+    """What a turn knows before generating: the normalised dialogue, its category, the shopper's needs,
+    the retrieved products, notes for the shopper (relaxed filters) and the filters that found the products."""
+
+    history: list[dict[str, str]]
+    category: str | None
+    needs: ShopperNeeds
+    products: list[Any]
+    notes: list[str]
+    filters: Filters
 
 
 class Assistant:
@@ -281,26 +309,27 @@ class Assistant:
         with self._search_lock:
             return self.index.search(query, top_k=top_k or self.top_k, filters=filters)
 
-    def _retrieve(self, query: str, filters: Filters) -> tuple[list[Any], list[str]]:
-        """Search with `filters`, relaxing them step by step when nothing matches; returns (products, notes)."""
+    def _retrieve(self, query: str, filters: Filters) -> tuple[list[Any], list[str], Filters]:
+        """Search with `filters`, relaxing them step by step when nothing matches; returns (products, notes,
+        the filters that found them)."""
         hits = self.search(query, filters=filters)
         dropped: list[str] = []
         if not hits:
             for looser, said in relaxations(filters):
                 dropped.append(said)
                 hits = self.search(query, filters=looser)
+                filters = looser
                 if hits:
                     break
         notes = []
         if dropped:
             notes.append(f"I couldn't find anything with {', '.join(dropped)}, so here are the closest options. "
                          if hits else "I couldn't find any products matching your request. ")
-        return [p for p, _ in hits], notes
+        return [p for p, _ in hits], notes, filters
 
     def plan(self, messages: list[dict[str, Any]], category: str | None = None,
-             filters: Filters | dict | None = None) -> tuple[list[dict[str, str]], str | None, ShopperNeeds,
-                                                              list[Any], list[str]]:
-        """Everything before generation: (history, category, needs, products, notes)."""
+             filters: Filters | dict | None = None) -> Plan:
+        """Everything before generation: routing, needs and retrieval (see `Plan`)."""
         history = normalize_messages(messages)
         if category is not None and category not in self.categories:
             raise ValueError(f"unknown category {category!r}; choose one of {', '.join(self.categories)}")
@@ -308,8 +337,8 @@ class Assistant:
         needs = needs_from_dialogue(history, self.vocabulary, category=category)
         query = " ".join(m["content"] for m in [m for m in history if m["role"] == "user"][-HISTORY_USER_TURNS:])
         wanted = " ".join(str(v) for v in needs.attributes.values())
-        products, notes = self._retrieve(f"{query} {wanted}".strip(), merge_filters(needs.to_filters(), filters))
-        return history, category, needs, products, notes
+        products, notes, used = self._retrieve(f"{query} {wanted}".strip(), merge_filters(needs.to_filters(), filters))
+        return Plan(history, category, needs, products, notes, used)
 
     def stream(self, messages: list[dict[str, Any]], category: str | None = None,
                filters: Filters | dict | None = None, settings: Any = None) -> Iterator[str | Reply]:
@@ -328,8 +357,10 @@ class Assistant:
             ValueError: no user message to answer, or an unknown category.
         """
         from assistant.chat_format import build_messages
+        from assistant.prompts import format_price
 
-        history, category, needs, products, notes = self.plan(messages, category, filters)
+        plan = self.plan(messages, category, filters)
+        history, category, needs, products, notes = plan.history, plan.category, plan.needs, plan.products, plan.notes
         adapter = category if category in self.adapters else None
         prompt = build_messages(history, products, category)
         parts: list[str] = []
@@ -343,7 +374,18 @@ class Assistant:
         raw = "".join(parts)
         shown = [p.id for p in products]
         report = self.check_reply(raw, self.catalog, category=category, shown=shown)
-        text, ids, corrections = apply_grounding(raw, report, self.catalog)
+        # Real products the model named from memory that break the shopper's hard needs are not recommended,
+        # unless the shopper named them in this message ("what about the X?").
+        asked = set(self.check_reply(history[-1]["content"], self.catalog, category=category).products)
+        off = {pid: "it does not match your request" for pid in report.products
+               if pid not in shown and pid not in asked and not plan.filters.matches(self.catalog.get(pid))}
+        text, ids, corrections = apply_grounding(raw, report, self.catalog, drop=off)
+        if (off or report.unknown) and not ids and products:
+            top = products[0]
+            text = (text + " " if text and not text.startswith("Sorry") else "") + \
+                f"From the catalog, I'd suggest the {top.title}" + (
+                    f" ({format_price(top.price, top.currency)})." if top.price is not None else ".")
+            ids = [top.id]
         log.info("turn: category=%s adapter=%s candidates=%s products=%s corrections=%d",
                  category, adapter, shown, ids, len(corrections))
         yield Reply(text=text, products=ids, category=category, needs=needs, grounding=report, candidates=shown,

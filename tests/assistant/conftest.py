@@ -72,10 +72,12 @@ class FakeEngine:
     """Recommends the first product card of the prompt, word by word.
 
     `price_shift` adds to the stated price (to exercise repair); `extra` is appended verbatim; `delay`
-    seconds pass before each word (to watch streaming); `fail` raises instead.
+    seconds pass before each word (to watch streaming); `fail` raises instead; `script` is said instead.
     """
 
-    def __init__(self, price_shift: float = 0.0, extra: str = "", fail: bool = False, delay: float = 0.0):
+    def __init__(self, price_shift: float = 0.0, extra: str = "", fail: bool = False, delay: float = 0.0,
+                 script: str | None = None):
+        self.script = script
         self.delay = delay
         self.price_shift = price_shift
         self.extra = extra
@@ -88,7 +90,9 @@ class FakeEngine:
         if self.fail:
             raise RuntimeError("generation failed")
         cards = re.findall(r"^\[(\S+)\] (.+?) \|.*?\$(\d+\.\d\d)", messages[0]["content"], re.M)
-        if cards:
+        if self.script is not None:
+            text = self.script
+        elif cards:
             _, title, price = cards[0]
             text = f"I recommend the {title}. It costs ${float(price) + self.price_shift:.2f}.{self.extra}"
         else:

@@ -87,6 +87,16 @@ def test_invented_product_is_dropped(make_assistant):
     assert any("Cloudstrider" in c for c in r.corrections) and r.products == ["a1"]
 
 
+def test_real_products_outside_the_needs_are_not_recommended(make_assistant):
+    r = make_assistant(extra=" Or the Summit Down Parka for $189.50.").reply(_user("a red rain jacket under $60"))
+    assert "Parka" not in r.text and r.products == ["a1"] and any("Summit Down Parka" in c for c in r.corrections)
+    only_off = make_assistant(script="Try the Summit Down Parka, $189.50.")
+    r = only_off.reply(_user("a red rain jacket under $60"))
+    assert r.text == "From the catalog, I'd suggest the Trailblazer Rain Jacket ($49.99)." and r.products == ["a1"]
+    r = only_off.reply(_user("under $60 please. what about the Summit Down Parka?"))
+    assert r.products == ["a3"] and "Parka" in r.text  # the shopper asked about it by name
+
+
 def test_ui_filters_and_forced_category(tiny_assistant):
     r = tiny_assistant.reply(_user("anything nice"), category="shoes", filters={"brands": ["Peak"]})
     assert r.category == "shoes" and r.candidates == ["s2"]
