@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from assistant.repair import apply_grounding
 from assistant.router import route
 from assistant.state import ShopperNeeds, Vocabulary, needs_from_dialogue
 from retrieval.files import DataError, Problem
@@ -86,88 +86,6 @@ def merge_filters(base: Filters, extra: Filters | dict | None) -> Filters:
     if isinstance(extra, dict):
         extra = Filters(**extra)
     return replace(base, **{k: v for k, v in vars(extra).items() if v not in (None, [], {})})
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in re.finditer(r"[^\n]+?(?:[.!?](?=\s)|$)", text, re.M)]
-
-
-def _label_before(text: str, pos: int, product: Any) -> tuple[int, str] | None:
-    """`(start, attribute)` when the text right before `pos` is "<attribute name>: " of `product`."""
-    m = re.search(r"((?:[A-Za-z_-]+ ){0,2}[A-Za-z_-]+):\s*$", text[max(0, pos - 40):pos])
-    if m is None or product is None:
-        return None
-    names = {k.replace("_", " ").lower(): k for k in product.attributes}
-    words = m.group(1).split()
-    for i in range(len(words)):
-        said = " ".join(words[i:]).lower()
-        if said in names:
-            return max(0, pos - 40) + m.start(1) + len(" ".join(words[:i])) + (1 if i else 0), names[said]
-    return None
-
-
-def apply_grounding(text: str, report: Any, catalog: Any, drop: dict[str, str] | None = None
-                    ) -> tuple[str, list[str], list[str]]:
-    """Repair `text` with a `GroundingReport`: wrong prices and attribute values are replaced by the
-    catalog's, sentences naming products that are not in the catalog are dropped.
-
-    Args:
-        text: the generated reply.
-        report: its `GroundingReport`.
-        catalog: the catalog it was checked against.
-        drop: product id -> reason, for real products that must not be recommended (e.g. outside the
-            shopper's hard needs): sentences naming them are dropped too.
-
-    Returns:
-        `(repaired_text, product_ids_named, corrections)`.
-    """
-    from assistant.prompts import format_price
-
-    edits: list[tuple[int, int, str]] = []
-    corrections: list[str] = []
-    for m in report.mentions:
-        if m.ok or m.start < 0:
-            continue
-        p = catalog.get(m.product_id)
-        if m.field == "price":
-            value = plain = format_price(m.actual, getattr(p, "currency", None))
-            start = m.start
-        else:
-            value = ", ".join(map(str, m.actual)) if isinstance(m.actual, list) else str(m.actual)
-            plain, start = value, m.start
-            label = _label_before(text, m.start, p)  # "material: relaxed" about the fit -> "fit: regular"
-            if label is not None and label[1] != m.field:
-                start, value = label[0], f"{m.field.replace('_', ' ')}: {value}"
-        edits.append((start, m.end, value))
-        corrections.append(f"{p.title if p else m.product_id}: {m.field} is {plain}, not {m.stated}")
-    for name in report.unknown:
-        for a, b in _sentences(text):
-            if name in text[a:b]:
-                edits.append((a, b, ""))
-        corrections.append(f"removed {name!r}: no such product in the catalog")
-    for pid, reason in (drop or {}).items():
-        spans_of = [sp for sp in report.spans if sp.product_id == pid]
-        for a, b in _sentences(text):
-            if any(a <= sp.start < b for sp in spans_of):
-                edits.append((a, b, ""))
-        p = catalog.get(pid)
-        corrections.append(f"removed {p.title if p else pid!r}: {reason}")
-    out, last = [], len(text)
-    for a, b, value in sorted(set(edits), key=lambda e: (e[0], -e[1]), reverse=True):
-        if b > last:  # inside a sentence already dropped
-            continue
-        out.append(text[b:last])
-        out.append(value)
-        last = a
-    out.append(text[:last])
-    fixed = re.sub(r"[ \t]{2,}", " ", "".join(reversed(out))).strip()
-    dropped = [(a, b) for a, b, v in edits if v == ""]
-    spans = getattr(report, "spans", None) or []
-    ids = list(dict.fromkeys(s.product_id for s in spans if not any(a <= s.start < b for a, b in dropped)))
-    ids += [pid for pid in report.products if pid not in ids and not spans]
-    if not fixed and (report.unknown or drop):
-        fixed = "Sorry, I couldn't find that product in our catalog. Could you tell me more about what you need?"
-    return fixed, ids, corrections
 
 
 def relaxations(filters: Filters) -> Iterator[tuple[Filters, str]]:

@@ -74,7 +74,7 @@ def test_wrong_price_is_repaired_from_catalog(make_assistant):
 ])
 def test_wrong_attribute_values_are_repaired(tiny_catalog, said, fixed):
     from assistant.grounding import check_reply
-    from assistant.orchestrator import apply_grounding
+    from assistant.repair import apply_grounding
 
     text, ids, corrections = apply_grounding(said, check_reply(said, tiny_catalog, "apparel"), tiny_catalog)
     assert text == fixed and ids == ["a1"] and len(corrections) == 1
