@@ -120,8 +120,13 @@ class HNSW:
 
 
 def dense_search(emb: np.ndarray, q: np.ndarray, k: int, mask: np.ndarray | None, hnsw: HNSW | None,
-                 exact_below: int = 5000, ef: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k among `mask` with HNSW when given and the mask is large, exact otherwise (and as fallback)."""
+                 exact_below: int = 5000, ef: int | None = None, need: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k among `mask` with HNSW when given and the mask is large, exact otherwise.
+
+    Falls back to exact search when HNSW returns fewer than `need` (default `k`) allowed results; hybrid
+    search asks for `k` fusion candidates but needs only its final top_k to be complete.
+    """
     if hnsw is None:
         return exact_search(emb, q, k, mask)
     n_ok = len(emb) if mask is None else int(mask.sum())
@@ -131,7 +136,7 @@ def dense_search(emb: np.ndarray, q: np.ndarray, k: int, mask: np.ndarray | None
     if mask is not None:
         ok = mask[slots]
         slots, sc = slots[ok], sc[ok]
-    if len(slots) < min(k, n_ok):
+    if len(slots) < min(need or k, n_ok):
         log.debug("HNSW returned %d < %d survivors; exact fallback over %d slots", len(slots), k, n_ok)
         return exact_search(emb, q, k, mask)
     return slots, sc

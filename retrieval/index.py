@@ -247,7 +247,8 @@ class ProductIndex:
             slots, sc = self.bm25.top(query, top_k, self._lex_mask(mask))
         else:
             n = max(candidates, top_k)
-            d_slots, d_sc = dense_search(self.embeddings, qv, n, mask, self.hnsw, self.exact_below, ef_search)
+            d_slots, d_sc = dense_search(self.embeddings, qv, n, mask, self.hnsw, self.exact_below, ef_search,
+                                         need=top_k)
             l_all, l_all_sc = self.bm25.sparse_scores(query)
             slots, sc = fuse(d_slots, d_sc, l_all, l_all_sc, n, top_k, fusion, weights,
                              self.embeddings, qv, self._lex_mask(mask))
