@@ -156,6 +156,11 @@ def speed_table(rows: list[dict], enc: dict) -> str:
         cells += [f"{r['st_semantic_search_p50_ms'] / max(r['dense_p50_ms'], 1e-9):.1f}x faster",
                   f"{r['hybrid_p50_ms'] / max(r['bm25_p50_ms'], 1e-9):.2f}x the time"]
         out.append("| " + " | ".join(cells) + " |")
+    for r in rows:
+        if r.get("ef_sweep"):
+            out.append(f"\nHNSW beam width at {r['n']:,} products (same graph, {r.get('hnsw')}): " + "; ".join(
+                f"ef {e['ef']}: dense p50 {e['p50_ms']:.2f} ms, p95 {e['p95_ms']:.2f} ms, "
+                f"recall@10 {e['recall@10']:.3f}" for e in r["ef_sweep"]) + ".")
     if enc:
         out.append(f"\nQuery encoding ({enc.get('encoder')}, {enc['torch_threads']} torch threads): uncached single "
                    f"p50 {enc['encode_p50_ms']:.1f} ms / p95 {enc['encode_p95_ms']:.1f} ms; cached p50 "

@@ -138,12 +138,19 @@ def _timings(row: dict, idx: ProductIndex, qt: list[str], qv: np.ndarray, n_quer
     ok = all(bool(allowed[idx.slot_of[p.id]]) for i in range(20)
              for p, _ in idx.search(qt[i], 10, f, mode="hybrid", query_vector=qv[i], fusion="rrf"))
     row["filtered_results_exact"] = ok
-    recalls = []
-    for i in range(nq_slow):
-        e = set(exact_search(idx.embeddings, qv[i], 10)[0].tolist())
-        a = {idx.slot_of[p.id] for p, _ in idx.search(qt[i], 10, mode="dense", query_vector=qv[i])}
-        recalls.append(len(e & a) / 10)
-    row["recall@10_vs_exact"] = float(np.mean(recalls))
+    exact = [set(exact_search(idx.embeddings, qv[i], 10)[0].tolist()) for i in range(nq_slow)]
+
+    def recall(ef: int | None) -> float:
+        return float(np.mean([len(exact[i] & {idx.slot_of[p.id] for p, _ in idx.search(
+            qt[i], 10, mode="dense", query_vector=qv[i], ef_search=ef)}) / 10 for i in range(nq_slow)]))
+
+    row["recall@10_vs_exact"] = recall(None)
+    if idx.hnsw is not None:  # the recall / latency trade-off of the HNSW beam width, same graph
+        row["ef_sweep"] = []
+        for ef in (64, 160, 400, 1000):
+            p50, p95 = _pcts(_time(lambda i: idx.search(qt[i], 10, mode="dense", query_vector=qv[i], ef_search=ef),
+                                   range(n_queries)))
+            row["ef_sweep"].append({"ef": ef, "p50_ms": p50, "p95_ms": p95, "recall@10": recall(ef)})
     bm = idx.bm25
     w = bm.weights
     hnsw_bytes = 0 if idx.hnsw is None else n * (idx.dim * 4 + idx.hnsw.m * 2 * 4 * 1.1)
