@@ -208,6 +208,7 @@ def main(cfg: SFTConfig) -> Path:
     bar = tqdm(total=cfg.max_steps, initial=step, desc=f"sft {cfg.data.category}", unit="step",
                disable=not (cfg.progress and accelerator.is_main_process))
     t0, tokens0 = time.monotonic(), extra["train_tokens"]
+    last_eval: dict[str, float] | None = None
     while step < stop_at:
         # --- one optimizer step = grad_accum_steps micro-batches; each process takes its own batch
         loss_sum = 0.0
@@ -235,7 +236,8 @@ def main(cfg: SFTConfig) -> Path:
                       "tokens_per_s": round((extra["train_tokens"] - tokens0) / max(time.monotonic() - t0, 1e-9), 1),
                       "seconds": round(elapsed, 1)}
         if step % cfg.eval_every == 0 or step == cfg.max_steps:
-            record.update({"step": step, **{k: round(v, 4) for k, v in evaluate(model, eval_loaders, accelerator.device).items()}})
+            last_eval = evaluate(model, eval_loaders, accelerator.device)
+            record.update({"step": step, **{k: round(v, 4) for k, v in last_eval.items()}})
         if record and accelerator.is_main_process:
             log.info("%s", record)
             with open(log_file, "a", encoding="utf-8") as f:
@@ -254,7 +256,7 @@ def main(cfg: SFTConfig) -> Path:
     # --- finished: final metrics and the adapter folder
     metrics = {"steps": step, "train_examples": len(examples), "train_tokens": extra["train_tokens"],
                "seconds": round(extra["seconds"], 1), "base": cfg.base, "category": cfg.data.category,
-               **{k: round(v, 4) for k, v in evaluate(model, eval_loaders, accelerator.device).items()}}
+               **{k: round(v, 4) for k, v in (last_eval or evaluate(model, eval_loaders, accelerator.device)).items()}}
     if accelerator.is_main_process:
         save_adapter(raw_model, out_dir, cfg, metrics)
         if not cfg.keep_checkpoints:

@@ -127,7 +127,12 @@ def reply_bits_per_char(base: str, data: str, categories: list[str], dialogues: 
     from assistant.model import load_base
     from training.data import load_split, turn_messages
 
+    base, _, adapter = base.partition("::")  # "BASE::ADAPTER_DIR" scores a base with a LoRA adapter
     model, tok = load_base(base, device="cpu", dtype=torch.float32)
+    if adapter:
+        from assistant.model import load_adapters
+
+        model = load_adapters(model, {"eval": adapter})
     limit = getattr(model.config, "max_position_embeddings", 1024)
     out = {}
     for cat in categories:
@@ -185,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--work", default="outputs/bench-train")
     p.add_argument("--out", default="docs/bench_train.md")
-    p.add_argument("--bases", nargs="+", help="instead of the speed benchmark: reply bits/char of these bases")
+    p.add_argument("--bases", nargs="+",
+                   help="instead of the speed benchmark: reply bits/char of these bases (BASE or BASE::ADAPTER_DIR)")
     p.add_argument("--categories", default="apparel,electronics,beauty", help="categories for --bases")
     p.add_argument("--arm", choices=["ours", "plain"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
