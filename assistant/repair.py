@@ -48,7 +48,7 @@ def apply_grounding(text: str, report: Any, catalog: Any, drop: dict[str, str] |
     edits: list[tuple[int, int, str]] = []
     corrections: list[str] = []
     for m in report.mentions:
-        if m.ok or m.start < 0:
+        if m.ok or m.start < 0 or m.product_id in (drop or {}):
             continue
         p = catalog.get(m.product_id)
         if m.field == "price":
@@ -74,6 +74,8 @@ def apply_grounding(text: str, report: Any, catalog: Any, drop: dict[str, str] |
                 edits.append((a, b, ""))
         p = catalog.get(pid)
         corrections.append(f"removed {p.title if p else pid!r}: {reason}")
+    cut = [(a, b) for a, b, v in edits if v == ""]  # a dropped sentence wins over fixes inside it
+    edits = [e for e in edits if e[2] == "" or not any(a <= e[0] and e[1] <= b for a, b in cut)]
     out, last = [], len(text)
     for a, b, value in sorted(set(edits), key=lambda e: (e[0], -e[1]), reverse=True):
         if b > last:  # inside a sentence already dropped
