@@ -123,9 +123,12 @@ def replicate(products: list[Product], emb: np.ndarray, n: int, noise: float = 0
         price = None if p.price is None else round(p.price * (1 + 0.01 * (r % 7)), 2)
         reps.append(Product(f"{p.id}-{r}", p.title if r == 0 else f"{p.title} pack {r}", p.category, price=price,
                             brand=p.brand, attributes=p.attributes))
-    x = emb[np.arange(n) % base] + rng.normal(scale=noise, size=(n, emb.shape[1])).astype(np.float32)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return reps, x.astype(np.float32)
+    x = np.empty((n, emb.shape[1]), np.float32)
+    for s in range(0, n, 100_000):  # in chunks: float32 throughout, no n x d float64 temporaries
+        e = min(n, s + 100_000)
+        x[s:e] = emb[np.arange(s, e) % base] + rng.standard_normal((e - s, emb.shape[1]), np.float32) * noise
+        x[s:e] /= np.linalg.norm(x[s:e], axis=1, keepdims=True)
+    return reps, x
 
 
 def load_all_demo(data: Path, categories: list[str]) -> Catalog:
