@@ -300,9 +300,10 @@ class Assistant:
         text, ids, corrections = apply_grounding(raw, report, self.catalog, drop=off)
         if (off or report.unknown) and not ids and products:
             top = products[0]
-            text = (text + " " if text and not text.startswith("Sorry") else "") + \
-                f"From the catalog, I'd suggest the {top.title}" + (
-                    f" ({format_price(top.price, top.currency)})." if top.price is not None else ".")
+            name = top.title + (f" ({format_price(top.price, top.currency)})" if top.price is not None else "")
+            text = "" if text.startswith("Sorry") else text.strip()
+            text = f"{text} the {name}." if text.endswith(":") else \
+                f"{text} From the catalog, I'd suggest the {name}.".strip()
             ids = [top.id]
         log.info("turn: category=%s adapter=%s candidates=%s products=%s corrections=%d",
                  category, adapter, shown, ids, len(corrections))

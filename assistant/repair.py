@@ -11,7 +11,8 @@ from typing import Any
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in re.finditer(r"[^\n]+?(?:[.!?](?=\s)|$)", text, re.M)]
+    """Sentence spans; a list number ("1. ") does not end a sentence."""
+    return [m.span() for m in re.finditer(r"[^\n]+?(?:(?<![\s:]\d)(?<!^\d)[.!?](?=\s)|$)", text, re.M)]
 
 
 def _label_before(text: str, pos: int, product: Any) -> tuple[int, str] | None:
@@ -68,9 +69,10 @@ def apply_grounding(text: str, report: Any, catalog: Any, drop: dict[str, str] |
                 edits.append((a, b, ""))
         corrections.append(f"removed {name!r}: no such product in the catalog")
     for pid, reason in (drop or {}).items():
-        spans_of = [sp for sp in report.spans if sp.product_id == pid]
+        where = [sp.start for sp in report.spans if sp.product_id == pid]
+        where += [m.start for m in report.mentions if m.product_id == pid and m.start >= 0]  # "It is red."
         for a, b in _sentences(text):
-            if any(a <= sp.start < b for sp in spans_of):
+            if any(a <= w < b for w in where):
                 edits.append((a, b, ""))
         p = catalog.get(pid)
         corrections.append(f"removed {p.title if p else pid!r}: {reason}")
