@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import socket
 import subprocess
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     while not server.started:
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
+    load = os.getloadavg()
     one_request(url, "hello", 4, None)  # warm-up: first-call allocations, encoder caches
     rows = [run_level(url, int(c), args.requests, args.max_tokens) for c in args.concurrency.split(",")]
     server.should_exit = True
@@ -183,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
            f"{', '.join(assistant.categories)}, adapters {', '.join(assistant.adapters) or 'none'}); "
            f"`max_tokens={args.max_tokens}`; {threads} torch thread(s); streamed `POST /v1/chat/completions` "
            "through uvicorn on 127.0.0.1, timed at the client.", "",
-           f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}. "
-           "Measured on a 2-core machine shared with other jobs: numbers are noisy.", ""] + lines
+           f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
+           f"load average {load[0]:.1f} at the start (other jobs shared the machine: numbers are noisy).", ""] + lines
     if any(r["no_text"] for r in rows):
         doc += ["", "Requests whose reply had no text are left out of the TTFT columns: "
                 + ", ".join(f"{r['no_text']} at {r['concurrency']} chats" for r in rows)]
