@@ -221,7 +221,7 @@ class ProductIndex:
             top_k: results wanted.
             filters: hard constraints (`retrieval.filters.Filters`).
             mode: "hybrid", "dense" or "lexical".
-            fusion: "linear" (min-max-normalised weighted sum; the default, best on every benchmark set) or
+            fusion: "linear" (min-max-normalised weighted sum; the default, best or tied on our benchmarks) or
                 "rrf" (reciprocal-rank fusion) (hybrid only).
             weights: (dense, lexical) weights of the fusion.
             candidates: per-retriever candidates fused in hybrid mode (at least `top_k`).
