@@ -89,7 +89,8 @@ def test_invented_product_is_dropped(make_assistant):
 
 def test_real_products_outside_the_needs_are_not_recommended(make_assistant):
     r = make_assistant(extra=" Or the Summit Down Parka for $18.50.").reply(_user("a red rain jacket under $60"))
-    assert "Parka" not in r.text and "18.50" not in r.text and len(r.corrections) == 1 and r.products == ["a1"] and any("Summit Down Parka" in c for c in r.corrections)
+    assert "Parka" not in r.text and "18.50" not in r.text and len(r.corrections) == 1
+    assert r.products == ["a1"] and "Summit Down Parka" in r.corrections[0]
     only_off = make_assistant(script="Try the Summit Down Parka, $189.50.")
     r = only_off.reply(_user("a red rain jacket under $60"))
     assert r.text == "From the catalog, I'd suggest the Trailblazer Rain Jacket ($49.99)." and r.products == ["a1"]
