@@ -99,7 +99,8 @@ def build(args: argparse.Namespace) -> Path:
     # 1. base model from source-category text only
     base = out / "base"
     if not (base / "model.safetensors").exists() or args.rebuild_base:
-        pretrain.main(["--data", str(data), "--out", str(base), "--max-steps", str(args.pretrain_steps),
+        pretrain.main(["--data", str(data), "--out", str(base), "--init", args.base_init,
+                       "--max-steps", str(args.pretrain_steps),
                        "--minutes", str(args.pretrain_minutes), "--batch-size", "4", "--seed", str(args.seed)])
     # 2. the source adapter
     sft_dir = sft_main(load_config(SFTConfig, args.sft_config, [
@@ -155,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="existing demo data folder (default: generate into the work folder)")
     p.add_argument("--work", default="outputs/build-demo", help="folder for intermediate runs")
+    p.add_argument("--base-init", choices=["scratch", "minilm"], default="scratch",
+                   help="base model: scratch Llama (default) or MiniLM warm start (docs/base_model.md)")
     p.add_argument("--pretrain-steps", type=int, default=400, help="base model steps of 4 x 512 tokens")
     p.add_argument("--pretrain-minutes", type=float, default=30.0, help="time cap of the base model training")
     p.add_argument("--rebuild-base", action="store_true", help="retrain the base even if OUT/base exists")

@@ -132,7 +132,7 @@ def reply_bits_per_char(base: str, data: str, categories: list[str], dialogues: 
     if adapter:
         from assistant.model import load_adapters
 
-        model = load_adapters(model, {"eval": adapter})
+        model = load_adapters(model, {"scored": adapter})
     limit = getattr(model.config, "max_position_embeddings", 1024)
     out = {}
     for cat in categories:
