@@ -15,19 +15,24 @@ Heuristics (written for few false alarms rather than full recall):
   (0.7) of the name's tokens weighted by IDF within the category (so "men's running shoes" counts
   little, "kayano 29" a lot), with at least two name tokens (or the whole of a one-token name); the bar
   is 0.15 lower for `shown` products. A fuzzy match is refused when the title's model number is missing
-  and the window holds a different number ("Pegasus 41" is not "Pegasus 39"); words out of the title's
-  order count 0.8. Overlapping matches are resolved by coverage (-0.05 per foreign word inside the
-  window), `shown` products first (+0.2), then the more specific title. Explicit ids (tokens with a
-  digit that equal a catalog id, such as ASINs) also name products.
-* **Brand-led names** (runs of capitalised / numbered words starting with a catalog brand) that no
+  and the window holds a different number ("Pegasus 41" is not "Pegasus 39"), follows another brand
+  ("Casa Verde Dune Lamp" is not the Brightloft one) or goes on with another title's word ("Dune Floor
+  Lamp" is not "Dune Rug"); words out of the title's order count 0.8. Overlapping matches are resolved
+  by coverage (-0.05 per foreign word inside the window), `shown` products first (+0.2), then the more
+  specific title. Explicit ids (tokens with a digit that equal a catalog id, such as ASINs) also name
+  products. Products without a `brand` get one from their title's first word when that word is
+  capitalised and is a first word in at least 80% of the titles using it.
+* **Brand-led names** (runs of capitalised / numbered words starting with any catalog brand) that no
   title window covered: when exactly one catalog product's own text holds every word of the run (or
   several with one title, or one of them shown), it is a shortened title naming that product ("Lenovo
   Flex 5"); when several do, or the brand stands alone for a product not named, or the run is close
   to some title: ambiguous. A run with a model-like word (a digit but not a bare decimal such as a
   17.3" screen, or a word the category's titles and attribute values never use) that fits no product
-  is **unknown** (a hallucinated product: "Acme Cloudstrider", "Acme Runner 9"). A brand-less invented
+  is **unknown** (a hallucinated product: "Acme Cloudstrider", "Acme Runner 9"; short all-caps words
+  such as "DNA" and hyphen-glued words such as "Nikon-branded" are not model names). A brand-less invented
   name is not reported (by design), but any other run of two capitalised words that are not attribute
-  values or brands ("Samsung Chromebook 3" with no Samsung in the catalog) is a *foreign* name.
+  values or brands of the category is a product of another category when it matches one title of the
+  whole catalog (a lamp named in a shoes dialogue), else a *foreign* name ("Samsung Chromebook 3").
 * **Which product a fact is about**: the last product named before it in the same sentence (when the
   sentence names several products, only within 40 characters of that name); for prices also the first
   named after it in the sentence; in a sentence naming no product, the product of the sentence one or
@@ -163,6 +168,7 @@ class Grounder:
         self._by_token: dict[str, set[str]] | None = None
         self._order = {p.id: i for i, p in enumerate(catalog)}
         self._brand_keys = {tuple(tokenize(p.brand)) for p in catalog if p.brand and tokenize(p.brand)}
+        self._brand_keys |= _inferred_brands(catalog)
 
     def matcher(self, category: str | None) -> NameIndex:
         """The name index for `category` (None or an unknown category: the whole catalog)."""
@@ -329,22 +335,26 @@ class Grounder:
         kind "product" (one catalog product's own words hold every word of the name -- a shortened title;
         several with the same title or one of them shown also count), "ambiguous" (several) or "unknown"
         (none; see the module docstring)."""
-        if not m.brands:
-            return []
         out = []
         for mm in _CAPS_RUN.finditer(text):
             if any(not (mm.end() <= s.start or mm.start() >= s.end) for s in spans):
                 continue
             toks = tokenize(mm.group())
             for k in range(min(3, len(toks))):  # skip a leading "The" / "Try" style word
-                brand = next((b for b in m.brands if tuple(toks[k:k + len(b)]) == b), None)
+                brand = next((b for b in self._brand_keys if tuple(toks[k:k + len(b)]) == b), None)
                 if brand is not None:
                     rest = toks[k + len(brand):]
                     break
             else:
                 words = [t for t in toks if any(c.isalpha() for c in t) and t not in _CURRENCY]
                 if len(words) >= 2 and not all(t in m.value_vocab or t.rstrip("s") in m.value_vocab for t in words):
-                    out.append(("foreign", mm.group(), mm.start(), mm.end()))  # maybe another product
+                    # a product of another category (a lamp in a shoes dialogue) still names that product
+                    whole = self.matcher(None)
+                    hit = resolve(whole.find(tokens_with_spans(mm.group()), set(), self.threshold), whole)
+                    if len(hit) == 1 and m is not whole:
+                        out.append(("product", hit[0][0], mm.start(), mm.end()))
+                    else:
+                        out.append(("foreign", mm.group(), mm.start(), mm.end()))  # maybe another product
                 continue
             if not rest:  # a bare brand: another product may be meant, unless a named product has that brand
                 if brand not in {tuple(tokenize(getattr(self.catalog.get(s.product_id), "brand", None) or ""))
@@ -365,7 +375,9 @@ class Grounder:
                 out.append(("product", fits_list[0], mm.start(), mm.end()) if len(fits_list) == 1 else
                            ("ambiguous", mm.group(), mm.start(), mm.end()))
                 continue
-            if not any(model_like(t, m.vocab) for t in rest):  # brand + generic words: some product of it
+            acronyms = {w.casefold() for w in re.findall(r"\b[A-Z]{2,4}\b", mm.group())}  # DNA, GTX, HD: tech terms
+            glued = re.fullmatch(r"[^\W_]+-[a-z]+", mm.group().split()[0])  # "Nikon-branded", "Brooks-level"
+            if glued or not any(model_like(t, m.vocab) and t not in acronyms for t in rest):
                 out.append(("ambiguous", mm.group(), mm.start(), mm.end()))
                 continue
             whole = self.matcher(None)
@@ -375,6 +387,23 @@ class Grounder:
                 continue
             out.append(("unknown", mm.group().strip().rstrip(".,;:!?"), mm.start(), mm.end()))
         return out
+
+
+def _inferred_brands(catalog: Catalog) -> set[tuple[str, ...]]:
+    """Brands of products without a `brand` field, read from titles: a title's first word when it is
+    capitalised in the title, holds a letter, and at least 80% of its uses in all titles are as a first
+    word (marketplace titles start with the brand; "Smart Watch, ..." words appear everywhere)."""
+    first: dict[str, int] = defaultdict(int)
+    anywhere: dict[str, int] = defaultdict(int)
+    for p in catalog:
+        toks = tokenize(p.title)
+        for t in set(toks):
+            anywhere[t] += 1
+        if not p.brand and toks and p.title[:1].isalpha() and (p.title[:1].isupper() or p.title[1:2].isupper()):
+            first[toks[0]] += 1
+    generic = {"new", "best", "premium", "original", "flagship", "upgraded", "latest", "official", "genuine"}
+    return {(t,) for t, n in first.items()
+            if any(c.isalpha() for c in t) and t not in generic and n >= 0.8 * anywhere[t]}
 
 
 def _drop_contrasts(mentions: list[Mention], sentences: list[tuple[int, int]]) -> list[Mention]:

@@ -171,8 +171,10 @@ class NameIndex:
                     windows.append((cov, hits[lo][0], hits[hi][0], distinct))
             rank = {t: j for j, t in enumerate(name)}
             for cov, a, b, distinct in windows:
-                if self._other_model(name, toks, a, b):
+                if self._other_model(name, toks, a, b) or self._other_brand(pid, toks, a):
                     continue
+                if cov < 1.0 and b + 1 < len(toks) and toks[b + 1][0] in self.idf and toks[b + 1][0] not in name:
+                    continue  # the name goes on with another title's word: "Dune Floor Lamp" is not "Dune Rug"
                 order = [rank[t] for t in dict.fromkeys(t for t, _, _ in toks[a:b + 1] if t in rank)]
                 if order != sorted(order):  # words out of the title's order: weaker evidence
                     cov *= 0.8
@@ -182,6 +184,16 @@ class NameIndex:
                 prio = cov - 0.05 * (b - a + 1 - distinct) + (0.2 if pid in shown else 0.0)
                 out.append((prio, pid, a, b, cov))
         return out
+
+    def _other_brand(self, pid: str, toks: list[tuple[str, int, int]], a: int) -> bool:
+        """True when the words right before the window are another brand ("Casa Verde Dune Lamp" is not
+        the "Brightloft Dune Lamp")."""
+        own = tuple(tokenize(self.products[pid].brand or ""))
+        for n in (1, 2, 3):
+            before = tuple(t for t, _, _ in toks[max(0, a - n):a])
+            if len(before) == n and before in self.brands and before != own:
+                return True
+        return False
 
     @staticmethod
     def _other_model(name: list[str], toks: list[tuple[str, int, int]], a: int, b: int) -> bool:

@@ -109,3 +109,8 @@ def test_attribution_across_sentences_and_foreign_names(catalog):
     # a capitalised name the catalog does not know makes the sentence's facts unattributable
     r = check_reply("The Acme Trail Runner 39 beats the Samsung Galaxy Sprint, which is blue.", catalog, "shoes")
     assert r.mentions == [] and r.unknown == []
+
+
+def test_product_of_another_category_is_named_and_checked(catalog):
+    r = check_reply("The Zephyr Cloud Lamp costs $35.", catalog, "shoes")
+    assert r.products == ["h1"] and [(m.field, m.ok) for m in r.mentions] == [("price", False)]
