@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+_PRONOUN_START = re.compile(r"^\W*(?:it|its|it's|this one|they|their)\b", re.I)
+
 
 def _sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans; a list number ("1. ") does not end a sentence."""
@@ -63,10 +65,15 @@ def apply_grounding(text: str, report: Any, catalog: Any, drop: dict[str, str] |
                 start, value = label[0], f"{m.field.replace('_', ' ')}: {value}"
         edits.append((start, m.end, value))
         corrections.append(f"{p.title if p else m.product_id}: {m.field} is {plain}, not {m.stated}")
+    sentences = _sentences(text)
     for name in report.unknown:
-        for a, b in _sentences(text):
-            if name in text[a:b]:
+        follow = False  # "It has ..." right after a sentence naming the invented product is about it too
+        for a, b in sentences:
+            if name in text[a:b] or (follow and _PRONOUN_START.match(text[a:b])):
                 edits.append((a, b, ""))
+                follow = True
+            else:
+                follow = False
         corrections.append(f"removed {name!r}: no such product in the catalog")
     for pid, reason in (drop or {}).items():
         where = [sp.start for sp in report.spans if sp.product_id == pid]

@@ -81,9 +81,9 @@ def test_wrong_attribute_values_are_repaired(tiny_catalog, said, fixed):
 
 
 def test_invented_product_is_dropped(make_assistant):
-    a = make_assistant(extra=" You could also try the Peak Cloudstrider 9000 for $20.")
+    a = make_assistant(extra=" You could also try the Peak Cloudstrider 9000 for $20. It is very light. Enjoy!")
     r = a.reply(_user("a red rain jacket"))
-    assert "Cloudstrider" not in r.text and "Trailblazer" in r.text
+    assert "Cloudstrider" not in r.text and "light" not in r.text and r.text.endswith("$49.99. Enjoy!")
     assert any("Cloudstrider" in c for c in r.corrections) and r.products == ["a1"]
 
 
