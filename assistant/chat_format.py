@@ -94,7 +94,8 @@ def _reply_spans(msgs: Sequence[dict[str, str]], tokenizer: Any, full: str) -> l
 
 def _tokenize_pieces(text: str, cuts: list[int], tokenizer: Any) -> list[list[int]]:
     bounds = [0] + cuts + [len(text)]
-    return [tokenizer(text[a:b], add_special_tokens=False)["input_ids"] if b > a else [] for a, b in zip(bounds, bounds[1:])]
+    return [tokenizer(text[a:b], add_special_tokens=False)["input_ids"] if b > a else []
+            for a, b in zip(bounds, bounds[1:])]
 
 
 def render(msgs: Sequence[dict[str, str]], tokenizer: Any, train_on: str = "last") -> tuple[list[int], list[int]]:

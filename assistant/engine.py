@@ -82,7 +82,8 @@ class Engine:
 
         settings = settings or GenerationSettings()
         ids = render_prompt(msgs, self.tokenizer)
-        limit = getattr(self.model.config, "max_position_embeddings", None) or getattr(self.model.config, "n_positions", None)
+        config = self.model.config
+        limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
         if limit and len(ids) + settings.max_new_tokens > limit:
             log.warning("prompt of %d tokens cut to its last %d to fit the %d-token context", len(ids),
                         limit - settings.max_new_tokens, limit)

@@ -112,7 +112,8 @@ def build_examples(dialogues: Sequence[Dialogue], catalog: Catalog, tokenizer: A
         turns += sum(1 for _ in d.assistant_turns())
         examples += dialogue_examples(d, catalog, tokenizer, max_seq_len)
     if turns and len(examples) < turns:
-        log.warning("skipped %d of %d assistant turns longer than %d tokens", turns - len(examples), turns, max_seq_len)
+        log.warning("skipped %d of %d assistant turns longer than %d tokens", turns - len(examples), turns,
+                    max_seq_len)
     if not examples:
         raise ValueError(f"no training example fits in max_seq_len={max_seq_len} ({len(dialogues)} dialogues)")
     return examples
@@ -168,7 +169,7 @@ def group_by_length(examples: Sequence[Example], max_tokens: int, seed: int, epo
 
 
 def collate(rows: Sequence[Sequence[Example]], pad_id: int = 0, seq_len: int | None = None) -> dict[str, Any]:
-    """Tensors for a batch of rows (one example each, or several packed): `input_ids`, `labels`, `position_ids`, (B, T).
+    """Tensors for a batch of rows (one example each, or several packed): `input_ids`, `labels`, `position_ids`.
 
     Padding goes at the end of a row with label -100 and no attention mask. In a row of one example the pad
     positions simply continue (no real token attends to a later pad under causal attention, so all rows
@@ -237,7 +238,8 @@ class ForeverDataIterator:
             raise ValueError("ForeverDataIterator needs at least one example")
         if batching not in BATCHING:
             raise ValueError(f"batching must be one of {', '.join(BATCHING)}, got {batching!r}")
-        self.examples, self.seq_len, self.batch_size, self.seed, self.pad_id = examples, seq_len, batch_size, seed, pad_id
+        self.examples, self.seq_len, self.batch_size = examples, seq_len, batch_size
+        self.seed, self.pad_id = seed, pad_id
         self.batching = batching
         self.epoch, self.index = 0, 0
         self._batches: list[list[list[int]]] | None = None

@@ -62,7 +62,8 @@ def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter
     from training.data import load_split, turn_messages
 
     dialogues, catalog = load_split(data_dir, category, split)
-    turns = [(d, i, m) for d in dialogues for i, m in d.assistant_turns() if m.get("act") == "answer" and m.get("facts")]
+    turns = [(d, i, m) for d in dialogues for i, m in d.assistant_turns()
+             if m.get("act") == "answer" and m.get("facts")]
     turns = turns[:limit]
     settings = GenerationSettings(max_new_tokens=48, repetition_penalty=1.0)
     correct, by_field, examples = 0, {}, []

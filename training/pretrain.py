@@ -71,7 +71,8 @@ def build_model(tokenizer: Any, arch: str = "llama", hidden_size: int = 256, num
     inter = intermediate_size or int(hidden_size * 8 / 3 / 16 + 1) * 16
     if arch == "llama":
         cfg = LlamaConfig(hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=num_heads,
-                          num_key_value_heads=num_heads, intermediate_size=inter, max_position_embeddings=max_positions,
+                          num_key_value_heads=num_heads, intermediate_size=inter,
+                          max_position_embeddings=max_positions,
                           **common)
     elif arch == "qwen2":
         cfg = Qwen2Config(hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=num_heads,
@@ -158,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-steps", type=int, default=2000)
     p.add_argument("--minutes", type=float, default=5.0, help="stop after this much training time")
     p.add_argument("--budget", choices=["wall", "cpu"], default="wall",
-                   help="what --minutes counts: wall-clock time, or this process's CPU time (fair on a shared machine)")
+                   help="what --minutes counts: wall-clock time, or this process's CPU time "
+                        "(fair on a shared machine)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -116,7 +116,8 @@ def lr_lambda(warmup_steps: int, max_steps: int):
     def f(step: int) -> float:
         if step < warmup_steps:
             return (step + 1) / warmup_steps
-        return 0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, (step - warmup_steps) / max(1, max_steps - warmup_steps))))
+        done = min(1.0, (step - warmup_steps) / max(1, max_steps - warmup_steps))
+        return 0.1 + 0.45 * (1 + math.cos(math.pi * done))
 
     return f
 

@@ -39,7 +39,8 @@ def engine(tmp_path_factory):
     for k, cat in enumerate(("apparel", "shoes")):
         torch.manual_seed(k)
         base = build_model(tok, "llama", hidden_size=32, num_layers=2, num_heads=2, max_positions=256, seed=0)
-        peft_model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+        config = LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+        peft_model = get_peft_model(base, config)
         with torch.no_grad():  # make the two adapters clearly different
             for n, p in peft_model.named_parameters():
                 if "lora_B" in n:

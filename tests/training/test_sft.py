@@ -172,7 +172,8 @@ def test_forever_iterator_and_mixer_resume_exactly():
     assert all(sum(len(examples[i]) for i in r) <= 64 for r in rows)
 
     def make():
-        its = {"a": ForeverDataIterator(examples, 64, 2, seed=3), "b": ForeverDataIterator(examples[:4], 64, 1, seed=4)}
+        its = {"a": ForeverDataIterator(examples, 64, 2, seed=3),
+               "b": ForeverDataIterator(examples[:4], 64, 1, seed=4)}
         return CategoryMixer(its, "proportional", seed=5)
 
     mixer = make()

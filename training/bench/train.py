@@ -57,7 +57,7 @@ def _val_loss(model: Any, val: list, pad_id: int) -> float:
 
 
 def run_ours(args: argparse.Namespace) -> dict[str, Any]:
-    """Length-grouped (or packed) batches of `--tokens-per-batch`, LM head on reply tokens only: training/sft.py's loop."""
+    """Our loop (training/sft.py's): length-grouped (or packed) batches, LM head on reply tokens only."""
     import torch
 
     from training.data import ForeverDataIterator, assistant_token_loss
@@ -140,14 +140,16 @@ def reply_bits_per_char(base: str, data: str, categories: list[str], dialogues: 
         nats, chars = 0.0, 0
         for d in ds[:dialogues]:
             for i, m in d.assistant_turns():
-                ids, labels = render(turn_messages(d, i, catalog) + [{"role": "assistant", "content": m["content"]}], tok)
+                msgs = turn_messages(d, i, catalog) + [{"role": "assistant", "content": m["content"]}]
+                ids, labels = render(msgs, tok)
                 ids, labels = ids[-limit:], labels[-limit:]
                 x = torch.tensor([ids])
                 y = torch.tensor([labels[1:]])
                 y[y == tok.eos_token_id] = IGNORE_INDEX  # score the reply text only
                 with torch.no_grad():
                     logits = model(input_ids=x).logits[0, :-1]
-                nats += torch.nn.functional.cross_entropy(logits, y[0], ignore_index=IGNORE_INDEX, reduction="sum").item()
+                loss = torch.nn.functional.cross_entropy(logits, y[0], ignore_index=IGNORE_INDEX, reduction="sum")
+                nats += loss.item()
                 chars += len(m["content"])
         out[cat] = nats / math.log(2) / max(chars, 1)
     return out
@@ -201,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         _child(args.arm, args)
         return 0
     results = {}
+    given = argv if argv is not None else sys.argv[1:]
     for arm in ("ours", "plain"):
-        cmd = [sys.executable, "-m", "training.bench.train", *(argv if argv is not None else sys.argv[1:]), "--arm", arm]
+        cmd = [sys.executable, "-m", "training.bench.train", *given, "--arm", arm]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
         if proc.returncode or line is None:
@@ -217,17 +220,17 @@ def main(argv: list[str] | None = None) -> int:
                      r["tokens"] / r["cpu_seconds"], r["peak_rss_mb"], r["val_loss"]))
     speedup, cpu_speedup = rows[0][3] / rows[1][3], rows[0][5] / rows[1][5]
     gap = (rows[0][7] - rows[1][7]) / rows[1][7]
-    table = ["| run | optimizer steps | wall s | tokens/s (wall) | CPU s | tokens per CPU-s | peak RSS (MB) | final val loss |",
-             "|---|---|---|---|---|---|---|---|"]
+    table = ["| run | optimizer steps | wall s | tokens/s (wall) | CPU s | tokens per CPU-s | peak RSS (MB) "
+             "| final val loss |", "|---|---|---|---|---|---|---|---|"]
     table += [f"| {n} | {s} | {t:.1f} | {tps:.0f} | {c:.1f} | {cps:.0f} | {m:.0f} | {v:.4f} |"
               for n, s, t, tps, c, cps, m, v in rows]
-    command = "OMP_NUM_THREADS=1 nice -n 10 shopguide bench train " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "OMP_NUM_THREADS=1 nice -n 10 shopguide bench train " + " ".join(given)
     text = "\n".join([
         "# Training throughput: our SFT loop vs a plain Trainer run", "",
         f"Command: `{command}`", "",
-        f"Same base model (`{args.base}`), same {results['ours']['tokens']} tokens of {args.category} training examples "
-        f"(one epoch), LoRA r={args.lora_r} on every linear layer, lr {args.lr}, fp32 on CPU. tokens/s counts real "
-        "(non-padding) tokens of the examples. Peak RSS is each arm's own subprocess.", "", *table, "",
+        f"Same base model (`{args.base}`), same {results['ours']['tokens']} tokens of {args.category} training "
+        f"examples (one epoch), LoRA r={args.lora_r} on every linear layer, lr {args.lr}, fp32 on CPU. "
+        "tokens/s counts real (non-padding) tokens of the examples. Peak RSS is each arm's own subprocess.", "", *table, "",
         f"Speed-up: **{speedup:.2f}x** tokens/s wall-clock, **{cpu_speedup:.2f}x** tokens per CPU-second; "
         f"final validation loss differs by {gap:+.1%} (ours vs plain).", "",
         "CPU seconds are this process's own CPU time: with one thread (`OMP_NUM_THREADS=1`) they do not grow "
