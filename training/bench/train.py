@@ -230,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `{command}`", "",
         f"Same base model (`{args.base}`), same {results['ours']['tokens']} tokens of {args.category} training "
         f"examples (one epoch), LoRA r={args.lora_r} on every linear layer, lr {args.lr}, fp32 on CPU. "
-        "tokens/s counts real (non-padding) tokens of the examples. Peak RSS is each arm's own subprocess.", "", *table, "",
+        "tokens/s counts real (non-padding) tokens of the examples. Peak RSS is each arm's own subprocess.", "",
+        *table, "",
         f"Speed-up: **{speedup:.2f}x** tokens/s wall-clock, **{cpu_speedup:.2f}x** tokens per CPU-second; "
         f"final validation loss differs by {gap:+.1%} (ours vs plain).", "",
         "CPU seconds are this process's own CPU time: with one thread (`OMP_NUM_THREADS=1`) they do not grow "
