@@ -16,8 +16,8 @@ Heuristics (written for few false alarms rather than full recall):
   little, "kayano 29" a lot), with at least two name tokens (or the whole of a one-token name); the bar
   is 0.15 lower for `shown` products. A fuzzy match is refused when the title's model number is missing
   and the window holds a different number ("Pegasus 41" is not "Pegasus 39"), follows another brand
-  ("Casa Verde Dune Lamp" is not the Brightloft one) or goes on with another title's word ("Dune Floor
-  Lamp" is not "Dune Rug"); words out of the title's order count 0.8. Overlapping matches are resolved
+  ("Casa Verde Dune Lamp" is not the Brightloft one) or holds / goes on with another title's word
+  ("Dune Floor Lamp" is not "Dune Rug"); words out of the title's order count 0.8. Overlapping matches are resolved
   by coverage (-0.05 per foreign word inside the window), `shown` products first (+0.2), then the more
   specific title. Explicit ids (tokens with a digit that equal a catalog id, such as ASINs) also name
   products. Products without a `brand` get one from their title's first word when that word is

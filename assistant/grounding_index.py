@@ -173,8 +173,9 @@ class NameIndex:
             for cov, a, b, distinct in windows:
                 if self._other_model(name, toks, a, b) or self._other_brand(pid, toks, a):
                     continue
-                if cov < 1.0 and b + 1 < len(toks) and toks[b + 1][0] in self.idf and toks[b + 1][0] not in name:
-                    continue  # the name goes on with another title's word: "Dune Floor Lamp" is not "Dune Rug"
+                if cov < 1.0 and any(t in self.idf and t not in name for t, _, _ in toks[a:b + 2]):
+                    continue  # another title's word in or right after the window: "Dune Floor Lamp" is not
+                    # "Dune Rug", "Casa Verde Dune Floor Lamp" is not "Casa Verde Bergen Floor Lamp"
                 order = [rank[t] for t in dict.fromkeys(t for t, _, _ in toks[a:b + 1] if t in rank)]
                 if order != sorted(order):  # words out of the title's order: weaker evidence
                     cov *= 0.8
