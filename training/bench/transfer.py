@@ -201,6 +201,10 @@ def goal_check(results: list[dict], target: str, k: str = "32") -> list[str]:
     lines = []
     best = "multitask+adversarial"
     for metric in ("ppl", "rouge_l", "chrf", "hit1", "attr_acc", "grounded"):
+        every = [r[metric] for r in results if r["target"] == target and r.get(metric) is not None]
+        if every and not any(every):
+            lines.append(f"- {target} {metric}: 0 for every cell: not informative in this run")
+            continue
         ours, ref = vals(best, k, metric), vals("target-only", "all", metric)
         if ours and ref:
             a, b = statistics.mean(ours), statistics.mean(ref)
@@ -274,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     have = {(r["method"], r["target"], r["shots"], r["seed"]) for r in done}
     todo = [] if args.report_only else [c for c in cells if c not in have]
-    log.info("%d cells, %d done, %d to run", len(cells), len(cells) - len(todo), len(todo))
+    log.info("%d cells, %d done, %d to run", len(cells), len([c for c in cells if c in have]), len(todo))
     from tqdm.auto import tqdm
 
     try:
