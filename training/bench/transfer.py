@@ -209,8 +209,9 @@ def goal_check(results: list[dict], target: str, k: str = "32") -> list[str]:
         if ours and ref:
             a, b = statistics.mean(ours), statistics.mean(ref)
             ratio = (b / a if metric == "ppl" else a / b) if a and b else float("nan")
+            share = "n/a (a value is 0)" if math.isnan(ratio) else f"{ratio * 100:.0f}%"
             lines.append(
-                f"- {target} {metric}: {best} K={k} reaches {ratio * 100:.0f}% of target-only K=all "
+                f"- {target} {metric}: {best} K={k} reaches {share} of target-only K=all "
                 f"({a:.3f} vs {b:.3f}; ppl compared as its inverse)"
             )
         for other in ("target-only", "finetune"):
