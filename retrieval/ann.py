@@ -56,7 +56,7 @@ class HNSW:
         ef_search: query-time beam width (raised to `k` when smaller).
     """
 
-    def __init__(self, dim: int, m: int = 32, ef_construction: int = 80, ef_search: int = 96):
+    def __init__(self, dim: int, m: int = 32, ef_construction: int = 80, ef_search: int = 400):
         import faiss
 
         self.dim, self.m, self.ef_construction, self.ef_search = dim, m, ef_construction, ef_search

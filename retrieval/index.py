@@ -61,7 +61,7 @@ class ProductIndex:
         self.fields = tuple(fields)
         self.kind = kind
         self.dim = dim
-        self.hnsw_params = {"m": 32, "ef_construction": 80, "ef_search": 96, **(hnsw_params or {})}
+        self.hnsw_params = {"m": 32, "ef_construction": 80, "ef_search": 400, **(hnsw_params or {})}
         self.products: list[Product | None] = []          # per slot; None = removed
         self.slot_of: dict[str, int] = {}
         self.alive = np.zeros(0, bool)
