@@ -8,13 +8,20 @@
 `msgs` come from `assistant.chat_format.build_messages`; the prompt is `render_prompt(msgs, tokenizer)`, the
 same tokens the adapter saw in training. `set_adapter` mutates the shared model, so a lock covers
 "select adapter + generate"; concurrent chats are served one generation at a time.
+
+Copy bias (`GenerationSettings.copy_bias`, `copy_continuation`): the text between `COPY_SPAN` markers in
+the system message (the `<products>` block of `assistant.prompts.format_cards`) is the copy source. Its
+tokens get `copy_bias` added to their logits, except special tokens, tokens without a letter or digit and
+tokens that also occur in the system message outside the span (template wording); after the reply's last
+one or two tokens match a place in the source, the (boosted) token that follows there gets
+`copy_continuation` more. The engine only sees the markers, never products (`CopyBiasProcessor`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # End-of-turn markers of common chat templates; generation stops on any that the tokenizer knows.
 END_OF_TURN = ("<|im_end|>", "<|eot_id|>", "<|end|>", "</s>", "<|endoftext|>")
+# The system-message span whose tokens the copy bias favours (`assistant.prompts.format_cards` writes it).
+COPY_SPAN = ("<products>", "</products>")
 
 
 @dataclass
@@ -37,6 +46,8 @@ class GenerationSettings:
     do_sample: bool = False
     repetition_penalty: float = 1.1
     seed: int | None = None
+    copy_bias: float = 0.0          # logit bonus for copy-source tokens (see module docstring); 0 disables
+    copy_continuation: float = 0.0  # extra bonus for continuing a source n-gram the reply has started
 
     def __post_init__(self):
         if self.max_new_tokens <= 0:
@@ -45,6 +56,95 @@ class GenerationSettings:
             raise ValueError(f"`temperature` must be > 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"`top_p` must be in (0, 1], got {self.top_p}")
+        if self.copy_bias < 0 or self.copy_continuation < 0:
+            raise ValueError(f"`copy_bias` and `copy_continuation` must be >= 0, got {self.copy_bias}, "
+                             f"{self.copy_continuation}")
+
+
+def _copy_processor_class():
+    """`CopyBiasProcessor`, defined on first use so importing the engine does not import transformers."""
+    global CopyBiasProcessor
+    if CopyBiasProcessor is not None:
+        return CopyBiasProcessor
+    from transformers import LogitsProcessor
+
+    class _CopyBiasProcessor(LogitsProcessor):
+        """Add `bias` to the logits of `boost_ids`, and `continuation` to the source token that follows the
+        reply's last tokens (longest match of 2, then 1 tokens; only tokens in `boost_ids`).
+
+        Args:
+            source_ids: the copy source as token ids (e.g. the product-card block).
+            boost_ids: the ids to favour (a subset of `source_ids` without common tokens).
+            bias: logit bonus for every id in `boost_ids`.
+            continuation: extra bonus for continuing a source n-gram.
+            prompt_len: length of the prompt; only tokens after it count as the reply.
+        """
+
+        def __init__(self, source_ids: Sequence[int], boost_ids: Iterable[int], bias: float,
+                     continuation: float = 0.0, prompt_len: int = 0):
+            self.boost_ids = sorted(set(boost_ids))
+            self.bias, self.continuation, self.prompt_len = float(bias), float(continuation), prompt_len
+            boost = set(self.boost_ids)
+            self.follow: dict[tuple[int, ...], set[int]] = {}
+            for n in (1, 2):
+                for j in range(n, len(source_ids)):
+                    if source_ids[j] in boost:
+                        self.follow.setdefault(tuple(source_ids[j - n:j]), set()).add(source_ids[j])
+
+        def __call__(self, input_ids, scores):  # noqa: ANN001 - transformers' signature
+            scores = scores.clone()
+            if self.bias and self.boost_ids:
+                scores[:, self.boost_ids] += self.bias
+            if self.continuation:
+                for row in range(input_ids.shape[0]):
+                    reply = input_ids[row, self.prompt_len:].tolist()
+                    for n in (2, 1):
+                        nxt = self.follow.get(tuple(reply[-n:])) if len(reply) >= n else None
+                        if nxt:
+                            scores[row, sorted(nxt)] += self.continuation
+                            break
+            return scores
+
+    CopyBiasProcessor = _CopyBiasProcessor
+    return CopyBiasProcessor
+
+
+CopyBiasProcessor: Any = None  # the class, after `_copy_processor_class()`; build one via `copy_processor`
+
+
+def copy_processor(tokenizer: Any, msgs: Sequence[dict[str, str]], bias: float, continuation: float = 0.0,
+                   prompt_len: int = 0) -> Any:
+    """A `CopyBiasProcessor` for the `COPY_SPAN` block of the system message, or None when there is none.
+
+    The block runs from the last line that is exactly `COPY_SPAN[0]` to the last line `COPY_SPAN[1]` after it.
+
+    Args:
+        tokenizer: the model's tokenizer.
+        msgs: the chat messages; the first system message holding both markers is the source.
+        bias: see `GenerationSettings.copy_bias`.
+        continuation: see `GenerationSettings.copy_continuation`.
+        prompt_len: number of prompt tokens (the reply starts after them).
+
+    Returns:
+        The processor, or None when no system message holds a copy span.
+    """
+    start, end = COPY_SPAN[0] + "\n", "\n" + COPY_SPAN[1]
+    for m in msgs:  # the block is the last `start` line before the last `end` line (the prompt may name them)
+        system = m["content"] if m["role"] == "system" else ""
+        b = system.rfind(end)
+        a = system.rfind(start, 0, b) if b >= 0 else -1
+        if a >= 0:
+            break
+    else:
+        return None
+    source = tokenizer(system[a + len(start):b], add_special_tokens=False)["input_ids"]
+    common = set(tokenizer(system[:a] + " " + system[b + len(end):], add_special_tokens=False)["input_ids"])
+    common |= set(tokenizer.all_special_ids)
+    boost = set()
+    for t in set(source) - common:
+        if any(c.isalnum() for c in tokenizer.decode([t])):
+            boost.add(t)
+    return _copy_processor_class()(source, boost, bias, continuation, prompt_len)
 
 
 class Engine:
@@ -78,7 +178,7 @@ class Engine:
             Exception: whatever generation raised, re-raised in the caller's thread.
         """
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+        from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         settings = settings or GenerationSettings()
         ids = render_prompt(msgs, self.tokenizer)
@@ -103,6 +203,10 @@ class Engine:
                       repetition_penalty=settings.repetition_penalty, eos_token_id=self.stop_ids,
                       pad_token_id=self.tokenizer.pad_token_id or self.stop_ids[0],
                       stopping_criteria=StoppingCriteriaList([_Cancel()]))
+        if settings.copy_bias or settings.copy_continuation:
+            processor = copy_processor(self.tokenizer, msgs, settings.copy_bias, settings.copy_continuation, len(ids))
+            if processor is not None:
+                kwargs["logits_processor"] = LogitsProcessorList([processor])
         if settings.do_sample:
             kwargs.update(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k)
 

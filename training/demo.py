@@ -4,6 +4,7 @@
     shopguide build-demo --out demo --seed 0                 # the whole pipeline (~15 min on 2 CPU cores)
     shopguide build-demo --out demo --data data/demo          # reuse generated data
     shopguide build-demo --out demo --eval-only               # attribute-answer accuracy of an existing bundle
+    shopguide build-demo --out demo --eval-only --split validation --copy-bias 2 --copy-continuation 2 --no-base
 
 Intermediate runs go to `outputs/build-demo/`; only the final artifacts are copied into OUT (base model,
 adapter files without checkpoints, index). Target categories are never read before the transfer step:
@@ -47,28 +48,48 @@ def value_in_reply(value: Any, field: str, reply: str) -> bool:
 
 
 def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter: str | None, split: str = "test",
-                       limit: int | None = None, progress: bool = True) -> dict[str, Any]:
-    """Share of `act == "answer"` assistant turns whose generated reply states every fact value.
+                       limit: int | None = None, progress: bool = True, copy_bias: float = 0.0,
+                       copy_continuation: float = 0.0, in_cards_limit: int | None = None) -> dict[str, Any]:
+    """Share of `act == "answer"` assistant turns whose generated reply states every fact value, and share of
+    recommend/answer replies that name only products among the turn's cards.
 
     Each turn is prompted exactly as at serving time (history + cards of the turn's candidates), greedy
-    decoding, 48 new tokens. The reference reply is never shown to the model.
+    decoding, 48 new tokens. The reference reply is never shown to the model. A reply is "in cards" when
+    `assistant.grounding.check_reply` finds no unknown product name and every product it names was shown
+    (replies naming no product count as in cards; `named` is the share that name at least one).
+
+    Args:
+        copy_bias, copy_continuation: `assistant.engine.GenerationSettings` copy-bias knobs (0 disables).
+        in_cards_limit: recommend turns to add to the in-cards share (default: as many as `limit`).
 
     Returns:
-        `{"accuracy", "correct", "turns", "by_field": {field: [correct, turns]}, "examples": [...]}`.
+        `{"accuracy", "correct", "turns", "by_field": {field: [correct, turns]}, "in_cards", "named",
+        "in_cards_turns", "examples": [...]}`.
     """
     from tqdm.auto import tqdm
 
     from assistant.engine import GenerationSettings
+    from assistant.grounding import check_reply
     from training.data import load_split, turn_messages
 
     dialogues, catalog = load_split(data_dir, category, split)
-    turns = [(d, i, m) for d in dialogues for i, m in d.assistant_turns()
-             if m.get("act") == "answer" and m.get("facts")]
-    turns = turns[:limit]
-    settings = GenerationSettings(max_new_tokens=48, repetition_penalty=1.0)
-    correct, by_field, examples = 0, {}, []
-    for d, i, m in tqdm(turns, desc=f"answers {category}", disable=not progress):
-        reply = engine.generate(turn_messages(d, i, catalog), adapter, settings)
+    answers = [(d, i, m) for d in dialogues for i, m in d.assistant_turns()
+               if m.get("act") == "answer" and m.get("facts")][:limit]
+    recommends = [(d, i, m) for d in dialogues for i, m in d.assistant_turns()
+                  if m.get("act") == "recommend"][:in_cards_limit if in_cards_limit is not None else limit]
+    settings = GenerationSettings(max_new_tokens=48, repetition_penalty=1.0, copy_bias=copy_bias,
+                                  copy_continuation=copy_continuation)
+    correct, by_field, examples, in_cards, named = 0, {}, [], 0, 0
+    turns = answers + recommends
+    for k, (d, i, m) in enumerate(tqdm(turns, desc=f"{category} {split}", disable=not progress)):
+        msgs = turn_messages(d, i, catalog)
+        reply = engine.generate(msgs, adapter, settings)
+        shown = [str(x) for x in (m.get("candidates") or m.get("products") or [])]
+        report = check_reply(reply, catalog, category, shown=shown)
+        in_cards += not report.unknown and all(pid in shown for pid in report.products)
+        named += bool(report.products or report.unknown)
+        if k >= len(answers):
+            continue
         ok = all(value_in_reply(f["value"], f["field"], reply) for f in m["facts"])
         correct += ok
         for f in m["facts"]:
@@ -78,8 +99,10 @@ def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter
         if len(examples) < 5:
             examples.append({"question": d.messages[i - 1]["content"], "reply": reply, "reference": m["content"],
                              "correct": bool(ok)})
-    return {"accuracy": correct / max(len(turns), 1), "correct": correct, "turns": len(turns), "by_field": by_field,
-            "examples": examples}
+    return {"accuracy": correct / max(len(answers), 1), "correct": correct, "turns": len(answers),
+            "by_field": by_field, "in_cards": in_cards / max(len(turns), 1), "named": named / max(len(turns), 1),
+            "in_cards_turns": len(turns), "split": split, "copy_bias": copy_bias,
+            "copy_continuation": copy_continuation, "examples": examples}
 
 
 def build(args: argparse.Namespace) -> Path:
@@ -131,8 +154,17 @@ def build(args: argparse.Namespace) -> Path:
     return out
 
 
-def evaluate_bundle(out: Path, data: Path, limit: int | None) -> dict[str, Any]:
-    """Attribute-answer accuracy of the bundle's source adapter (and of the bare base) on held-out source tests."""
+def evaluate_bundle(out: Path, data: Path, limit: int | None, split: str = "test", copy_bias: float = 0.0,
+                    copy_continuation: float = 0.0, base: bool = True, results_file: str = "answer_accuracy.json"
+                    ) -> dict[str, Any]:
+    """Attribute-answer accuracy of the bundle's source adapter (and of the bare base) on held-out source turns.
+
+    Args:
+        split: the dialogue split (`test`; tune decoding knobs on `validation`).
+        copy_bias, copy_continuation: copy-bias decoding knobs (see `attribute_accuracy`).
+        base: also measure the base model without adapters.
+        results_file: file name inside `out` for the results.
+    """
     import torch
 
     from assistant.engine import Engine
@@ -143,9 +175,11 @@ def evaluate_bundle(out: Path, data: Path, limit: int | None) -> dict[str, Any]:
     model, tok = load_base(out / bundle["base"], device="cpu", dtype=torch.float32)
     model = load_adapters(model, {c: out / p for c, p in bundle["adapters"].items()})
     engine = Engine(model, tok)
-    results = {"adapter": attribute_accuracy(engine, data, SOURCE, SOURCE, limit=limit),
-               "base": attribute_accuracy(engine, data, SOURCE, None, limit=limit)}
-    atomic_write_json(out / "answer_accuracy.json", results)
+    knobs = dict(split=split, limit=limit, copy_bias=copy_bias, copy_continuation=copy_continuation)
+    results = {"adapter": attribute_accuracy(engine, data, SOURCE, SOURCE, **knobs)}
+    if base:
+        results["base"] = attribute_accuracy(engine, data, SOURCE, None, **knobs)
+    atomic_write_json(out / results_file, results)
     return results
 
 
@@ -170,7 +204,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--transfer-steps", type=int, default=60)
     p.add_argument("--skip-transfer", action="store_true", help="bundle only the source adapter")
     p.add_argument("--eval-only", action="store_true", help="only measure attribute-answer accuracy of OUT")
-    p.add_argument("--eval-limit", type=int, default=None, help="answer turns to evaluate (default all)")
+    p.add_argument("--eval-limit", type=int, default=None,
+                   help="answer turns (and recommend turns for the in-cards share) to evaluate (default all)")
+    p.add_argument("--split", default="test", choices=["train", "validation", "test"],
+                   help="dialogue split of the evaluation (default test; tune decoding on validation)")
+    p.add_argument("--copy-bias", type=float, default=None,
+                   help="logit bonus for product-card tokens (default: GenerationSettings' default)")
+    p.add_argument("--copy-continuation", type=float, default=None,
+                   help="extra bonus for continuing a card n-gram (default: GenerationSettings' default)")
+    p.add_argument("--no-base", action="store_true", help="evaluate only the adapter, not the bare base")
+    p.add_argument("--results-file", default="answer_accuracy.json", help="results file name inside OUT")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from retrieval.files import DataError
@@ -179,12 +222,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out = Path(args.out) if args.eval_only else build(args)
         data = Path(args.data) if args.data else Path(args.work) / "data"
-        res = evaluate_bundle(out, data, args.eval_limit)
+        from assistant.engine import GenerationSettings
+
+        default = GenerationSettings()
+        res = evaluate_bundle(out, data, args.eval_limit, split=args.split,
+                              copy_bias=default.copy_bias if args.copy_bias is None else args.copy_bias,
+                              copy_continuation=(default.copy_continuation if args.copy_continuation is None
+                                                 else args.copy_continuation),
+                              base=not args.no_base, results_file=args.results_file)
     except (DataError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     for name, r in res.items():
-        print(f"{name:8s} attribute answers correct: {r['correct']}/{r['turns']} = {r['accuracy']:.1%}")
+        print(f"{name:8s} {r['split']} copy_bias={r['copy_bias']:g} copy_continuation={r['copy_continuation']:g}: "
+              f"attribute answers correct {r['correct']}/{r['turns']} = {r['accuracy']:.1%}; "
+              f"replies naming only card products {r['in_cards']:.1%} of {r['in_cards_turns']} "
+              f"(naming any product {r['named']:.1%})")
     print(f"bundle: {out}")
     return 0
 

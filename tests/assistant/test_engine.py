@@ -5,6 +5,8 @@ Run: python -m pytest -q tests/assistant/test_engine.py
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from assistant.chat_format import build_messages
@@ -89,3 +91,72 @@ def test_settings_are_validated():
 
     with pytest.raises(ValueError, match="top_p"):
         GenerationSettings(top_p=0)
+
+
+CARD = SimpleNamespace(id="a12", title="Trail Jacket", brand="Peak", price=49.99, currency="USD",
+                       attributes={"color": "red", "size": "M"})
+CARD_MSGS = build_messages([{"role": "user", "content": "Is the Trail Jacket red?"}], [CARD], "apparel")
+
+
+def test_copy_bias_raises_card_token_logits_only(engine):
+    import torch
+
+    from assistant.chat_format import render_prompt
+    from assistant.engine import copy_processor
+    from assistant.prompts import product_card, system_prompt
+
+    tok = engine.tokenizer
+    ids = render_prompt(CARD_MSGS, tok)
+    proc = copy_processor(tok, CARD_MSGS, bias=3.0, prompt_len=len(ids))
+    card_ids = set(tok(product_card(CARD), add_special_tokens=False)["input_ids"])
+    template_ids = set(tok(system_prompt("apparel"), add_special_tokens=False)["input_ids"])
+    boosted = set(proc.boost_ids)
+    assert boosted and boosted <= card_ids
+    assert not boosted & (template_ids | set(tok.all_special_ids))
+    assert all(any(c.isalnum() for c in tok.decode([t])) for t in boosted)
+    scores = torch.randn(1, len(tok))
+    out = proc(torch.tensor([ids]), scores.clone())
+    delta = out - scores
+    mask = torch.zeros(len(tok), dtype=torch.bool)
+    mask[sorted(boosted)] = True
+    assert torch.allclose(delta[0, mask], torch.full((int(mask.sum()),), 3.0))
+    assert torch.equal(delta[0, ~mask], torch.zeros(int((~mask).sum())))
+    assert copy_processor(tok, MSGS[1:], bias=3.0) is None  # no card block, no processor
+
+
+def test_copy_continuation_boosts_the_next_card_token(engine):
+    import torch
+
+    from assistant.engine import copy_processor
+    from assistant.prompts import format_cards
+
+    tok = engine.tokenizer
+    source = tok(format_cards([CARD])[len("<products>"):-len("</products>")], add_special_tokens=False)["input_ids"]
+    proc = copy_processor(tok, CARD_MSGS, bias=0.0, continuation=5.0, prompt_len=2)
+    j = next(j for j in range(2, len(source)) if source[j] in proc.boost_ids and source[j - 1] in proc.boost_ids)
+    prompt = [0, 0]
+    out = proc(torch.tensor([prompt + source[j - 2:j]]), torch.zeros(1, len(tok)))
+    assert out[0, source[j]] == 5.0
+    assert int((out[0] != 0).sum()) >= 1 and set(torch.nonzero(out[0]).flatten().tolist()) <= set(proc.boost_ids)
+    assert torch.equal(proc(torch.tensor([prompt]), torch.zeros(1, len(tok))), torch.zeros(1, len(tok)))
+
+
+def test_large_copy_bias_makes_the_reply_copy_card_tokens(engine, monkeypatch):
+    from assistant.engine import GenerationSettings, copy_processor
+
+    outputs = []
+    generate = engine.model.generate
+
+    def spy(**kwargs):
+        out = generate(**kwargs)
+        outputs.append(out[0, kwargs["input_ids"].shape[1]:].tolist())  # the reply's token ids
+        return out
+
+    monkeypatch.setattr(engine.model, "generate", spy)
+    boosted = set(copy_processor(engine.tokenizer, CARD_MSGS, bias=1.0).boost_ids) | set(engine.stop_ids)
+    plain = engine.generate(CARD_MSGS, "apparel", GenerationSettings(max_new_tokens=8, repetition_penalty=1.0))
+    assert outputs[-1] and not set(outputs[-1]) <= boosted  # this untrained model does not copy by itself
+    copied = engine.generate(CARD_MSGS, "apparel",
+                             GenerationSettings(max_new_tokens=8, repetition_penalty=1.0, copy_bias=1e4))
+    assert copied != plain
+    assert outputs[-1] and set(outputs[-1]) <= boosted
