@@ -14,7 +14,9 @@ the system message (the `<products>` block of `assistant.prompts.format_cards`) 
 tokens get `copy_bias` added to their logits, except special tokens, tokens without a letter or digit and
 tokens that also occur in the system message outside the span (template wording); after the reply's last
 one or two tokens match a place in the source, the (boosted) token that follows there gets
-`copy_continuation` more. The engine only sees the markers, never products (`CopyBiasProcessor`).
+`copy_continuation` more; `copy_focus` adds a bonus to the boosted tokens of the source line (one card per
+line) that the reply's latest distinguishing token pair came from, so values come from the named product.
+The engine only sees the markers, never products (`CopyBiasProcessor`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class GenerationSettings:
     seed: int | None = None
     copy_bias: float = 0.0          # logit bonus for copy-source tokens (see module docstring); 0 disables
     copy_continuation: float = 0.0  # extra bonus for continuing a source n-gram the reply has started
+    copy_focus: float = 0.0         # extra bonus for the tokens of the source line (card) the reply is about
 
     def __post_init__(self):
         if self.max_new_tokens <= 0:
@@ -56,9 +59,9 @@ class GenerationSettings:
             raise ValueError(f"`temperature` must be > 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"`top_p` must be in (0, 1], got {self.top_p}")
-        if self.copy_bias < 0 or self.copy_continuation < 0:
-            raise ValueError(f"`copy_bias` and `copy_continuation` must be >= 0, got {self.copy_bias}, "
-                             f"{self.copy_continuation}")
+        if min(self.copy_bias, self.copy_continuation, self.copy_focus) < 0:
+            raise ValueError(f"`copy_bias`, `copy_continuation` and `copy_focus` must be >= 0, got "
+                             f"{self.copy_bias}, {self.copy_continuation}, {self.copy_focus}")
 
 
 def _copy_processor_class():
@@ -69,8 +72,9 @@ def _copy_processor_class():
     from transformers import LogitsProcessor
 
     class _CopyBiasProcessor(LogitsProcessor):
-        """Add `bias` to the logits of `boost_ids`, and `continuation` to the source token that follows the
-        reply's last tokens (longest match of 2, then 1 tokens; only tokens in `boost_ids`).
+        """Add `bias` to the logits of `boost_ids`, `continuation` to the source token that follows the
+        reply's last tokens (longest match of 2, then 1 tokens; only tokens in `boost_ids`), and `focus` to the
+        boosted tokens of the source line(s) that the reply's latest distinguishing token pair came from.
 
         Args:
             source_ids: the copy source as token ids (e.g. the product-card block).
@@ -78,31 +82,56 @@ def _copy_processor_class():
             bias: logit bonus for every id in `boost_ids`.
             continuation: extra bonus for continuing a source n-gram.
             prompt_len: length of the prompt; only tokens after it count as the reply.
+            lines: the source line (e.g. product card) of each token of `source_ids`; None: one line.
+            focus: extra bonus for the boosted tokens of the line the reply is talking about: the lines
+                holding the reply's latest token pair that occurs in some but not all lines.
         """
 
         def __init__(self, source_ids: Sequence[int], boost_ids: Iterable[int], bias: float,
-                     continuation: float = 0.0, prompt_len: int = 0):
+                     continuation: float = 0.0, prompt_len: int = 0, lines: Sequence[int] | None = None,
+                     focus: float = 0.0):
             self.boost_ids = sorted(set(boost_ids))
             self.bias, self.continuation, self.prompt_len = float(bias), float(continuation), prompt_len
+            self.focus = float(focus)
             boost = set(self.boost_ids)
             self.follow: dict[tuple[int, ...], set[int]] = {}
             for n in (1, 2):
                 for j in range(n, len(source_ids)):
                     if source_ids[j] in boost:
                         self.follow.setdefault(tuple(source_ids[j - n:j]), set()).add(source_ids[j])
+            lines = list(lines) if lines is not None else [0] * len(source_ids)
+            self.pair_lines: dict[tuple[int, int], set[int]] = {}
+            self.line_ids: dict[int, set[int]] = {}
+            for j, t in enumerate(source_ids):
+                if j and lines[j - 1] == lines[j]:
+                    self.pair_lines.setdefault((source_ids[j - 1], t), set()).add(lines[j])
+                if t in boost:
+                    self.line_ids.setdefault(lines[j], set()).add(t)
+            n_lines = len(set(lines))
+            self.pair_lines = {k: v for k, v in self.pair_lines.items() if len(v) < n_lines}
+
+        def _focus_ids(self, reply: list[int]) -> list[int]:
+            for k in range(len(reply) - 1, 0, -1):
+                where = self.pair_lines.get((reply[k - 1], reply[k]))
+                if where:
+                    return sorted(set().union(*(self.line_ids.get(line, set()) for line in where)))
+            return []
 
         def __call__(self, input_ids, scores):  # noqa: ANN001 - transformers' signature
             scores = scores.clone()
             if self.bias and self.boost_ids:
                 scores[:, self.boost_ids] += self.bias
-            if self.continuation:
-                for row in range(input_ids.shape[0]):
-                    reply = input_ids[row, self.prompt_len:].tolist()
-                    for n in (2, 1):
-                        nxt = self.follow.get(tuple(reply[-n:])) if len(reply) >= n else None
-                        if nxt:
-                            scores[row, sorted(nxt)] += self.continuation
-                            break
+            for row in range(input_ids.shape[0]) if self.continuation or self.focus else ():
+                reply = input_ids[row, self.prompt_len:].tolist()
+                if self.focus:
+                    ids = self._focus_ids(reply)
+                    if ids:
+                        scores[row, ids] += self.focus
+                for n in (2, 1) if self.continuation else ():
+                    nxt = self.follow.get(tuple(reply[-n:])) if len(reply) >= n else None
+                    if nxt:
+                        scores[row, sorted(nxt)] += self.continuation
+                        break
             return scores
 
     CopyBiasProcessor = _CopyBiasProcessor
@@ -113,7 +142,7 @@ CopyBiasProcessor: Any = None  # the class, after `_copy_processor_class()`; bui
 
 
 def copy_processor(tokenizer: Any, msgs: Sequence[dict[str, str]], bias: float, continuation: float = 0.0,
-                   prompt_len: int = 0) -> Any:
+                   prompt_len: int = 0, focus: float = 0.0) -> Any:
     """A `CopyBiasProcessor` for the `COPY_SPAN` block of the system message, or None when there is none.
 
     The block runs from the last line that is exactly `COPY_SPAN[0]` to the last line `COPY_SPAN[1]` after it.
@@ -123,6 +152,7 @@ def copy_processor(tokenizer: Any, msgs: Sequence[dict[str, str]], bias: float, 
         msgs: the chat messages; the first system message holding both markers is the source.
         bias: see `GenerationSettings.copy_bias`.
         continuation: see `GenerationSettings.copy_continuation`.
+        focus: see `GenerationSettings.copy_focus` (lines of the block are its units, e.g. one card each).
         prompt_len: number of prompt tokens (the reply starts after them).
 
     Returns:
@@ -140,11 +170,14 @@ def copy_processor(tokenizer: Any, msgs: Sequence[dict[str, str]], bias: float, 
     source = tokenizer(system[a + len(start):b], add_special_tokens=False)["input_ids"]
     common = set(tokenizer(system[:a] + " " + system[b + len(end):], add_special_tokens=False)["input_ids"])
     common |= set(tokenizer.all_special_ids)
-    boost = set()
-    for t in set(source) - common:
-        if any(c.isalnum() for c in tokenizer.decode([t])):
+    boost, lines, line = set(), [], 0
+    for t in source:
+        text = tokenizer.decode([t])
+        if t not in common and any(c.isalnum() for c in text):
             boost.add(t)
-    return _copy_processor_class()(source, boost, bias, continuation, prompt_len)
+        lines.append(line)
+        line += text.count("\n")
+    return _copy_processor_class()(source, boost, bias, continuation, prompt_len, lines, focus)
 
 
 class Engine:
@@ -203,8 +236,9 @@ class Engine:
                       repetition_penalty=settings.repetition_penalty, eos_token_id=self.stop_ids,
                       pad_token_id=self.tokenizer.pad_token_id or self.stop_ids[0],
                       stopping_criteria=StoppingCriteriaList([_Cancel()]))
-        if settings.copy_bias or settings.copy_continuation:
-            processor = copy_processor(self.tokenizer, msgs, settings.copy_bias, settings.copy_continuation, len(ids))
+        if settings.copy_bias or settings.copy_continuation or settings.copy_focus:
+            processor = copy_processor(self.tokenizer, msgs, settings.copy_bias, settings.copy_continuation, len(ids),
+                                       settings.copy_focus)
             if processor is not None:
                 kwargs["logits_processor"] = LogitsProcessorList([processor])
         if settings.do_sample:

@@ -49,22 +49,26 @@ def value_in_reply(value: Any, field: str, reply: str) -> bool:
 
 def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter: str | None, split: str = "test",
                        limit: int | None = None, progress: bool = True, copy_bias: float = 0.0,
-                       copy_continuation: float = 0.0, in_cards_limit: int | None = None) -> dict[str, Any]:
+                       copy_continuation: float = 0.0, copy_focus: float = 0.0, in_cards_limit: int | None = None
+                       ) -> dict[str, Any]:
     """Share of `act == "answer"` assistant turns whose generated reply states every fact value, and share of
     recommend/answer replies that name only products among the turn's cards.
 
     Each turn is prompted exactly as at serving time (history + cards of the turn's candidates), greedy
     decoding, 48 new tokens. The reference reply is never shown to the model. A reply is "in cards" when
     `assistant.grounding.check_reply` finds no unknown product name and every product it names was shown
-    (replies naming no product count as in cards; `named` is the share that name at least one).
+    (replies naming no product count as in cards; `named` is the share that name at least one). `grounded` is
+    the share that are in cards AND state no fact the catalog contradicts (`report.ok`): a guard against
+    "attribute soup" replies that list many values and so pass the accuracy check by chance; `repetitive` is
+    the share of replies that repeat a word 3-gram (a symptom of over-biased decoding).
 
     Args:
-        copy_bias, copy_continuation: `assistant.engine.GenerationSettings` copy-bias knobs (0 disables).
+        copy_bias, copy_continuation, copy_focus: `assistant.engine.GenerationSettings` copy knobs (0: off).
         in_cards_limit: recommend turns to add to the in-cards share (default: as many as `limit`).
 
     Returns:
-        `{"accuracy", "correct", "turns", "by_field": {field: [correct, turns]}, "in_cards", "named",
-        "in_cards_turns", "examples": [...]}`.
+        `{"accuracy", "correct", "turns", "by_field": {field: [correct, turns]}, "in_cards", "named", "grounded",
+        "repetitive", "in_cards_turns", "examples": [...]}`.
     """
     from tqdm.auto import tqdm
 
@@ -78,15 +82,20 @@ def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter
     recommends = [(d, i, m) for d in dialogues for i, m in d.assistant_turns()
                   if m.get("act") == "recommend"][:in_cards_limit if in_cards_limit is not None else limit]
     settings = GenerationSettings(max_new_tokens=48, repetition_penalty=1.0, copy_bias=copy_bias,
-                                  copy_continuation=copy_continuation)
-    correct, by_field, examples, in_cards, named = 0, {}, [], 0, 0
+                                  copy_continuation=copy_continuation, copy_focus=copy_focus)
+    correct, by_field, examples, in_cards, named, grounded, repetitive = 0, {}, [], 0, 0, 0, 0
     turns = answers + recommends
     for k, (d, i, m) in enumerate(tqdm(turns, desc=f"{category} {split}", disable=not progress)):
         msgs = turn_messages(d, i, catalog)
         reply = engine.generate(msgs, adapter, settings)
         shown = [str(x) for x in (m.get("candidates") or m.get("products") or [])]
         report = check_reply(reply, catalog, category, shown=shown)
-        in_cards += not report.unknown and all(pid in shown for pid in report.products)
+        inside = not report.unknown and all(pid in shown for pid in report.products)
+        in_cards += inside
+        grounded += inside and report.ok
+        words = reply.lower().split()
+        grams = [tuple(words[j:j + 3]) for j in range(len(words) - 2)]
+        repetitive += len(set(grams)) < len(grams)
         named += bool(report.products or report.unknown)
         if k >= len(answers):
             continue
@@ -101,8 +110,10 @@ def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter
                              "correct": bool(ok)})
     return {"accuracy": correct / max(len(answers), 1), "correct": correct, "turns": len(answers),
             "by_field": by_field, "in_cards": in_cards / max(len(turns), 1), "named": named / max(len(turns), 1),
-            "in_cards_turns": len(turns), "split": split, "copy_bias": copy_bias,
-            "copy_continuation": copy_continuation, "examples": examples}
+            "grounded": grounded / max(len(turns), 1), "repetitive": repetitive / max(len(turns), 1),
+            "in_cards_turns": len(turns), "split": split,
+            "copy_bias": copy_bias, "copy_continuation": copy_continuation, "copy_focus": copy_focus,
+            "examples": examples}
 
 
 def build(args: argparse.Namespace) -> Path:
@@ -155,13 +166,13 @@ def build(args: argparse.Namespace) -> Path:
 
 
 def evaluate_bundle(out: Path, data: Path, limit: int | None, split: str = "test", copy_bias: float = 0.0,
-                    copy_continuation: float = 0.0, base: bool = True, results_file: str = "answer_accuracy.json"
-                    ) -> dict[str, Any]:
+                    copy_continuation: float = 0.0, copy_focus: float = 0.0, base: bool = True,
+                    results_file: str = "answer_accuracy.json") -> dict[str, Any]:
     """Attribute-answer accuracy of the bundle's source adapter (and of the bare base) on held-out source turns.
 
     Args:
         split: the dialogue split (`test`; tune decoding knobs on `validation`).
-        copy_bias, copy_continuation: copy-bias decoding knobs (see `attribute_accuracy`).
+        copy_bias, copy_continuation, copy_focus: copy-bias decoding knobs (see `attribute_accuracy`).
         base: also measure the base model without adapters.
         results_file: file name inside `out` for the results.
     """
@@ -175,7 +186,8 @@ def evaluate_bundle(out: Path, data: Path, limit: int | None, split: str = "test
     model, tok = load_base(out / bundle["base"], device="cpu", dtype=torch.float32)
     model = load_adapters(model, {c: out / p for c, p in bundle["adapters"].items()})
     engine = Engine(model, tok)
-    knobs = dict(split=split, limit=limit, copy_bias=copy_bias, copy_continuation=copy_continuation)
+    knobs = dict(split=split, limit=limit, copy_bias=copy_bias, copy_continuation=copy_continuation,
+                 copy_focus=copy_focus)
     results = {"adapter": attribute_accuracy(engine, data, SOURCE, SOURCE, **knobs)}
     if base:
         results["base"] = attribute_accuracy(engine, data, SOURCE, None, **knobs)
@@ -212,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="logit bonus for product-card tokens (default: GenerationSettings' default)")
     p.add_argument("--copy-continuation", type=float, default=None,
                    help="extra bonus for continuing a card n-gram (default: GenerationSettings' default)")
+    p.add_argument("--copy-focus", type=float, default=None,
+                   help="extra bonus for the card the reply is talking about (default: GenerationSettings' default)")
     p.add_argument("--no-base", action="store_true", help="evaluate only the adapter, not the bare base")
     p.add_argument("--results-file", default="answer_accuracy.json", help="results file name inside OUT")
     args = p.parse_args(argv)
@@ -229,15 +243,18 @@ def main(argv: list[str] | None = None) -> int:
                               copy_bias=default.copy_bias if args.copy_bias is None else args.copy_bias,
                               copy_continuation=(default.copy_continuation if args.copy_continuation is None
                                                  else args.copy_continuation),
+                              copy_focus=default.copy_focus if args.copy_focus is None else args.copy_focus,
                               base=not args.no_base, results_file=args.results_file)
     except (DataError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     for name, r in res.items():
-        print(f"{name:8s} {r['split']} copy_bias={r['copy_bias']:g} copy_continuation={r['copy_continuation']:g}: "
+        print(f"{name:8s} {r['split']} copy_bias={r['copy_bias']:g} copy_continuation={r['copy_continuation']:g} "
+              f"copy_focus={r['copy_focus']:g}: "
               f"attribute answers correct {r['correct']}/{r['turns']} = {r['accuracy']:.1%}; "
               f"replies naming only card products {r['in_cards']:.1%} of {r['in_cards_turns']} "
-              f"(naming any product {r['named']:.1%})")
+              f"(naming any product {r['named']:.1%}; in cards with no wrong fact {r['grounded']:.1%}; "
+              f"repeating a 3-gram {r['repetitive']:.1%})")
     print(f"bundle: {out}")
     return 0
 

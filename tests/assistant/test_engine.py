@@ -160,3 +160,22 @@ def test_large_copy_bias_makes_the_reply_copy_card_tokens(engine, monkeypatch):
                              GenerationSettings(max_new_tokens=8, repetition_penalty=1.0, copy_bias=1e4))
     assert copied != plain
     assert outputs[-1] and set(outputs[-1]) <= boosted
+
+
+def test_copy_focus_boosts_the_card_the_reply_names(engine):
+    import torch
+
+    from assistant.engine import copy_processor
+
+    tok = engine.tokenizer
+    other = SimpleNamespace(id="b7", title="Rain Coat", brand="Vento", price=30.0, currency="USD",
+                            attributes={"color": "blue", "size": "XL"})
+    msgs = build_messages([{"role": "user", "content": "Which is red?"}], [CARD, other], "apparel")
+    proc = copy_processor(tok, msgs, bias=0.0, focus=5.0, prompt_len=1)
+    only_first, only_other = proc.line_ids[0] - proc.line_ids[1], proc.line_ids[1] - proc.line_ids[0]
+    assert only_first and only_other
+    pair = next(p for p, lines in proc.pair_lines.items() if lines == {0})  # names the first card only
+    out = proc(torch.tensor([[0, *pair]]), torch.zeros(1, len(tok)))
+    assert all(out[0, t] == 5.0 for t in proc.line_ids[0])
+    assert all(out[0, t] == 0.0 for t in only_other)
+    assert torch.equal(proc(torch.tensor([[0]]), torch.zeros(1, len(tok))), torch.zeros(1, len(tok)))
