@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.chat_format import render_prompt
+from assistant.prompts import NO_PRODUCTS
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,10 @@ class GenerationSettings:
     do_sample: bool = False
     repetition_penalty: float = 1.1
     seed: int | None = None
-    copy_bias: float = 0.0          # logit bonus for copy-source tokens (see module docstring); 0 disables
-    copy_continuation: float = 0.0  # extra bonus for continuing a source n-gram the reply has started
-    copy_focus: float = 0.0         # extra bonus for the tokens of the source line (card) the reply is about
+    # copy knobs: defaults tuned on the apparel validation split (docs/base_model.md, attribute questions)
+    copy_bias: float = 2.0          # logit bonus for copy-source tokens (see module docstring); 0 disables
+    copy_continuation: float = 3.0  # extra bonus for continuing a source n-gram the reply has started
+    copy_focus: float = 2.0         # extra bonus for the tokens of the source line (card) the reply is about
 
     def __post_init__(self):
         if self.max_new_tokens <= 0:
@@ -156,7 +158,7 @@ def copy_processor(tokenizer: Any, msgs: Sequence[dict[str, str]], bias: float, 
         prompt_len: number of prompt tokens (the reply starts after them).
 
     Returns:
-        The processor, or None when no system message holds a copy span.
+        The processor, or None when no system message holds a copy span or the span is `NO_PRODUCTS`.
     """
     start, end = COPY_SPAN[0] + "\n", "\n" + COPY_SPAN[1]
     for m in msgs:  # the block is the last `start` line before the last `end` line (the prompt may name them)
@@ -166,6 +168,8 @@ def copy_processor(tokenizer: Any, msgs: Sequence[dict[str, str]], bias: float, 
         if a >= 0:
             break
     else:
+        return None
+    if system[a + len(start):b].strip() == NO_PRODUCTS:  # the explicit "no cards" marker is not a source
         return None
     source = tokenizer(system[a + len(start):b], add_special_tokens=False)["input_ids"]
     common = set(tokenizer(system[:a] + " " + system[b + len(end):], add_special_tokens=False)["input_ids"])

@@ -4,7 +4,7 @@
     shopguide build-demo --out demo --seed 0                 # the whole pipeline (~15 min on 2 CPU cores)
     shopguide build-demo --out demo --data data/demo          # reuse generated data
     shopguide build-demo --out demo --eval-only               # attribute-answer accuracy of an existing bundle
-    shopguide build-demo --out demo --eval-only --split validation --copy-bias 2 --copy-continuation 2 --no-base
+    shopguide build-demo --out demo --eval-only --split validation --no-base --copy-bias 0   # tune on validation
 
 Intermediate runs go to `outputs/build-demo/`; only the final artifacts are copied into OUT (base model,
 adapter files without checkpoints, index). Target categories are never read before the transfer step:

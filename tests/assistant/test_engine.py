@@ -122,6 +122,7 @@ def test_copy_bias_raises_card_token_logits_only(engine):
     assert torch.allclose(delta[0, mask], torch.full((int(mask.sum()),), 3.0))
     assert torch.equal(delta[0, ~mask], torch.zeros(int((~mask).sum())))
     assert copy_processor(tok, MSGS[1:], bias=3.0) is None  # no card block, no processor
+    assert copy_processor(tok, MSGS, bias=3.0) is None  # the "no products" marker is not a copy source
 
 
 def test_copy_continuation_boosts_the_next_card_token(engine):
@@ -154,10 +155,11 @@ def test_large_copy_bias_makes_the_reply_copy_card_tokens(engine, monkeypatch):
 
     monkeypatch.setattr(engine.model, "generate", spy)
     boosted = set(copy_processor(engine.tokenizer, CARD_MSGS, bias=1.0).boost_ids) | set(engine.stop_ids)
-    plain = engine.generate(CARD_MSGS, "apparel", GenerationSettings(max_new_tokens=8, repetition_penalty=1.0))
+    plain = engine.generate(CARD_MSGS, "apparel", GenerationSettings(
+        max_new_tokens=8, repetition_penalty=1.0, copy_bias=0.0, copy_continuation=0.0, copy_focus=0.0))
     assert outputs[-1] and not set(outputs[-1]) <= boosted  # this untrained model does not copy by itself
-    copied = engine.generate(CARD_MSGS, "apparel",
-                             GenerationSettings(max_new_tokens=8, repetition_penalty=1.0, copy_bias=1e4))
+    copied = engine.generate(CARD_MSGS, "apparel", GenerationSettings(
+        max_new_tokens=8, repetition_penalty=1.0, copy_bias=1e4, copy_continuation=0.0, copy_focus=0.0))
     assert copied != plain
     assert outputs[-1] and set(outputs[-1]) <= boosted
 
