@@ -47,8 +47,9 @@ class Dialogue:
         return ((i, m) for i, m in enumerate(self.messages) if m["role"] == "assistant")
 
 
-def parse_dialogue(obj: Any, file: str, line: int, product_ids: set[str] | None = None
-                   ) -> tuple[Dialogue | None, list[Problem]]:
+def parse_dialogue(
+    obj: Any, file: str, line: int, product_ids: set[str] | None = None
+) -> tuple[Dialogue | None, list[Problem]]:
     """Check one raw dialogue record; `product_ids`, when given, is the catalog to check product ids against."""
     if not isinstance(obj, dict):
         return None, [Problem(file, line, None, f"expected a JSON object, got {type(obj).__name__}")]
@@ -71,7 +72,9 @@ def parse_dialogue(obj: Any, file: str, line: int, product_ids: set[str] | None 
             probs.append(Problem(file, line, where, "must be an object with role and content"))
             continue
         if m.get("role") not in ROLES:
-            probs.append(Problem(file, line, f"{where}.role", f"must be one of {', '.join(ROLES)}, got {m.get('role')!r}"))
+            probs.append(
+                Problem(file, line, f"{where}.role", f"must be one of {', '.join(ROLES)}, got {m.get('role')!r}")
+            )
         if not isinstance(m.get("content"), str):
             probs.append(Problem(file, line, f"{where}.content", "must be a string"))
         prods = m.get("products", [])
@@ -93,8 +96,9 @@ def parse_dialogue(obj: Any, file: str, line: int, product_ids: set[str] | None 
         return None, probs
     messages = [dict(m, products=[str(p) for p in m.get("products", [])]) for m in msgs]
     extra = {k: v for k, v in obj.items() if k not in ("id", "category", "messages", "target")}
-    return Dialogue(str(obj["id"]), obj["category"].strip(), messages,
-                    None if target is None else str(target), extra), []
+    return Dialogue(
+        str(obj["id"]), obj["category"].strip(), messages, None if target is None else str(target), extra
+    ), []
 
 
 def validate_dialogues(path: str | Path, product_ids: set[str] | None = None) -> tuple[list[Dialogue], list[Problem]]:
@@ -115,7 +119,9 @@ def validate_dialogues(path: str | Path, product_ids: set[str] | None = None) ->
         if d is None:
             continue
         if d.id in first_line:
-            problems.append(Problem(str(path), line, "id", f"duplicate id {d.id!r} (first on line {first_line[d.id]})"))
+            problems.append(
+                Problem(str(path), line, "id", f"duplicate id {d.id!r} (first on line {first_line[d.id]})")
+            )
             continue
         first_line[d.id] = line
         out.append(d)

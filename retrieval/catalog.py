@@ -21,8 +21,18 @@ from typing import Any
 
 from retrieval.files import DataError, Problem, atomic_write_jsonl, iter_jsonl
 
-KNOWN_FIELDS = ("id", "title", "category", "price", "currency", "brand", "description", "attributes", "image_url",
-                "rating")
+KNOWN_FIELDS = (
+    "id",
+    "title",
+    "category",
+    "price",
+    "currency",
+    "brand",
+    "description",
+    "attributes",
+    "image_url",
+    "rating",
+)
 _STR_FIELDS = ("currency", "brand", "description", "image_url")
 _NUM_FIELDS = ("price", "rating")
 
@@ -92,15 +102,23 @@ def parse_product(obj: Any, file: str, line: int) -> tuple[Product | None, list[
             probs.append(Problem(file, line, name, f"must be a string, got {type(v).__name__}"))
     attrs = obj.get("attributes")
     if attrs is not None and not isinstance(attrs, dict):
-        probs.append(Problem(file, line, "attributes", f"must be an object of name -> value, got {type(attrs).__name__}"))
+        probs.append(
+            Problem(file, line, "attributes", f"must be an object of name -> value, got {type(attrs).__name__}")
+        )
     if probs:
         return None, probs
     extra = {k: v for k, v in obj.items() if k not in KNOWN_FIELDS}
     return Product(
-        id=str(obj["id"]), title=obj["title"].strip(), category=obj["category"].strip(),
-        price=None if obj.get("price") is None else float(obj["price"]), currency=obj.get("currency"),
-        brand=obj.get("brand"), description=obj.get("description"), attributes=dict(attrs or {}),
-        image_url=obj.get("image_url"), rating=None if obj.get("rating") is None else float(obj["rating"]),
+        id=str(obj["id"]),
+        title=obj["title"].strip(),
+        category=obj["category"].strip(),
+        price=None if obj.get("price") is None else float(obj["price"]),
+        currency=obj.get("currency"),
+        brand=obj.get("brand"),
+        description=obj.get("description"),
+        attributes=dict(attrs or {}),
+        image_url=obj.get("image_url"),
+        rating=None if obj.get("rating") is None else float(obj["rating"]),
         extra=extra,
     ), []
 
@@ -133,7 +151,9 @@ def iter_catalog_records(path: str | Path) -> Iterator[tuple[int, Any]]:
     elif suffix in (".csv", ".parquet"):
         yield from _rows_from_table(path)
     else:
-        raise DataError([Problem(str(path), None, None, f"unknown catalog format {suffix!r} (use .jsonl, .csv or .parquet)")])
+        raise DataError(
+            [Problem(str(path), None, None, f"unknown catalog format {suffix!r} (use .jsonl, .csv or .parquet)")]
+        )
 
 
 def validate_catalog(path: str | Path) -> tuple[list[Product], list[Problem]]:
@@ -151,7 +171,9 @@ def validate_catalog(path: str | Path) -> tuple[list[Product], list[Problem]]:
         if p is None:
             continue
         if p.id in first_line:
-            problems.append(Problem(str(path), line, "id", f"duplicate id {p.id!r} (first on line {first_line[p.id]})"))
+            problems.append(
+                Problem(str(path), line, "id", f"duplicate id {p.id!r} (first on line {first_line[p.id]})")
+            )
             continue
         first_line[p.id] = line
         products.append(p)

@@ -42,7 +42,9 @@ class DataError(ValueError):
 
 
 @contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[TextIO | BinaryIO]:
+def atomic_open(
+    path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"
+) -> Iterator[TextIO | BinaryIO]:
     """Open a temporary file beside `path`; on clean exit fsync and rename it over `path`.
 
     Args:
@@ -96,7 +98,10 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any | Problem]]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                yield lineno, Problem(name, lineno, None, f"not UTF-8 (byte {e.start}: {raw[e.start:e.start + 1]!r})")
+                yield (
+                    lineno,
+                    Problem(name, lineno, None, f"not UTF-8 (byte {e.start}: {raw[e.start : e.start + 1]!r})"),
+                )
                 continue
             if not text.strip():
                 continue

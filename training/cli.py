@@ -16,11 +16,27 @@ import sys
 
 # (words, "module:function", one-line help). The function takes argv (list[str]) and returns an exit code.
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
-    (("data", "validate"), "training.data_tools:validate_main", "check a catalog or dialogue file; prints file:line: field: problem"),
-    (("data", "generate"), "training.generate:main", "write the bundled demo catalogs and guide dialogues (5 categories)"),
-    (("data", "import"), "training.importers:main", "convert RecQuest dialogues or Amazon-2023 product metadata to our formats"),
+    (
+        ("data", "validate"),
+        "training.data_tools:validate_main",
+        "check a catalog or dialogue file; prints file:line: field: problem",
+    ),
+    (
+        ("data", "generate"),
+        "training.generate:main",
+        "write the bundled demo catalogs and guide dialogues (5 categories)",
+    ),
+    (
+        ("data", "import"),
+        "training.importers:main",
+        "convert RecQuest dialogues or Amazon-2023 product metadata to our formats",
+    ),
     (("index", "build"), "retrieval.cli:build_main", "encode a catalog into a search index folder"),
-    (("index", "update"), "retrieval.cli:update_main", "add, replace or remove products in an index without a rebuild"),
+    (
+        ("index", "update"),
+        "retrieval.cli:update_main",
+        "add, replace or remove products in an index without a rebuild",
+    ),
     (("search",), "retrieval.cli:search_main", "search an index with text and filters"),
     (("train", "pretrain"), "training.pretrain:main", "build the offline default base model (tokenizer + small LM)"),
     (("train", "sft"), "training.sft:cli", "LoRA fine-tuning on a category's guide dialogues"),
@@ -32,7 +48,11 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("eval",), "assistant.evaluation.cli:main", "score dialogue transcripts; replay them through an assistant"),
     (("bench", "retrieval"), "training.bench.retrieval:main", "retrieval quality and speed benchmark"),
     (("bench", "train"), "training.bench.train:main", "training throughput and memory against a plain Trainer run"),
-    (("bench", "transfer"), "training.bench.transfer:main", "cross-category transfer benchmark over methods, shots, seeds"),
+    (
+        ("bench", "transfer"),
+        "training.bench.transfer:main",
+        "cross-category transfer benchmark over methods, shots, seeds",
+    ),
     (("bench", "dann"), "training.bench.dann:main", "reproduce DANN on the Blitzer Amazon-reviews benchmark"),
     (("bench", "serve"), "training.bench.serve:main", "time to first token and full reply latency, 1 and 8 chats"),
     (("bench", "eval"), "training.bench.eval:main", "transcripts per minute for scoring and replay"),
@@ -55,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         if tuple(argv[: len(words)]) == words:
             module, func = target.split(":")
             fn = getattr(importlib.import_module(module), func)
-            return int(fn(argv[len(words):]) or 0)
+            return int(fn(argv[len(words) :]) or 0)
     prefix = tuple(argv[:1]) if argv and any(w[0] == argv[0] for w, _, _ in COMMANDS) else ()
     if not argv or argv[0] in ("-h", "--help") or (prefix and (len(argv) == 1 or argv[1] in ("-h", "--help"))):
         print(_usage(prefix))
