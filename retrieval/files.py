@@ -91,9 +91,13 @@ def atomic_write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any | Problem]]:
     """Yield `(line_number, object)` for each non-blank line, or `(line_number, Problem)` for lines
     that are not UTF-8 or not valid JSON. Never raises for bad content, so callers can report all of it.
+    A `.gz` file is decompressed on the fly (Amazon ships `meta_*.jsonl.gz`).
     """
+    import gzip
+
     name = str(path)
-    with open(path, "rb") as f:
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):
             try:
                 text = raw.decode("utf-8")

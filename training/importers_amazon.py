@@ -11,7 +11,6 @@ reported as `file:line: field: message` and skipped; a price that cannot be read
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
@@ -93,25 +92,6 @@ def amazon_record(obj: Any, file: str, line: int, category: str | None) -> tuple
                    rating=None if rating is None else float(rating), extra=extra), warn
 
 
-def _iter_jsonl_gz(path: Path):
-    """`retrieval.files.iter_jsonl` for a gzip-compressed file (Amazon ships `meta_*.jsonl.gz`)."""
-    import gzip
-
-    with gzip.open(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                yield lineno, Problem(str(path), lineno, None, f"not UTF-8 (byte {e.start})")
-                continue
-            if not text.strip():
-                continue
-            try:
-                yield lineno, json.loads(text)
-            except json.JSONDecodeError as e:
-                yield lineno, Problem(str(path), lineno, None, f"invalid JSON: {e.msg} at column {e.colno}")
-
-
 def import_amazon(file: str | Path, out: str | Path, category: str | None = None) -> dict[str, Any]:
     """Convert an Amazon-2023 metadata JSONL file to `OUT/catalog.jsonl`.
 
@@ -133,7 +113,7 @@ def import_amazon(file: str | Path, out: str | Path, category: str | None = None
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     skipped = 0
-    for line, obj in (_iter_jsonl_gz(file) if file.suffix == ".gz" else iter_jsonl(file)):
+    for line, obj in iter_jsonl(file):
         if isinstance(obj, Problem):
             problems.append(obj)
             skipped += 1
