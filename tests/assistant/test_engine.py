@@ -11,20 +11,12 @@ import pytest
 
 from assistant.chat_format import build_messages
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing:FutureWarning")  # peft 0.21
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing:FutureWarning"),  # peft 0.21
+    pytest.mark.usefixtures("one_thread"),
+]
 TEXTS = ["I want a red jacket under 60 dollars", "The Trail Jacket by Peak costs $49.99", "It is red."] * 3
 
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and far faster than two on a shared, busy CPU."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

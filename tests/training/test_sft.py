@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 COLORS = ["red", "blue", "black", "green", "white", "grey"]
 
 
@@ -52,17 +54,6 @@ def build_tiny_base(out: Path, arch: str, data_dir: Path) -> Path:
     tok.save_pretrained(str(out))
     return out
 
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and far faster than two on a shared, busy CPU."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
