@@ -145,17 +145,24 @@ def load_checkpoint(ckpt_dir: str | Path, model: Any, optimizer: Any = None, sch
     return state
 
 
-def save_adapter(model: Any, out_dir: str | Path, cfg: Any = None, metrics: Mapping[str, Any] | None = None) -> Path:
+def save_adapter(
+    model: Any,
+    out_dir: str | Path,
+    cfg: Any = None,
+    metrics: Mapping[str, Any] | None = None,
+    adapter_name: str | None = None,
+) -> Path:
     """Write a finished adapter folder: standard PEFT files + `train_config.yaml` + `metrics.json`.
 
     The folder is assembled under a temporary name and swapped in, so a reader never sees half of it.
     `PeftModel.from_pretrained(base, out_dir)` loads it with nothing from this project.
 
     Args:
-        model: a `peft.PeftModel` (its active adapter is saved).
+        model: a `peft.PeftModel`.
         out_dir: the adapter folder (replaced if it exists; other files in it, e.g. checkpoints/, are kept).
         cfg: the resolved recipe config dataclass (saved as YAML), or None.
         metrics: JSON-serialisable results.
+        adapter_name: the PEFT adapter to save (default: the active one); only its weights are written.
 
     Returns:
         `out_dir`.
@@ -166,9 +173,9 @@ def save_adapter(model: Any, out_dir: str | Path, cfg: Any = None, metrics: Mapp
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".tmp-adapter-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(str(tmp), safe_serialization=True)
+    name = adapter_name or getattr(model, "active_adapter", "default")
+    model.save_pretrained(str(tmp), selected_adapters=[name], safe_serialization=True)
     # peft nests non-default adapter names in a subfolder; flatten so the folder is one plain adapter
-    name = getattr(model, "active_adapter", "default")
     nested = tmp / name if isinstance(name, str) else None
     if nested is not None and (nested / "adapter_config.json").exists():
         for f in nested.iterdir():
@@ -180,5 +187,5 @@ def save_adapter(model: Any, out_dir: str | Path, cfg: Any = None, metrics: Mapp
     for f in tmp.iterdir():
         os.replace(f, out_dir / f.name)
     tmp.rmdir()
-    log.info("adapter written to %s", out_dir)
+    log.info("adapter %s written to %s", name, out_dir)
     return out_dir

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import random
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -366,22 +364,9 @@ def save_adapters(
     names: dict[str, str] | None = None,
 ) -> None:
     """Write `root/<category>/` for each `{category: peft adapter name}`: one plain PEFT adapter (only that
-    adapter's weights) + `train_config.yaml` + `metrics.json`, assembled in a temporary folder and swapped in."""
-    from retrieval.files import atomic_write_json
-    from training.config import save_config
+    adapter's weights) + `train_config.yaml` + `metrics.json` (`training.checkpoint.save_adapter`)."""
+    from training.checkpoint import save_adapter
 
     for cat, name in adapters.items():
         final = Path(root) / (names or {}).get(cat, cat)
-        tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.save_pretrained(str(tmp), selected_adapters=[name], safe_serialization=True)
-        nested = tmp / name
-        if name != "default" and (nested / "adapter_config.json").exists():
-            for f in nested.iterdir():
-                os.replace(f, tmp / f.name)
-            nested.rmdir()
-        save_config(cfg, tmp / "train_config.yaml")
-        atomic_write_json(tmp / "metrics.json", dict(metrics, category=cat))
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-        log.info("adapter %s (%s) written to %s", cat, name, final)
+        save_adapter(model, final, cfg, dict(metrics, category=cat), adapter_name=name)
