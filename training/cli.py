@@ -23,7 +23,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     ),
     (
         ("data", "generate"),
-        "training.generate:main",
+        "training.demo_data.generate:main",
         "write the bundled demo catalogs and guide dialogues (5 categories)",
     ),
     (

@@ -128,7 +128,7 @@ def build(args: argparse.Namespace) -> Path:
     out, work = Path(args.out), Path(args.work)
     data = Path(args.data) if args.data else work / "data"
     if not args.data:
-        from training.generate import main as generate_main
+        from training.demo_data.generate import main as generate_main
 
         generate_main(["--out", str(data), "--seed", str(args.seed)])
     # 1. base model from source-category text only

@@ -242,7 +242,7 @@ def test_compare_ci_contains_true_difference(tmp_path):
 
 def test_generated_demo_split_is_grounded_and_a_shifted_price_is_caught(tmp_path):
     """End to end on a small generated test split: reference dialogues are grounded by construction."""
-    from training.generate import generate_category
+    from training.demo_data.generate import generate_category
 
     generate_category(tmp_path, "shoes", seed=0, n_products=120, sizes={"test": 25}, n_unlabeled=2)
     t = tmp_path / "dialogues" / "shoes.test.jsonl"

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from training.cli import main as cli
-from training.generate import generate
+from training.demo_data.generate import generate
 
 GOOD = {"id": "d1", "category": "apparel", "messages": [{"role": "user", "content": "hi", "products": []},
                                                         {"role": "assistant", "content": "hello", "products": []}]}

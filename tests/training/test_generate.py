@@ -1,4 +1,4 @@
-"""Tests of `shopguide data generate` (training/generate*.py): determinism, layout, validity and the
+"""Tests of `shopguide data generate` (training/demo_data/): determinism, layout, validity and the
 consistency of the assistant's annotations with the catalog.
 
 Run: python -m pytest -q tests/training/test_generate.py
@@ -16,7 +16,7 @@ from assistant.dialogues import load_dialogues
 from retrieval.catalog import load_catalog
 from retrieval.filters import Filters
 from training.cli import main as cli
-from training.generate import TRAIN_SIZE, generate
+from training.demo_data.generate import TRAIN_SIZE, generate
 
 CATEGORIES = ["apparel", "shoes", "home", "electronics", "beauty"]
 SPLITS = ["train", "validation", "test"]
@@ -126,7 +126,7 @@ def test_assistant_policy_is_consistent(demo, cat):
     """Elicit only while needs are thin (at most twice); relax turns say what they relaxed, and the needs
     after the shopper accepts equal what the relaxed recommendation satisfies."""
     catalog = load_catalog(demo / "catalog" / f"{cat}.jsonl")
-    labels = __import__("training.generate_vocab", fromlist=["x"]).CATEGORIES[cat]["labels"]
+    labels = __import__("training.demo_data.vocab", fromlist=["x"]).CATEGORIES[cat]["labels"]
     for d in _dialogues(demo, cat, "train"):
         msgs = d["messages"]
         assert sum(m.get("act") == "elicit" for m in msgs) <= 2

@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     if "quality" in parts:
         data = Path(args.data)
         if not (data / "catalog").exists():
-            from training.generate import main as generate
+            from training.demo_data.generate import main as generate
 
             data = Path(tempfile.mkdtemp(prefix="shopguide_demo_"))
             generate(["--out", str(data), "--seed", "0"])

@@ -1,5 +1,5 @@
 """The course of one demo dialogue: the shopper's hidden plan, what they reveal when, and the assistant's
-turns in response (see `generate_dialogues.py` for the assistant's policy).
+turns in response (see `dialogues.py` for the assistant's policy).
 
 A shopper starts from a "seed" product they would like (its type, a few of its attributes, a budget
 around its price, sometimes a brand), reveals part of that, answers the assistant's questions, then may
@@ -12,7 +12,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from training.generate_user import nice_ceil, nice_floor
+from training.demo_data.needs import empty_needs, satisfies
+from training.demo_data.user import nice_ceil, nice_floor
 
 OPEN_NO_TYPE = ["I need some help choosing something", "can you help me shop?", "looking for a gift, not sure what",
                 "I want to buy something but don't know where to start", "what would you recommend?"]
@@ -36,8 +37,6 @@ def run_flow(m, did: str) -> dict[str, Any]:
         others = [b for b in m.spec["brands"] if b != seed.brand]
         pending.append(("avoid_brand", rng.choice(others)))
     rng.shuffle(pending)
-
-    from training.generate_dialogues import empty_needs
 
     needs = empty_needs(cat)
     msgs: list[dict[str, Any]] = []
@@ -275,8 +274,6 @@ def _impossible(m, needs: dict, state: dict, user) -> bool:
     spec_attrs.update({k: v for k, v in m.spec["common"].items() if k not in spec_attrs})
     names = [a for a in spec_attrs if a not in needs["attributes"]]
     rng.shuffle(names)
-    from training.generate_dialogues import satisfies
-
     for a in names:
         values = list(spec_attrs[a])
         rng.shuffle(values)

@@ -10,8 +10,8 @@ Layout (contract in docs/architecture.md):
 
 Categories: apparel (the source), shoes and home (extra sources), electronics and beauty (targets).
 Everything is deterministic for `--seed` (one `random.Random` per category and part, never global state)
-and takes a few seconds. Vocabulary: `generate_vocab.py`; catalog: `generate_catalog.py`; the shopper:
-`generate_user.py`; the assistant policy: `generate_dialogues.py`; the course of a dialogue: `generate_flow.py`.
+and takes a few seconds. Vocabulary: `vocab.py`; catalog: `catalog.py`; the shopper:
+`user.py`; the assistant policy: `dialogues.py`; the course of a dialogue: `flow.py`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import sys
 from pathlib import Path
 
 from retrieval.files import atomic_write_jsonl
-from training.generate_catalog import make_catalog
-from training.generate_dialogues import DialogueMaker
-from training.generate_vocab import CATEGORIES
+from training.demo_data.catalog import make_catalog
+from training.demo_data.dialogues import DialogueMaker
+from training.demo_data.vocab import CATEGORIES
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def generate_category(out: Path, category: str, seed: int, n_products: int = N_P
 
     Args:
         out: the output folder (sub-folders are created).
-        category: a key of `generate_vocab.CATEGORIES`.
+        category: a key of `vocab.CATEGORIES`.
         seed: the seed; the same seed gives byte-identical files.
         n_products: catalog size.
         sizes: dialogues per split (default: `TRAIN_SIZE[category]` train, 60 validation, 60 test).

@@ -1,9 +1,9 @@
-"""Demo catalogs: a few hundred invented products per category, built from `training/generate_vocab.py`.
+"""Demo catalogs: a few hundred invented products per category, built from `training/demo_data/vocab.py`.
 
 Every product has a unique title (`{brand} {line} {Type}`), a price in USD (2 decimals), a rating, a
 description written from its attributes, and attributes `type` plus the type's and category's attributes.
 Attribute values are plain strings, so the text the assistant says can quote them verbatim.
-Used by `training/generate.py` (`shopguide data generate`).
+Used by `training/demo_data/generate.py` (`shopguide data generate`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 
 from retrieval.catalog import Product
-from training.generate_vocab import CATEGORIES
+from training.demo_data.vocab import CATEGORIES
 
 DESCRIPTION_OPENERS = [
     "The {title} is a {adj} {t} from {brand}.",
@@ -55,7 +55,7 @@ def make_catalog(category: str, n: int, rng: random.Random) -> list[Product]:
     """Build `n` products of `category`, deterministic for the state of `rng`.
 
     Args:
-        category: a key of `generate_vocab.CATEGORIES`.
+        category: a key of `vocab.CATEGORIES`.
         n: number of products (ids `{prefix}-0001` ... ).
         rng: the random source (use one `random.Random` per category).
 

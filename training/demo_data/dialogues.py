@@ -8,11 +8,11 @@ The assistant's policy is the same in every category (so it can be learned once 
 - when no candidate satisfies the needs, `relax` the constraint the shopper added last (then the others)
   and say which one was relaxed;
 - answer attribute / price / brand questions about a shown product, compare two shown products, close.
-The shoppers differ per category (see `generate_vocab.py`): how they open, state needs, and ask.
+The shoppers differ per category (see `vocab.py`): how they open, state needs, and ask.
 
 Every assistant message carries `act`, `products`, `facts` and `candidates` (relax turns also `relaxed`:
 "price", "brand", an attribute name, or "*" / "**" when only the product type was kept); every user message
-carries `needs`. Used by `training/generate.py`.
+carries `needs`. Used by `generate.py`; the course of a dialogue is in `flow.py`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ import random
 from typing import Any
 
 from retrieval.catalog import Product
-from training import generate_vocab as V
-from training.generate_user import UserVoice, nice_ceil, nice_floor
+from training.demo_data import vocab as V
+from training.demo_data.flow import run_flow
+from training.demo_data.needs import empty_needs, satisfies
+from training.demo_data.user import UserVoice, nice_ceil, nice_floor
 
 FACT_FIELDS = ("title", "price", "brand")
 
@@ -31,28 +33,6 @@ FACT_FIELDS = ("title", "price", "brand")
 def money(x: float) -> str:
     """`49.9` -> `"$49.90"`: the one way the assistant writes a price."""
     return f"${x:.2f}"
-
-
-def empty_needs(category: str) -> dict[str, Any]:
-    """The needs of a shopper who said nothing yet."""
-    return {"category": category, "min_price": None, "max_price": None, "attributes": {},
-            "exclude_attributes": {}, "brands": [], "exclude_brands": []}
-
-
-def satisfies(p: Product, needs: dict[str, Any]) -> bool:
-    """True when `p` meets every need (same semantics as `retrieval.filters.Filters.matches`)."""
-    if needs["min_price"] is not None and (p.price is None or p.price < needs["min_price"]):
-        return False
-    if needs["max_price"] is not None and (p.price is None or p.price > needs["max_price"]):
-        return False
-    if needs["brands"] and p.brand not in needs["brands"]:
-        return False
-    if p.brand in needs["exclude_brands"]:
-        return False
-    for k, v in needs["attributes"].items():
-        if str(p.attributes.get(k, "")).lower() != str(v).lower():
-            return False
-    return all(str(p.attributes.get(k, "")).lower() != str(v).lower() for k, v in needs["exclude_attributes"].items())
 
 
 class DialogueMaker:
@@ -348,8 +328,6 @@ class DialogueMaker:
     # ---- one whole dialogue ----------------------------------------------------------------------------
     def make(self, dialogue_id: str) -> dict[str, Any]:
         """One dialogue record (dialogue-file form), deterministic for the state of `rng`."""
-        from training.generate_flow import run_flow
-
         return run_flow(self, dialogue_id)
 
 

@@ -1,7 +1,7 @@
 """The simulated shopper's voice for the demo dialogues: many surface forms per intent, per-category
-phrasings (from `generate_vocab.py`), casual styling and occasional typos.
+phrasings (from `vocab.py`), casual styling and occasional typos.
 
-Used by `training/generate_dialogues.py` and `training/generate_flow.py`; data-free logic only.
+Used by `training/demo_data/dialogues.py` and `training/demo_data/flow.py`; data-free logic only.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import math
 import random
 import re
 
-from training import generate_vocab as V
+from training.demo_data import vocab as V
 
 GREETINGS = ["hi", "hello", "hey there", "hi!", "good morning", "hey", "hello, can you help me?", "hiya"]
 BUDGET_MAX = ["under ${m}", "no more than {m} dollars", "my budget is about ${m}", "I can spend up to ${m}",

@@ -1,7 +1,7 @@
 """Vocabulary of the bundled demo data: per category, product types, attribute values, brands, prices and
 the ways shoppers in that category talk about what they want.
 
-Data only (no logic); `training/generate_catalog.py` and `training/generate_dialogues.py` read it.
+Data only (no logic); `training/demo_data/catalog.py` and `training/demo_data/dialogues.py` read it.
 Categories differ in HOW users talk, not only in nouns: apparel shoppers talk about occasions and looks,
 shoes shoppers about feet and mileage, home shoppers about rooms and households, electronics shoppers
 about specs and use-cases, beauty shoppers about skin concerns and feelings.
