@@ -18,7 +18,7 @@ import sys
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (
         ("data", "validate"),
-        "training.data_tools:validate_main",
+        "training.data_tools.validate:main",
         "check a catalog or dialogue file; prints file:line: field: problem",
     ),
     (
@@ -28,7 +28,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     ),
     (
         ("data", "import"),
-        "training.importers:main",
+        "training.data_tools.importers:main",
         "convert RecQuest dialogues or Amazon-2023 product metadata to our formats",
     ),
     (("index", "build"), "retrieval.cli:build_main", "encode a catalog into a search index folder"),

@@ -272,7 +272,7 @@ def test_generated_demo_split_is_grounded_and_a_shifted_price_is_caught(tmp_path
 
 def test_recquest_import_scores(shared_data, tmp_path):
     """Scoring runs on the real RecQuest logs (skipped when ../shared/data is absent)."""
-    from training.importers import main as import_main
+    from training.data_tools.importers import main as import_main
 
     assert import_main(["recquest", str(shared_data / "recquest"), "--out", str(tmp_path / "rq")]) == 0
     t = tmp_path / "rq" / "dialogues" / "bicycle.jsonl"

@@ -1,4 +1,4 @@
-"""Tests of `shopguide data validate` (training/data_tools.py), called in-process through `training.cli.main`.
+"""Tests of `shopguide data validate` (training/data_tools/validate.py), called in-process through `training.cli.main`.
 
 Run: python -m pytest -q tests/training/test_data_validate.py
 """

@@ -1,4 +1,4 @@
-"""Tests of `shopguide data import` (training/importers.py): RecQuest (real data, skipped when absent) and
+"""Tests of `shopguide data import` (training/data_tools/): RecQuest (real data, skipped when absent) and
 Amazon-2023 metadata (a synthetic fixture written here, including bad lines).
 
 Run: python -m pytest -q tests/training/test_importers.py
@@ -13,7 +13,8 @@ import pytest
 from assistant.dialogues import load_dialogues
 from retrieval.catalog import load_catalog
 from training.cli import main as cli
-from training.importers import import_amazon, parse_details, parse_task_content
+from training.data_tools.amazon import import_amazon
+from training.data_tools.recquest import parse_details, parse_task_content
 
 
 @pytest.fixture(scope="module")

@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         sets = [("demo test", demo_t, data / "catalog")]
         rq = Path(args.recquest) if args.recquest else None
         if rq is None and (SHARED / "recquest").is_dir():
-            from training.importers import main as import_main
+            from training.data_tools.importers import main as import_main
 
             rq = tmp / "recquest"
             import_main(["recquest", str(SHARED / "recquest"), "--out", str(rq)])

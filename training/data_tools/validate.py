@@ -84,7 +84,7 @@ def check_annotations(path: str, catalog: Catalog) -> list[Problem]:
     return problems
 
 
-def validate_main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """`shopguide data validate` entry point.
 
     Args:

@@ -1,7 +1,6 @@
-"""`shopguide data import`: convert real public data to our catalog and dialogue formats.
+"""RecQuest crowd dialogues -> our catalog and dialogue files (`shopguide data import recquest`).
 
     shopguide data import recquest ../shared/data/recquest --out data/recquest
-    shopguide data import amazon meta_Electronics.jsonl --out data/amazon --category electronics
 
 **RecQuest** (iai-group/crs-knowledge): `dialogues/*.json` (one crowd dialogue each) and `tasks/<domain>.json`.
 Roles human -> user, ai -> assistant. `system` log messages are not turns; they annotate the turns:
@@ -14,10 +13,6 @@ details as attributes; RecQuest has no prices); retrieved titles without an ASIN
 `rq-<sha1 of title>`. Writes `OUT/catalog.jsonl` and `OUT/dialogues/{domain}.jsonl` (all dialogues of a
 domain in one file, file order = dialogue file name order; no split). Everything dropped is counted and
 logged with its reason.
-
-**Amazon Reviews 2023 metadata** (`parent_asin`, `title`, `features`, `description`, `price`, `store`,
-`categories`, `details`, `average_rating`, `images`, ...) -> `OUT/catalog.jsonl`. Bad lines are reported
-as `file:line: field: message` and skipped; the import never stops on bad content.
 """
 
 from __future__ import annotations
@@ -27,14 +22,12 @@ import hashlib
 import json
 import logging
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from retrieval.catalog import Product
 from retrieval.files import DataError, Problem, atomic_write_jsonl
-from training.importers_amazon import amazon_record, import_amazon  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -320,36 +313,18 @@ def parse_details(text: str) -> dict[str, str]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`shopguide data import` entry point."""
-    ap = argparse.ArgumentParser(prog="shopguide data import", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="source", required=True)
-    rq = sub.add_parser("recquest", help="RecQuest dialogues folder -> catalog + dialogues")
-    rq.add_argument("src", help="the RecQuest folder (with dialogues/ and tasks/)")
-    rq.add_argument("--out", required=True, help="output folder")
-    am = sub.add_parser("amazon", help="Amazon Reviews 2023 metadata JSONL -> catalog")
-    am.add_argument("file", help="meta_*.jsonl or meta_*.jsonl.gz file")
-    am.add_argument("--out", required=True, help="output folder (writes catalog.jsonl)")
-    am.add_argument("--category", help="category for every product (default: last `categories` entry)")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        if args.source == "recquest":
-            r = import_recquest(args.src, args.out)
-            print(f"imported {sum(r['dialogues'].values())} dialogues ({r['dialogues']}), {r['products']} products "
-                  f"-> {args.out}")
-        else:
-            r = import_amazon(args.file, args.out, args.category)
-            for p in r["problems"]:
-                print(p, file=sys.stderr)
-            print(f"imported {r['products']} products, skipped {r['skipped']} bad line(s) -> {args.out}/catalog.jsonl")
-    except DataError as e:
-        for p in e.problems:
-            print(p, file=sys.stderr)
-        return 1
+HELP = "RecQuest dialogues folder -> catalog + dialogues"
+
+
+def add_args(parser: argparse.ArgumentParser) -> None:
+    """The options of `shopguide data import recquest`."""
+    parser.add_argument("src", help="the RecQuest folder (with dialogues/ and tasks/)")
+    parser.add_argument("--out", required=True, help="output folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Import with the parsed `args`, print a summary; returns an exit code (DataError is the caller's)."""
+    r = import_recquest(args.src, args.out)
+    print(f"imported {sum(r['dialogues'].values())} dialogues ({r['dialogues']}), {r['products']} products "
+          f"-> {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Amazon Reviews 2023 product metadata -> our catalog (`shopguide data import amazon`, see `importers.py`).
+"""Amazon Reviews 2023 product metadata -> our catalog (`shopguide data import amazon`).
 
     shopguide data import amazon meta_Electronics.jsonl.gz --out data/amazon --category electronics
 
@@ -11,7 +11,9 @@ reported as `file:line: field: message` and skipped; a price that cannot be read
 
 from __future__ import annotations
 
+import argparse
 import logging
+import sys
 import re
 from pathlib import Path
 from typing import Any
@@ -133,3 +135,22 @@ def import_amazon(file: str | Path, out: str | Path, category: str | None = None
     n = atomic_write_jsonl(Path(out) / "catalog.jsonl", (p.to_dict() for p in products))
     log.info("Amazon: %d products from %s, %d bad line(s) skipped", n, file, skipped)
     return {"products": n, "skipped": skipped, "problems": problems}
+
+
+HELP = "Amazon Reviews 2023 metadata JSONL -> catalog"
+
+
+def add_args(parser: argparse.ArgumentParser) -> None:
+    """The options of `shopguide data import amazon`."""
+    parser.add_argument("file", help="meta_*.jsonl or meta_*.jsonl.gz file")
+    parser.add_argument("--out", required=True, help="output folder (writes catalog.jsonl)")
+    parser.add_argument("--category", help="category for every product (default: last `categories` entry)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Import with the parsed `args`, print bad lines and a summary; returns an exit code."""
+    r = import_amazon(args.file, args.out, args.category)
+    for p in r["problems"]:
+        print(p, file=sys.stderr)
+    print(f"imported {r['products']} products, skipped {r['skipped']} bad line(s) -> {args.out}/catalog.jsonl")
+    return 0
