@@ -36,6 +36,8 @@ from fastapi import FastAPI, Request  # module level: FastAPI resolves the strin
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from assistant.faces import add_bundle_args, open_bundle
+
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 256_000
 MAX_MESSAGES = 64
@@ -272,36 +274,18 @@ def build_app(assistant: Any, token: str | None = None, auth: tuple[str, str] | 
 
 def add_server_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options shared by `shopguide serve` and `python app.py`."""
-    parser.add_argument("--bundle", default="demo", help="assistant bundle folder (default: demo)")
+    add_bundle_args(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine "
                         "only; use 0.0.0.0 to expose it)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--token", default=None, help="require `Authorization: Bearer TOKEN` on the API")
     parser.add_argument("--auth", default=None, metavar="USER:PASS", help="require this login on the chat page")
     parser.add_argument("--feedback", default="feedback.jsonl", help="thumbs up/down JSONL (default feedback.jsonl)")
-    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: half the cores, 1-4)")
     return parser
-
-
-def configure_threads(threads: int | None = None) -> int:
-    """Set torch's intra-op CPU threads: `threads`, or half the cores (1 to 4). Batch-1 chat models are small,
-    and on a busy machine more threads mostly wait on each other: on a loaded 2-core machine a MiniLM query
-    took ~1 s with 2 threads and ~0.03 s with 1. Returns the number set."""
-    import os
-
-    import torch
-
-    n = threads or max(1, min(4, (os.cpu_count() or 2) // 2))
-    torch.set_num_threads(n)
-    log.info("torch CPU threads: %d", n)
-    return n
 
 
 def serve(args: argparse.Namespace) -> int:
     """Load the bundle in `args` and run the server until interrupted; returns an exit code."""
-    from retrieval.files import DataError
-
     auth = None
     if args.auth:
         user, sep, password = args.auth.partition(":")
@@ -309,13 +293,8 @@ def serve(args: argparse.Namespace) -> int:
             print("--auth must be USER:PASS", file=sys.stderr)
             return 2
         auth = (user, password)
-    try:
-        from assistant.orchestrator import load_assistant
-
-        configure_threads(args.threads)
-        assistant = load_assistant(args.bundle, device=args.device)
-    except DataError as e:
-        print(f"cannot load the assistant bundle {args.bundle!r}:\n{e}", file=sys.stderr)
+    assistant = open_bundle(args.bundle, device=args.device, threads=args.threads)
+    if assistant is None:
         return 1
     import uvicorn
 

@@ -15,6 +15,8 @@ import logging
 import sys
 from typing import Any, TextIO
 
+from assistant.faces import add_bundle_args, open_bundle
+
 HELP = "commands: /reset  /category NAME|auto  /help  /quit"
 
 
@@ -100,24 +102,15 @@ def run_chat(assistant: Any, stdin: TextIO, stdout: TextIO, category: str | None
 def main(argv: list[str] | None = None) -> int:
     """`shopguide chat`: the assistant in the terminal."""
     parser = argparse.ArgumentParser(prog="shopguide chat", description=main.__doc__)
-    parser.add_argument("--bundle", default="demo", help="assistant bundle folder (default: demo)")
+    add_bundle_args(parser)
     parser.add_argument("--category", default=None, help="fix the category (default: routed from the dialogue)")
     parser.add_argument("--max-new-tokens", type=int, default=None, help="reply length limit in tokens")
-    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: half the cores, 1-4)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each turn did")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    from assistant.orchestrator import load_assistant
-    from assistant.server import configure_threads
-    from retrieval.files import DataError
-
-    try:
-        configure_threads(args.threads)
-        assistant = load_assistant(args.bundle, device=args.device)
-    except DataError as e:
-        print(f"cannot load the assistant bundle {args.bundle!r}:\n{e}", file=sys.stderr)
+    assistant = open_bundle(args.bundle, device=args.device, threads=args.threads)
+    if assistant is None:
         return 1
     if args.category is not None and args.category not in assistant.categories:
         print(f"unknown category {args.category!r}; choose from {', '.join(assistant.categories)}", file=sys.stderr)

@@ -145,15 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     import uvicorn
 
-    from assistant.orchestrator import load_assistant
-    from assistant.server import build_app, configure_threads
-    from retrieval.files import DataError
+    from assistant.faces import configure_threads, open_bundle
+    from assistant.server import build_app
 
     threads = configure_threads(args.threads)
-    try:
-        assistant = load_assistant(args.bundle, device=args.device)
-    except DataError as e:
-        print(f"cannot load the assistant bundle {args.bundle!r}:\n{e}", file=sys.stderr)
+    assistant = open_bundle(args.bundle, device=args.device, threads=threads)
+    if assistant is None:
         return 1
     port = _port()
     server = uvicorn.Server(uvicorn.Config(build_app(assistant, feedback_path="/dev/null"), host="127.0.0.1",
