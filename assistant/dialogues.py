@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retrieval.files import DataError, Problem, atomic_write_jsonl, iter_jsonl
+from retrieval.fileio import DataError, Problem, atomic_write_jsonl, iter_jsonl
 
 ROLES = ("user", "assistant", "system")
 

@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from assistant.orchestrator import load_assistant
-from retrieval.files import DataError
+from retrieval.fileio import DataError
 
 log = logging.getLogger(__name__)
 

@@ -99,7 +99,7 @@ class HNSW:
     def save(self, path: str) -> None:
         import faiss
 
-        from retrieval.files import atomic_open
+        from retrieval.fileio import atomic_open
 
         data = faiss.serialize_index(self.index)
         with atomic_open(path, "wb") as f:

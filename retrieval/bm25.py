@@ -154,7 +154,7 @@ class BM25:
     # ----------------------------------------------------------------------------------------- saving
     def save(self, folder: str | Path) -> None:
         """Write `bm25_counts.npz` and `bm25_vocab.json` into `folder` (atomically each)."""
-        from retrieval.files import atomic_open, atomic_write_json
+        from retrieval.fileio import atomic_open, atomic_write_json
 
         folder = Path(folder)
         c = self.counts.tocsr()

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retrieval.files import DataError, Problem, atomic_write_jsonl, iter_jsonl
+from retrieval.fileio import DataError, Problem, atomic_write_jsonl, iter_jsonl
 
 KNOWN_FIELDS = (
     "id",

@@ -15,7 +15,7 @@ import logging
 import sys
 import time
 
-from retrieval.files import DataError
+from retrieval.fileio import DataError
 
 
 def _fail(e: Exception) -> int:

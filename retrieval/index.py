@@ -31,7 +31,7 @@ from retrieval.bm25 import BM25
 from retrieval.catalog import Catalog, Product
 from retrieval.columns import FilterColumns
 from retrieval.encoder import Encoder, load_encoder
-from retrieval.files import DataError, Problem, atomic_open, atomic_write_json
+from retrieval.fileio import DataError, Problem, atomic_open, atomic_write_json
 from retrieval.filters import Filters
 from retrieval.fusion import fuse
 from retrieval.text import DEFAULT_FIELDS, product_text

@@ -156,7 +156,7 @@ class TCAEncoder:
 
     def save(self, folder: str | Path) -> Path:
         """Write `tca.npz` + `tca_config.json` (naming the base encoder); `load_encoder(folder)` reloads it."""
-        from retrieval.files import atomic_open, atomic_write_json
+        from retrieval.fileio import atomic_open, atomic_write_json
 
         folder = Path(folder)
         with atomic_open(folder / "tca.npz", "wb") as f:

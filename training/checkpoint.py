@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from retrieval.files import atomic_write_json, atomic_write_text
+from retrieval.fileio import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
 

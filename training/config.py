@@ -126,6 +126,6 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
 
 def save_config(cfg: Any, path: str | Path) -> None:
     """Write the resolved config as YAML (atomically), so the run can be reproduced from its output folder."""
-    from retrieval.files import atomic_write_text
+    from retrieval.fileio import atomic_write_text
 
     atomic_write_text(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))

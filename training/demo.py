@@ -119,7 +119,7 @@ def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter
 def build(args: argparse.Namespace) -> Path:
     """Run the pipeline described by `main`'s arguments; returns the bundle folder."""
     from retrieval.catalog import load_catalog
-    from retrieval.files import atomic_write_json
+    from retrieval.fileio import atomic_write_json
     from training import pretrain
     from training.config import load_config
     from training.sft import SFTConfig
@@ -180,7 +180,7 @@ def evaluate_bundle(out: Path, data: Path, limit: int | None, split: str = "test
 
     from assistant.engine import Engine
     from assistant.model import load_adapters, load_base
-    from retrieval.files import atomic_write_json
+    from retrieval.fileio import atomic_write_json
 
     bundle = json.loads((out / "assistant.json").read_text())
     model, tok = load_base(out / bundle["base"], device="cpu", dtype=torch.float32)
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results-file", default="answer_accuracy.json", help="results file name inside OUT")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from retrieval.files import DataError
+    from retrieval.fileio import DataError
     from training.config import ConfigError
 
     try:

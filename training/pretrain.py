@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from retrieval.files import DataError
+    from retrieval.fileio import DataError
 
     try:
         out = pretrain(args)
@@ -181,7 +181,7 @@ def pretrain(args: argparse.Namespace) -> Path:
     from tqdm.auto import tqdm
 
     from assistant.model import pick_device
-    from retrieval.files import atomic_write_json
+    from retrieval.fileio import atomic_write_json
 
     cats = [c for c in args.categories.split(",") if c]
     random.seed(args.seed)

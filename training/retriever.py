@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.catalog import Catalog, load_catalog
-from retrieval.files import DataError, atomic_write_json
+from retrieval.fileio import DataError, atomic_write_json
 from retrieval.metrics import ranking_metrics
 from retrieval.text import product_text
 

@@ -273,7 +273,7 @@ def cli(argv: list[str] | None = None) -> int:
     """`shopguide train sft CONFIG.yaml [key=value ...]`."""
     import argparse
 
-    from retrieval.files import DataError
+    from retrieval.fileio import DataError
     from training.config import ConfigError, load_config
 
     p = argparse.ArgumentParser(prog="shopguide train sft", description=__doc__,

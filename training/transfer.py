@@ -231,7 +231,7 @@ def cli(argv: list[str] | None = None) -> int:
     """`shopguide train transfer CONFIG.yaml [key=value ...]`."""
     import argparse
 
-    from retrieval.files import DataError
+    from retrieval.fileio import DataError
     from training.config import ConfigError, load_config
 
     ap = argparse.ArgumentParser(

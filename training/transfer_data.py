@@ -24,7 +24,7 @@ from typing import Any
 from assistant.chat_format import IGNORE_INDEX, render
 from assistant.dialogues import Dialogue
 from retrieval.catalog import Catalog, product_to_text
-from retrieval.files import DataError, Problem, iter_jsonl
+from retrieval.fileio import DataError, Problem, iter_jsonl
 from training.data import Example
 
 NEEDS_SYSTEM = "Extract the shopper's needs from the conversation as JSON."

@@ -15,7 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
-from retrieval.files import DataError, atomic_write_json
+from retrieval.fileio import DataError, atomic_write_json
 
 EPILOG = """examples:
   shopguide eval data/demo/dialogues/shoes.test.jsonl --catalog data/demo/catalog --out runs/eval-shoes

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.evaluation.summary import HEADLINE, LOWER_IS_BETTER, worst_dialogues
-from retrieval.files import atomic_write_text
+from retrieval.fileio import atomic_write_text
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;background:#f5f6f8;color:#1d2330}

@@ -33,7 +33,7 @@ from assistant.evaluation.scoring import K_VALUES, replay_dialogue, score_dialog
 from assistant.evaluation.summary import summarize
 from assistant.grounding import Grounder
 from retrieval.catalog import Catalog, load_catalog
-from retrieval.files import DataError, Problem, atomic_write_json, iter_jsonl
+from retrieval.fileio import DataError, Problem, atomic_write_json, iter_jsonl
 
 log = logging.getLogger(__name__)
 _STATE: dict[str, Any] = {}  # per-process: grounder, assistant, k_values

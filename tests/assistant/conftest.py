@@ -169,7 +169,7 @@ def build_tiny_bundle(folder: Any) -> Any:
 
     from peft import LoraConfig, get_peft_model
 
-    from retrieval.files import atomic_write_json
+    from retrieval.fileio import atomic_write_json
     from retrieval.index import ProductIndex
     from training.pretrain import build_model, train_tokenizer
 

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from assistant.orchestrator import Assistant, Reply, normalize_messages
-from retrieval.files import DataError
+from retrieval.fileio import DataError
 
 
 def _user(text: str) -> list[dict[str, str]]:

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from retrieval.catalog import load_catalog, validate_catalog
-from retrieval.files import DataError
+from retrieval.fileio import DataError
 from retrieval.filters import Filters
 
 

@@ -12,7 +12,7 @@ import pytest
 from retrieval_helpers import random_products
 
 from retrieval.catalog import load_catalog
-from retrieval.files import DataError
+from retrieval.fileio import DataError
 from training.cli import main as shopguide
 
 

@@ -110,7 +110,7 @@ def test_save_load_round_trip(tmp_path, kind):
 
 
 def test_load_detects_edited_catalog(tmp_path, small_catalog):
-    from retrieval.files import DataError
+    from retrieval.fileio import DataError
 
     ProductIndex.build(small_catalog, encoder=ENC).save(tmp_path / "ix")
     path = tmp_path / "ix" / "products.jsonl"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.files import DataError
+from retrieval.fileio import DataError
 
 
 def test_load_svmlight_reads_sparse_counts_and_names_bad_lines(tmp_path):

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from retrieval.files import DataError, Problem, atomic_write_text
+from retrieval.fileio import DataError, Problem, atomic_write_text
 
 log = logging.getLogger(__name__)
 

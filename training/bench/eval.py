@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from retrieval.files import atomic_write_text
+from retrieval.fileio import atomic_write_text
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]

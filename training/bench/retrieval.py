@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.files import atomic_write_json, atomic_write_text
+from retrieval.fileio import atomic_write_json, atomic_write_text
 from retrieval.index import ProductIndex
 from retrieval.metrics import ranking_metrics
 from retrieval.text import product_text

@@ -26,7 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from retrieval.files import atomic_write_text
+from retrieval.fileio import atomic_write_text
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]

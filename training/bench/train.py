@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         "Measured on a 2-core machine shared with five other engineers' jobs: absolute numbers are noisy, "
         "the two arms ran back to back in one invocation.", ""])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    from retrieval.files import atomic_write_text
+    from retrieval.fileio import atomic_write_text
 
     atomic_write_text(args.out, text)
     print(text)

@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     import torch
 
-    from retrieval.files import DataError
+    from retrieval.fileio import DataError
 
     torch.manual_seed(0)
     results_path = args.out / "results.jsonl"
@@ -342,7 +342,7 @@ config default or fixed up front for compute.
 
 
 def _write_doc(path: Path, cmd: str, text: str, goals: list[str], missing: list[tuple]) -> None:
-    from retrieval.files import atomic_write_text
+    from retrieval.fileio import atomic_write_text
 
     section = f"""## Run: `{cmd}`
 

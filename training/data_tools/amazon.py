@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.catalog import Product
-from retrieval.files import DataError, Problem, atomic_write_jsonl, iter_jsonl
+from retrieval.fileio import DataError, Problem, atomic_write_jsonl, iter_jsonl
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import argparse
 import logging
 import sys
 
-from retrieval.files import DataError
+from retrieval.fileio import DataError
 from training.data_tools import amazon, recquest
 
 # source name -> importer module; adding an importer is one line here.

@@ -17,7 +17,7 @@ from typing import Any
 
 from assistant.dialogues import validate_dialogues
 from retrieval.catalog import Catalog, load_catalog, validate_catalog
-from retrieval.files import DataError, Problem, iter_jsonl
+from retrieval.fileio import DataError, Problem, iter_jsonl
 
 
 def _same(a: Any, b: Any) -> bool:

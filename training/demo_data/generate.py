@@ -22,7 +22,7 @@ import random
 import sys
 from pathlib import Path
 
-from retrieval.files import atomic_write_jsonl
+from retrieval.fileio import atomic_write_jsonl
 from training.demo_data.catalog import make_catalog
 from training.demo_data.dialogues import DialogueMaker
 from training.demo_data.vocab import CATEGORIES

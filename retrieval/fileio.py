@@ -1,4 +1,5 @@
-"""File helpers shared by every package: atomic writes and data problems that name file, line and field.
+"""File I/O shared by every package (`retrieval.fileio`): atomic writes, JSONL reading, and data problems
+that name file, line and field.
 
 Everything that writes an artifact goes through `atomic_write_*`, so a killed process never leaves a
 half-written file behind: the data is written to a temporary file in the same folder and renamed over
