@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retrieval.fileio import DataError, Problem, atomic_write_jsonl, iter_jsonl
+from retrieval.fileio import DataError, Problem, iter_jsonl
 
 ROLES = ("user", "assistant", "system")
 
@@ -150,8 +150,3 @@ def load_dialogues(path: str | Path | Iterable[str | Path], product_ids: set[str
     if problems:
         raise DataError(problems)
     return dialogues
-
-
-def save_dialogues(path: str | Path, dialogues: Iterable[Dialogue]) -> int:
-    """Write dialogues as JSONL atomically; returns the count."""
-    return atomic_write_jsonl(path, (d.to_dict() for d in dialogues))

@@ -26,7 +26,7 @@ from typing import Any
 
 from assistant.repair import apply_grounding
 from assistant.router import route
-from assistant.state import ShopperNeeds, Vocabulary, needs_from_dialogue
+from assistant.needs import ShopperNeeds, Vocabulary, needs_from_dialogue
 from retrieval.fileio import DataError, Problem
 from retrieval.filters import Filters
 

@@ -6,7 +6,7 @@ one-typo spelling correction against the catalog's own words.
     vocab.correct("a rain jackett")                    # "a rain jacket"
     choose_category(scores, current)                   # sticky category choice (used by state and router)
 
-Used by `assistant.state` (needs extraction) and `assistant.router` (category routing).
+Used by `assistant.needs` (needs extraction) and `assistant.router` (category routing).
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ shop shopping store online same different similar compare difference which bette
 older used new old plain simple fancy classic modern style styles looks look feel feels felt comfortable comfy
 hurt hurts pain easy hard clean wash care last lasts durable sturdy heavy weight weighs tall short wide narrow
 long""".split()
-def _norm(s: Any) -> str:
+def normalize_phrase(s: Any) -> str:
+    """How shopper text and catalog values are compared: stripped, lower-cased, runs of spaces as one."""
     return re.sub(r"\s+", " ", str(s).strip().lower())
 
 
@@ -108,16 +109,16 @@ class Vocabulary:
             cv = cats.setdefault(p.category, CategoryVocabulary())
             n_products[p.category] += 1
             if p.brand:
-                cv.brands[_norm(p.brand)] = p.brand
+                cv.brands[normalize_phrase(p.brand)] = p.brand
             for name, value in p.attributes.items():
                 for v in value if isinstance(value, list) else [value]:
                     if isinstance(v, bool):
-                        cv.flags[_norm(name.replace("_", " "))] = name
+                        cv.flags[normalize_phrase(name.replace("_", " "))] = name
                     elif isinstance(v, str) and len(v.strip()) >= 3 and not re.fullmatch(r"[\d.,\s]+", v):
-                        counts[p.category][(_norm(v), name, v)] += 1
+                        counts[p.category][(normalize_phrase(v), name, v)] += 1
                     elif isinstance(v, str) and v.strip() not in ("I", "A") and re.fullmatch(r"[A-Z0-9]*[A-Z]", v):
                         cv.short.setdefault(v.strip(), (name, v))
-            cv.titles.add(_norm(p.title))
+            cv.titles.add(normalize_phrase(p.title))
             values = " ".join(v for v in p.attributes.values() if isinstance(v, str))  # "wireless", "matte"
             words = f"{p.title} {values}".lower()
             title_df[p.category].update(set(re.findall(r"[a-z][a-z'-]{2,}", words)))
@@ -133,7 +134,7 @@ class Vocabulary:
                       if df / total[w] >= 0.8 and w not in brand_words}
             top = sorted(scored, key=scored.get, reverse=True)[:keywords_per_category]
             cv.keywords = {w: scored[w] for w in top}
-            for syn in CATEGORY_SYNONYMS.get(cat, [_norm(cat)]):
+            for syn in CATEGORY_SYNONYMS.get(cat, [normalize_phrase(cat)]):
                 cv.keywords[syn] = 2.0
             cv.compile()
         vocab = cls(cats)

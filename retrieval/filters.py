@@ -12,7 +12,8 @@ from typing import Any
 from retrieval.catalog import Product
 
 
-def _norm(v: Any) -> str:
+def normalize_value(v: Any) -> str:
+    """How filters compare a product's value to a wanted one: as stripped, lower-cased text."""
     return str(v).strip().lower()
 
 
@@ -53,16 +54,16 @@ class Filters:
 
     def matches(self, p: Product) -> bool:
         """True when `p` satisfies every constraint."""
-        if self.category is not None and _norm(p.category) != _norm(self.category):
+        if self.category is not None and normalize_value(p.category) != normalize_value(self.category):
             return False
         if self.min_price is not None and (p.price is None or p.price < self.min_price):
             return False
         if self.max_price is not None and (p.price is None or p.price > self.max_price):
             return False
-        brand = _norm(p.brand) if p.brand else None
-        if self.brands and brand not in {_norm(b) for b in self.brands}:
+        brand = normalize_value(p.brand) if p.brand else None
+        if self.brands and brand not in {normalize_value(b) for b in self.brands}:
             return False
-        if self.exclude_brands and brand in {_norm(b) for b in self.exclude_brands}:
+        if self.exclude_brands and brand in {normalize_value(b) for b in self.exclude_brands}:
             return False
         if self.exclude_ids and p.id in set(self.exclude_ids):
             return False
@@ -72,7 +73,7 @@ class Filters:
         for name, part in self.attributes_contain.items():
             v = p.attributes.get(name)
             values = v if isinstance(v, list) else [v]
-            if v is None or not any(_norm(part) in _norm(x) for x in values):
+            if v is None or not any(normalize_value(part) in normalize_value(x) for x in values):
                 return False
         for name, unwanted in self.exclude_attributes.items():
             if _has_value(p.attributes.get(name), unwanted):
@@ -85,5 +86,5 @@ def _has_value(value: Any, want: Any) -> bool:
         return False
     values = value if isinstance(value, list) else [value]
     wants = want if isinstance(want, list) else [want]
-    have = {_norm(x) for x in values}
-    return any(_norm(w) in have for w in wants)
+    have = {normalize_value(x) for x in values}
+    return any(normalize_value(w) in have for w in wants)

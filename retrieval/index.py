@@ -257,16 +257,6 @@ class ProductIndex:
     def _lex_mask(self, mask: np.ndarray | None) -> np.ndarray:
         return self.alive if mask is None else mask
 
-    def search_many(self, queries: list[str], top_k: int = 10, filters: Filters | list[Filters | None] | None = None,
-                    mode: str = "hybrid", **kw) -> list[list[tuple[Product, float]]]:
-        """`search` for many queries, encoding them in one batch."""
-        flist = filters if isinstance(filters, list) else [filters] * len(queries)
-        qvs = [None] * len(queries)
-        if mode != "lexical" and queries:
-            enc = self.encoder
-            qvs = list(enc.encode_queries(queries)) if hasattr(enc, "encode_queries") else list(enc.encode(queries))
-        return [self.search(q, top_k, f, mode, query_vector=v, **kw) for q, f, v in zip(queries, flist, qvs)]
-
     # ------------------------------------------------------------------------------------------ save / load
     def save(self, folder: str | Path) -> Path:
         """Write the index folder (compacting freed slots first). Every file is written atomically."""

@@ -74,7 +74,7 @@ def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter
 
     from assistant.engine import GenerationSettings
     from assistant.grounding import check_reply
-    from training.data import load_split, turn_messages
+    from training.examples import load_split, turn_messages
 
     dialogues, catalog = load_split(data_dir, category, split)
     answers = [(d, i, m) for d in dialogues for i, m in d.assistant_turns()

@@ -113,7 +113,7 @@ def source_texts(data_dir: str | Path, categories: Sequence[str], split: str = "
     """Pretraining documents: each dialogue rendered with its candidates' cards, plus catalog cards in groups."""
     from assistant.chat_format import build_messages, render_text
     from assistant.prompts import format_cards
-    from training.data import load_split
+    from training.examples import load_split
 
     texts: list[str] = []
     for cat in categories:

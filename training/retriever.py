@@ -81,11 +81,11 @@ def train(pairs: list[tuple[str, list[str]]], catalog: Catalog, base: str | None
     from sentence_transformers import SentenceTransformer
     from tqdm.auto import tqdm
 
-    from retrieval.encoder import DEFAULT_ENCODER, _bundled_path
+    from retrieval.encoder import DEFAULT_ENCODER, bundled_encoder_path
 
     random.seed(seed)
     torch.manual_seed(seed)
-    path = str(_bundled_path()) if base in (None, DEFAULT_ENCODER) else base
+    path = str(bundled_encoder_path()) if base in (None, DEFAULT_ENCODER) else base
     model = SentenceTransformer(path, device="cpu")
     model.max_seq_length = max_seq_length
     examples = [(q, pid) for q, gold in pairs for pid in gold]

@@ -68,7 +68,7 @@ class SFTConfig:
     out_dir: str = "outputs/sft/apparel"
     data: DataSettings = field(default_factory=DataSettings)
     lora: LoraSettings = field(default_factory=LoraSettings)
-    batching: str = "grouped"  # "grouped": length-grouped padded batches; "packed": packed rows (training/data.py)
+    batching: str = "grouped"  # "grouped": length-grouped padded batches; "packed": packed rows (training/examples.py)
     seq_len: int = 1024  # tokens per micro-batch: grouped -> B x longest budget; packed -> row length
     batch_size: int = 1  # packed only: rows per micro-batch
     grad_accum_steps: int = 1
@@ -126,7 +126,7 @@ def evaluate(model: Any, loaders: dict[str, Any], device: Any) -> dict[str, floa
     """Validation loss (mean over reply tokens) and perplexity per category; `loaders` maps category -> batches."""
     import torch
 
-    from training.data import assistant_token_loss
+    from training.examples import assistant_token_loss
 
     was_training = model.training
     model.eval()
@@ -145,7 +145,7 @@ def evaluate(model: Any, loaders: dict[str, Any], device: Any) -> dict[str, floa
 
 def eval_batches(cfg: SFTConfig, category: str, tokenizer: Any) -> list[dict[str, Any]]:
     """Packed validation batches of `category` (fixed order)."""
-    from training.data import ForeverDataIterator, build_examples, load_split
+    from training.examples import ForeverDataIterator, build_examples, load_split
 
     dialogues, catalog = load_split(cfg.data.data_dir, category, cfg.data.eval_split)
     dialogues = dialogues[: cfg.data.max_eval_dialogues]
@@ -163,7 +163,7 @@ def main(cfg: SFTConfig) -> Path:
 
     from assistant.model import load_base, pick_device, pick_dtype
     from training.checkpoint import load_checkpoint, save_adapter, save_checkpoint
-    from training.data import ForeverDataIterator, assistant_token_loss, build_examples, load_split
+    from training.examples import ForeverDataIterator, assistant_token_loss, build_examples, load_split
 
     out_dir, ckpt_dir = Path(cfg.out_dir), Path(cfg.out_dir) / "checkpoints"
     device = pick_device()

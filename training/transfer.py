@@ -168,7 +168,7 @@ def activate(model: Any, names: list[str]) -> None:
 
 def load_split_dialogues(cfg: TransferConfig, category: str, split: str, limit: int | None = None):
     """Dialogues and catalog of one category's split (first `limit` dialogues)."""
-    from training.data import load_split
+    from training.examples import load_split
 
     dialogues, catalog = load_split(cfg.data.data_dir, category, split)
     return (dialogues[:limit] if limit else dialogues), catalog

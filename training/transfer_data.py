@@ -7,7 +7,7 @@ category text for the adversarial loss, and the two auxiliary tasks (product cho
     choice = choice_targets(dialogues, catalog, tokenizer)           # {(dialogue id, turn): candidate cards, gold}
     needs = needs_examples(dialogues, tokenizer, max_seq_len)        # Example: transcript -> needs JSON reply
 
-LM examples themselves come from `training.data.build_examples` (the one renderer); only batching differs
+LM examples themselves come from `training.examples.build_examples` (the one renderer); only batching differs
 from SFT: rows are padded (not packed) and carry an attention mask, so that mean-pooled hidden states
 (`training.objectives.mean_pool`) describe one example each.
 """
@@ -25,7 +25,7 @@ from assistant.chat_format import IGNORE_INDEX, render
 from assistant.dialogues import Dialogue
 from retrieval.catalog import Catalog, product_to_text
 from retrieval.fileio import DataError, Problem, iter_jsonl
-from training.data import Example
+from training.examples import Example
 
 NEEDS_SYSTEM = "Extract the shopper's needs from the conversation as JSON."
 

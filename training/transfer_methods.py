@@ -57,7 +57,7 @@ def finetune(
     """
     import torch
 
-    from training.data import build_examples
+    from training.examples import build_examples
     from training.transfer_data import PaddedBatches
 
     examples = []
@@ -172,7 +172,7 @@ def run_joint(
         return ["shared", c] if multitask else ["shared"]
 
     # data: LM batches per category, auxiliary targets, unlabeled text for the discriminator
-    from training.data import build_examples
+    from training.examples import build_examples
 
     pad = _pad_id(tok)
     lm, needs, choice, texts = {}, {}, {}, {}
@@ -283,7 +283,7 @@ def run_meta(cfg: TransferConfig, base: Any, tok: Any, shots: list, catalog: Any
     the learned LoRA initialisation on the K target dialogues (left as is when K = 0)."""
     import torch
 
-    from training.data import build_examples
+    from training.examples import build_examples
     from training.sft import add_lora
     from training.transfer_data import PaddedBatches
 
@@ -326,7 +326,7 @@ def evaluate_target(cfg: TransferConfig, model: Any, tok: Any, adapter: str) -> 
     features of source and target unlabeled text under that adapter."""
     import torch
 
-    from training.data import build_examples
+    from training.examples import build_examples
     from training.objectives import proxy_a_distance
     from training.transfer_data import PaddedBatches, category_texts, text_batches
 

@@ -6,7 +6,7 @@ Run: python -m pytest -q tests/assistant/test_router.py
 from __future__ import annotations
 
 from assistant.router import route
-from assistant.state import Vocabulary
+from assistant.needs import Vocabulary
 
 CATS = ["apparel", "shoes"]
 

@@ -173,9 +173,10 @@ def test_hnsw_agrees_with_exact_search():
     assert np.mean(recalls) >= 0.9
 
 
-def test_search_many_equals_search(small_catalog):
+def test_batch_encoded_queries_search_as_single_ones(small_catalog):
     idx = ProductIndex.build(small_catalog, encoder=ENC)
     qs = ["boots", "coffee mug", "warm lamp"]
     fs = [None, Filters(category="home"), Filters(max_price=40)]
-    assert [[(p.id, round(s, 6)) for p, s in r] for r in idx.search_many(qs, 3, fs)] == \
+    qvs = idx.encoder.encode_queries(qs)  # one batch
+    assert [[(p.id, round(s, 6)) for p, s in idx.search(q, 3, f, query_vector=v)] for q, f, v in zip(qs, fs, qvs)] == \
         [[(p.id, round(s, 6)) for p, s in idx.search(q, 3, f)] for q, f in zip(qs, fs)]

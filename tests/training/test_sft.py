@@ -80,7 +80,7 @@ def test_packed_rows_do_not_attend_across_examples(arch, bases, tiny_data):
     import torch
 
     from assistant.model import load_base
-    from training.data import build_examples, collate, load_split
+    from training.examples import build_examples, collate, load_split
 
     model, tok = load_base(bases[arch], device="cpu", dtype=torch.float32)
     dialogues, catalog = load_split(tiny_data, "apparel", "train")
@@ -155,7 +155,7 @@ def test_config_errors_name_the_key(tmp_path):
 def test_forever_iterator_and_mixer_resume_exactly():
     import torch
 
-    from training.data import CategoryMixer, Example, ForeverDataIterator, pack
+    from training.examples import CategoryMixer, Example, ForeverDataIterator, pack
 
     examples = [Example(list(range(1, n + 1)), [-100] * (n - 2) + [1, 2], "apparel") for n in range(5, 40, 3)]
     rows = pack(examples, 64, seed=1, epoch=0)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.catalog import Catalog, Product, load_catalog
+from retrieval.catalog import Product, load_catalog
 from retrieval.filters import Filters
 
 
@@ -129,7 +129,3 @@ def replicate(products: list[Product], emb: np.ndarray, n: int, noise: float = 0
         x[s:e] = emb[np.arange(s, e) % base] + rng.standard_normal((e - s, emb.shape[1]), np.float32) * noise
         x[s:e] /= np.linalg.norm(x[s:e], axis=1, keepdims=True)
     return reps, x
-
-
-def load_all_demo(data: Path, categories: list[str]) -> Catalog:
-    return load_catalog([data / "catalog" / f"{c}.jsonl" for c in categories])

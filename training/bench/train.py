@@ -28,7 +28,7 @@ def _setup(args: argparse.Namespace) -> tuple[Any, Any, list, list]:
     import torch
 
     from assistant.model import load_base
-    from training.data import build_examples, load_split
+    from training.examples import build_examples, load_split
     from training.sft import LoraSettings, add_lora
 
     torch.manual_seed(args.seed)
@@ -44,7 +44,7 @@ def _setup(args: argparse.Namespace) -> tuple[Any, Any, list, list]:
 def _val_loss(model: Any, val: list, pad_id: int) -> float:
     import torch
 
-    from training.data import ForeverDataIterator, assistant_token_loss
+    from training.examples import ForeverDataIterator, assistant_token_loss
 
     it = ForeverDataIterator(val, 2048, 1, seed=0, pad_id=pad_id)
     total, count = 0.0, 0
@@ -60,7 +60,7 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
     """Our loop (training/sft.py's): length-grouped (or packed) batches, LM head on reply tokens only."""
     import torch
 
-    from training.data import ForeverDataIterator, assistant_token_loss
+    from training.examples import ForeverDataIterator, assistant_token_loss
     from training.sft import lr_lambda
 
     model, tok, train, val = _setup(args)
@@ -125,7 +125,7 @@ def reply_bits_per_char(base: str, data: str, categories: list[str], dialogues: 
 
     from assistant.chat_format import IGNORE_INDEX, render
     from assistant.model import load_base
-    from training.data import load_split, turn_messages
+    from training.examples import load_split, turn_messages
 
     base, _, adapter = base.partition("::")  # "BASE::ADAPTER_DIR" scores a base with a LoRA adapter
     model, tok = load_base(base, device="cpu", dtype=torch.float32)

@@ -55,7 +55,7 @@ def score_adapter(
     from assistant.evaluation.metrics import chrf, hit_at_k, recall_at_k, rouge_l
     from assistant.grounding import check_reply
     from assistant.model import load_adapters, load_base
-    from training.data import build_examples, load_split, turn_messages
+    from training.examples import build_examples, load_split, turn_messages
     from training.transfer import lm_step_loss
     from training.transfer_data import PaddedBatches
 

@@ -28,12 +28,6 @@ def title_case(s: str) -> str:
     return " ".join("-".join(w[:1].upper() + w[1:] for w in word.split("-")) for word in s.split())
 
 
-def attribute_names(spec: dict, ptype: str) -> list[str]:
-    """The attribute names a product of `ptype` has, in display order (type first, then type, then common)."""
-    return ["type"] + list(spec["types"][ptype]["attrs"]) + [a for a in spec["common"] if a not in
-                                                              spec["types"][ptype]["attrs"]]
-
-
 def _price(rng: random.Random, lo: float, hi: float) -> float:
     base = lo + (hi - lo) * rng.random() ** 1.4  # more cheap than expensive items
     ending = rng.choice([0.99, 0.99, 0.95, 0.5, 0.0])

@@ -1,7 +1,7 @@
 """Shopper-needs extraction: budgets, attribute values, brands, negations, category switches, and (when the
 demo data exists) agreement with the generator's gold `needs`.
 
-Run: python -m pytest -q tests/assistant/test_state.py
+Run: python -m pytest -q tests/assistant/test_needs.py
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.state import ShopperNeeds, Vocabulary, needs_from_dialogue, parse_budget, update_needs
+from assistant.needs import ShopperNeeds, Vocabulary, needs_from_dialogue, parse_budget, update_needs
 
 FIELDS = ("min_price", "max_price", "attributes", "exclude_attributes", "brands", "exclude_brands")
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.vocabulary import Vocabulary, _norm, choose_category
+from assistant.vocabulary import Vocabulary, normalize_phrase, choose_category
 from retrieval.filters import Filters
 
 AROUND_SPREAD = 0.2  # "around $100" -> 80..120
@@ -190,13 +190,13 @@ def _values(v: Any) -> list[Any]:
 
 def _without(v: Any, value: Any) -> Any:
     """`v` (a value or list of values) minus `value`; None when nothing is left."""
-    left = [x for x in _values(v) if _norm(x) != _norm(value)]
+    left = [x for x in _values(v) if normalize_phrase(x) != normalize_phrase(value)]
     return None if not left else left[0] if len(left) == 1 else left
 
 
 def _set_want(needs: ShopperNeeds, attr: str, value: Any, same_message: bool) -> None:
     """Want `value` for `attr`: replaces an earlier wish, or joins one from the same message ("red or blue")."""
-    if same_message and attr in needs.attributes and _norm(value) not in map(_norm, _values(needs.attributes[attr])):
+    if same_message and attr in needs.attributes and normalize_phrase(value) not in map(normalize_phrase, _values(needs.attributes[attr])):
         needs.attributes[attr] = _values(needs.attributes[attr]) + [value]
     else:
         needs.attributes[attr] = value
@@ -210,7 +210,7 @@ def _set_exclude(needs: ShopperNeeds, attr: str, value: Any) -> None:
     old = needs.exclude_attributes.get(attr)
     if old is None:
         needs.exclude_attributes[attr] = value
-    elif _norm(value) not in map(_norm, _values(old)):
+    elif normalize_phrase(value) not in map(normalize_phrase, _values(old)):
         needs.exclude_attributes[attr] = _values(old) + [value]
     if attr in needs.attributes:
         left = _without(needs.attributes[attr], value)
@@ -277,11 +277,11 @@ def update_needs(needs: ShopperNeeds, user_text: str, vocabulary: Vocabulary,
             for m in cv._brand_re.finditer(clause) if cv._brand_re else ():
                 brand = cv.brands[m.group(1)]
                 if _negated(clause, m.start(), spans):
-                    new.brands = [b for b in new.brands if _norm(b) != _norm(brand)]
+                    new.brands = [b for b in new.brands if normalize_phrase(b) != normalize_phrase(brand)]
                     if brand not in new.exclude_brands:
                         new.exclude_brands.append(brand)
                 else:
-                    new.exclude_brands = [b for b in new.exclude_brands if _norm(b) != _norm(brand)]
+                    new.exclude_brands = [b for b in new.exclude_brands if normalize_phrase(b) != normalize_phrase(brand)]
                     new.brands = (new.brands if brand_said else []) + ([brand] if brand not in new.brands or
                                                                        not brand_said else [])
                     brand_said = True
@@ -292,7 +292,7 @@ def update_needs(needs: ShopperNeeds, user_text: str, vocabulary: Vocabulary,
             wanted_here.add(attr)
         low = user_text.lower()
         for name in {a for a, _ in cv.values.values()} | set(cv.flags.values()):
-            spoken = re.escape(_norm(name.replace("_", " ")))
+            spoken = re.escape(normalize_phrase(name.replace("_", " ")))
             if re.search(rf"\bany {spoken}\b|\b{spoken} (?:doesn't|does not|don't) matter", low):
                 new.attributes.pop(name, None)
                 new.exclude_attributes.pop(name, None)
