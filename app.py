@@ -14,10 +14,10 @@ import logging
 import sys
 from pathlib import Path
 
+from assistant.server import add_server_args, serve
+
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.server import add_server_args, serve
-
     parser = add_server_args(argparse.ArgumentParser(description="shopguide chat page + OpenAI-compatible API"))
     parser.set_defaults(bundle=str(Path(__file__).resolve().parent / "demo"))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from assistant.chat_format import PROJECT_CHAT_TEMPLATE
+
 log = logging.getLogger(__name__)
 
 # Module names never adapted: output heads and embeddings (they are tied or task-specific).
@@ -73,7 +75,6 @@ def pick_dtype(device: str) -> Any:
 
 def ensure_chat_template(tokenizer: Any) -> Any:
     """Install the project chat template and a pad token on a tokenizer that lacks them (in place)."""
-    from assistant.chat_format import PROJECT_CHAT_TEMPLATE
 
     if not getattr(tokenizer, "chat_template", None):
         tokenizer.chat_template = PROJECT_CHAT_TEMPLATE

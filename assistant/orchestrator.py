@@ -24,11 +24,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from assistant import grounding
+from assistant.chat_format import build_messages
+from assistant.engine import Engine, GenerationSettings
+from assistant.model import load_adapters, load_base
+from assistant.needs import ShopperNeeds, Vocabulary, needs_from_dialogue
+from assistant.prompts import format_price
 from assistant.repair import apply_grounding
 from assistant.router import route
-from assistant.needs import ShopperNeeds, Vocabulary, needs_from_dialogue
 from retrieval.fileio import DataError, Problem
 from retrieval.filters import Filters
+from retrieval.index import ProductIndex
 
 log = logging.getLogger(__name__)
 TOP_K = 5
@@ -92,7 +98,6 @@ def relaxations(filters: Filters) -> Iterator[tuple[Filters, str]]:
     """Ever looser versions of `filters`, each with what it gave up, in the order a shop assistant would:
     the most recently stated wanted attribute first (the first one, usually the product type, last), then
     the brand, the price range, the exclusions and finally the first attribute. Rejected ids always stay."""
-    from assistant.prompts import format_price
 
     wanted = list(filters.attributes_equal.items())
     for name, value in reversed(wanted[1:]):
@@ -150,9 +155,7 @@ class Assistant:
         self.categories = sorted(set(self.catalog.categories()) | set(self.adapters))
         self.default_category = default_category or (self.categories[0] if self.categories else None)
         self.vocabulary = Vocabulary.from_catalog(self.catalog)
-        if check_reply is None:
-            from assistant.grounding import check_reply
-        self.check_reply = check_reply
+        self.check_reply = check_reply if check_reply is not None else grounding.check_reply
         self.top_k = top_k
         self._search_lock = threading.Lock()
 
@@ -192,9 +195,6 @@ class Assistant:
                 problems.append(Problem(str(cfg_file), None, key, f"folder {path / rel} does not exist"))
         if problems:
             raise DataError(problems)
-        from assistant.engine import Engine
-        from assistant.model import load_adapters, load_base
-        from retrieval.index import ProductIndex
 
         index = ProductIndex.load(path / cfg["index"])
         model, tok = load_base(str(path / cfg["base"]), device=device, dtype=dtype)
@@ -210,8 +210,6 @@ class Assistant:
     def warm_up(self) -> None:
         """One search and a one-token generation, so the first shopper does not pay for lazy loading
         (query encoder, first forward pass)."""
-        from assistant.chat_format import build_messages
-        from assistant.engine import GenerationSettings
 
         t0 = time.perf_counter()
         products = [p for p, _ in self.search("hello", top_k=2)]
@@ -274,8 +272,6 @@ class Assistant:
         Raises:
             ValueError: no user message to answer, or an unknown category.
         """
-        from assistant.chat_format import build_messages
-        from assistant.prompts import format_price
 
         plan = self.plan(messages, category, filters)
         history, category, needs, products, notes = plan.history, plan.category, plan.needs, plan.products, plan.notes

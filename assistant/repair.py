@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from assistant.prompts import format_price
+
 _PRONOUN_START = re.compile(r"^\W*(?:it|its|it's|this one|they|their)\b", re.I)
 
 
@@ -46,7 +48,6 @@ def apply_grounding(text: str, report: Any, catalog: Any, drop: dict[str, str] |
     Returns:
         `(repaired_text, product_ids_named, corrections)`.
     """
-    from assistant.prompts import format_price
 
     edits: list[tuple[int, int, str]] = []
     corrections: list[str] = []

@@ -36,7 +36,11 @@ from fastapi import FastAPI, Request  # module level: FastAPI resolves the strin
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from assistant.engine import GenerationSettings
 from assistant.faces import add_bundle_args, open_bundle
+from assistant.webui import UI_CSS
+from assistant.webui import build_ui as _build_ui
+from retrieval.filters import Filters
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 256_000
@@ -89,7 +93,6 @@ def _settings(body: dict[str, Any]) -> Any:
         wanted["seed"] = body["seed"]
     if not wanted:
         return None
-    from assistant.engine import GenerationSettings
 
     known = {f.name for f in dataclasses.fields(GenerationSettings)}
     return GenerationSettings(**{k: v for k, v in wanted.items() if k in known})
@@ -192,8 +195,6 @@ def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MA
     @app.get("/v1/search")
     def search(q: str, category: str | None = None, min_price: float | None = None, max_price: float | None = None,
                brand: str | None = None, top_k: int = 10) -> dict[str, Any]:
-        from retrieval.filters import Filters
-
         if len(q) > MAX_MESSAGE_CHARS:
             raise ApiError(400, f"q is too long ({len(q)} > {MAX_MESSAGE_CHARS} characters)", "q")
         if category is not None and category not in categories:
@@ -265,8 +266,6 @@ def build_app(assistant: Any, token: str | None = None, auth: tuple[str, str] | 
     """
     import gradio as gr
 
-    from assistant.webui import UI_CSS
-
     api = build_api(assistant, token=token)
     return gr.mount_gradio_app(api, build_ui(assistant, feedback_path=feedback_path), path="/", auth=auth,
                                css=UI_CSS, footer_links=[])
@@ -316,6 +315,5 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> Any:
     """The Gradio chat page (`gr.Blocks`); see `assistant.webui.build_ui`."""
-    from assistant.webui import build_ui as _build_ui
 
     return _build_ui(assistant, feedback_path=feedback_path)

@@ -15,14 +15,15 @@ import logging
 import sys
 from typing import Any, TextIO
 
+from assistant.engine import GenerationSettings
 from assistant.faces import add_bundle_args, open_bundle
+from assistant.orchestrator import Reply
+from assistant.prompts import format_price
 
 HELP = "commands: /reset  /category NAME|auto  /help  /quit"
 
 
 def _product_line(p: Any) -> str:
-    from assistant.prompts import format_price
-
     price = format_price(p.price, p.currency)
     return f"  - [{p.id}] {p.title}" + (f" ({p.brand})" if p.brand else "") + (f", {price}" if price else "")
 
@@ -40,7 +41,6 @@ def run_chat(assistant: Any, stdin: TextIO, stdout: TextIO, category: str | None
     Returns:
         0 at the end of input or on /quit.
     """
-    from assistant.orchestrator import Reply
 
     interactive = stdin.isatty()
     messages: list[dict[str, str]] = []
@@ -117,7 +117,5 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = None
     if args.max_new_tokens:
-        from assistant.engine import GenerationSettings
-
         settings = GenerationSettings(max_new_tokens=args.max_new_tokens)
     return run_chat(assistant, sys.stdin, sys.stdout, category=args.category, settings=settings)

@@ -20,6 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from assistant.orchestrator import Reply
+from assistant.prompts import format_price
+
 log = logging.getLogger(__name__)
 AUTO = "Auto (from the conversation)"
 EXAMPLES = {
@@ -50,7 +53,6 @@ def render_cards(products: list[Any]) -> str:
     """HTML cards for `products`, every catalog field escaped; images only from http(s) URLs."""
     if not products:
         return '<div class="sg-empty">Recommended products will appear here.</div>'
-    from assistant.prompts import format_price
 
     out = ['<div class="sg-cards">']
     for p in products:
@@ -111,8 +113,6 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
         feedback_path: JSONL file that thumbs up / down records are appended to.
     """
     import gradio as gr
-
-    from assistant.orchestrator import Reply
 
     catalog = assistant.catalog
     brands = sorted({p.brand for p in catalog if p.brand})

@@ -12,6 +12,8 @@ import logging
 
 import numpy as np
 
+from retrieval.fileio import atomic_open
+
 log = logging.getLogger(__name__)
 
 
@@ -98,8 +100,6 @@ class HNSW:
 
     def save(self, path: str) -> None:
         import faiss
-
-        from retrieval.fileio import atomic_open
 
         data = faiss.serialize_index(self.index)
         with atomic_open(path, "wb") as f:

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from retrieval.fileio import atomic_open, atomic_write_json
+
 _TOKEN = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset(
     "a an and are as at be but by for from has have i i'm in is it its me my of on or our so that the "
@@ -154,7 +156,6 @@ class BM25:
     # ----------------------------------------------------------------------------------------- saving
     def save(self, folder: str | Path) -> None:
         """Write `bm25_counts.npz` and `bm25_vocab.json` into `folder` (atomically each)."""
-        from retrieval.fileio import atomic_open, atomic_write_json
 
         folder = Path(folder)
         c = self.counts.tocsr()

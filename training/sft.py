@@ -23,6 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.model import find_lora_targets, load_base, pick_device, pick_dtype
+from retrieval.fileio import DataError
+from training.checkpoint import load_checkpoint, save_adapter, save_checkpoint
+from training.config import ConfigError, load_config
+from training.examples import ForeverDataIterator, assistant_token_loss, build_examples, load_split
+
 log = logging.getLogger(__name__)
 
 
@@ -99,8 +105,6 @@ def add_lora(model: Any, lora: LoraSettings) -> Any:
     """Wrap `model` in a trainable `peft` LoRA model (targets found by `find_lora_targets` when not set)."""
     from peft import LoraConfig, get_peft_model
 
-    from assistant.model import find_lora_targets
-
     targets = lora.target_modules or find_lora_targets(model)
     config = LoraConfig(r=lora.r, lora_alpha=lora.lora_alpha, lora_dropout=lora.lora_dropout,
                         target_modules=targets, task_type="CAUSAL_LM")
@@ -126,8 +130,6 @@ def evaluate(model: Any, loaders: dict[str, Any], device: Any) -> dict[str, floa
     """Validation loss (mean over reply tokens) and perplexity per category; `loaders` maps category -> batches."""
     import torch
 
-    from training.examples import assistant_token_loss
-
     was_training = model.training
     model.eval()
     out: dict[str, float] = {}
@@ -145,7 +147,6 @@ def evaluate(model: Any, loaders: dict[str, Any], device: Any) -> dict[str, floa
 
 def eval_batches(cfg: SFTConfig, category: str, tokenizer: Any) -> list[dict[str, Any]]:
     """Packed validation batches of `category` (fixed order)."""
-    from training.examples import ForeverDataIterator, build_examples, load_split
 
     dialogues, catalog = load_split(cfg.data.data_dir, category, cfg.data.eval_split)
     dialogues = dialogues[: cfg.data.max_eval_dialogues]
@@ -160,10 +161,6 @@ def main(cfg: SFTConfig) -> Path:
     import torch
     from accelerate import Accelerator
     from tqdm.auto import tqdm
-
-    from assistant.model import load_base, pick_device, pick_dtype
-    from training.checkpoint import load_checkpoint, save_adapter, save_checkpoint
-    from training.examples import ForeverDataIterator, assistant_token_loss, build_examples, load_split
 
     out_dir, ckpt_dir = Path(cfg.out_dir), Path(cfg.out_dir) / "checkpoints"
     device = pick_device()
@@ -272,9 +269,6 @@ def main(cfg: SFTConfig) -> Path:
 def cli(argv: list[str] | None = None) -> int:
     """`shopguide train sft CONFIG.yaml [key=value ...]`."""
     import argparse
-
-    from retrieval.fileio import DataError
-    from training.config import ConfigError, load_config
 
     p = argparse.ArgumentParser(prog="shopguide train sft", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -32,7 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.model import load_base
+from retrieval.fileio import DataError
+from training.config import ConfigError, load_config
+from training.examples import load_split
 from training.sft import LoraSettings
+from training.transfer_data import parse_shots, select_shots
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +123,6 @@ class TransferConfig:
     def __post_init__(self):
         if self.method not in METHODS:
             raise ValueError(f"`method` must be one of {', '.join(METHODS)}, got {self.method!r}")
-        from training.transfer_data import parse_shots
 
         parse_shots(self.shots)
         for name in ("batch_size", "max_steps", "log_every"):
@@ -168,7 +172,6 @@ def activate(model: Any, names: list[str]) -> None:
 
 def load_split_dialogues(cfg: TransferConfig, category: str, split: str, limit: int | None = None):
     """Dialogues and catalog of one category's split (first `limit` dialogues)."""
-    from training.examples import load_split
 
     dialogues, catalog = load_split(cfg.data.data_dir, category, split)
     return (dialogues[:limit] if limit else dialogues), catalog
@@ -178,8 +181,6 @@ def main(cfg: TransferConfig) -> Path:
     """Run one transfer method; returns the target adapter folder `OUT_DIR/adapters/<target>`."""
     import torch
 
-    from assistant.model import load_base
-    from training.transfer_data import select_shots
     from training.transfer_methods import (
         evaluate_target,
         load_trainable,
@@ -230,9 +231,6 @@ def main(cfg: TransferConfig) -> Path:
 def cli(argv: list[str] | None = None) -> int:
     """`shopguide train transfer CONFIG.yaml [key=value ...]`."""
     import argparse
-
-    from retrieval.fileio import DataError
-    from training.config import ConfigError, load_config
 
     ap = argparse.ArgumentParser(
         prog="shopguide train transfer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

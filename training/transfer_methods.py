@@ -13,7 +13,20 @@ import random
 from pathlib import Path
 from typing import Any
 
+from assistant.model import load_base
+from training.augment import augment_dialogues
+from training.checkpoint import save_adapter
+from training.examples import build_examples
+from training.sft import add_lora
 from training.transfer import TransferConfig, activate, lm_step_loss, load_split_dialogues, pooled
+from training.transfer_data import (
+    PaddedBatches,
+    category_texts,
+    choice_targets,
+    needs_examples,
+    pad_batch,
+    text_batches,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +70,6 @@ def finetune(
     """
     import torch
 
-    from training.examples import build_examples
-    from training.transfer_data import PaddedBatches
-
     examples = []
     for cat, catalog in catalogs.items():
         ds = [d for d in dialogues if d.category == cat]
@@ -85,7 +95,6 @@ def finetune(
 
 def run_single(cfg: TransferConfig, model: Any, tok: Any, shots: list, catalog: Any, init: Path | None) -> Any:
     """target-only (fresh LoRA, `init=None`) or finetune (continue the adapter at `init`) on the K dialogues."""
-    from training.sft import add_lora
 
     model = load_trainable(model, init) if init else add_lora(model, cfg.lora)
     if not shots:
@@ -97,9 +106,6 @@ def run_single(cfg: TransferConfig, model: Any, tok: Any, shots: list, catalog: 
 def source_adapter_dir(cfg: TransferConfig) -> Path:
     """The source adapter: `cfg.source_adapter`, or one trained here (once) into `OUT_DIR/source_adapter`."""
     import torch
-
-    from assistant.model import load_base
-    from training.sft import add_lora
 
     if cfg.source_adapter:
         path = Path(cfg.source_adapter)
@@ -133,14 +139,6 @@ def run_joint(
     from peft import LoraConfig
 
     from training.objectives import CategoryDiscriminator, DomainAdversarialLoss, dann_lambda, mean_pool
-    from training.transfer_data import (
-        PaddedBatches,
-        category_texts,
-        choice_targets,
-        needs_examples,
-        pad_batch,
-        text_batches,
-    )
 
     ts = cfg.transfer
     multitask = cfg.method in ("multitask", "multitask+adversarial", "augment")
@@ -149,8 +147,6 @@ def run_joint(
     extra: dict[str, Any] = {}
     real_shots = list(shots)
     if cfg.method == "augment":
-        from training.augment import augment_dialogues
-
         generated, extra = augment_dialogues(cfg, model, tok, real_shots, tgt_catalog)
         shots = real_shots + generated
     cats = [*cfg.sources, cfg.target]
@@ -172,7 +168,6 @@ def run_joint(
         return ["shared", c] if multitask else ["shared"]
 
     # data: LM batches per category, auxiliary targets, unlabeled text for the discriminator
-    from training.examples import build_examples
 
     pad = _pad_id(tok)
     lm, needs, choice, texts = {}, {}, {}, {}
@@ -283,10 +278,6 @@ def run_meta(cfg: TransferConfig, base: Any, tok: Any, shots: list, catalog: Any
     the learned LoRA initialisation on the K target dialogues (left as is when K = 0)."""
     import torch
 
-    from training.examples import build_examples
-    from training.sft import add_lora
-    from training.transfer_data import PaddedBatches
-
     ts = cfg.transfer
     model = add_lora(base, cfg.lora)
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
@@ -326,9 +317,7 @@ def evaluate_target(cfg: TransferConfig, model: Any, tok: Any, adapter: str) -> 
     features of source and target unlabeled text under that adapter."""
     import torch
 
-    from training.examples import build_examples
     from training.objectives import proxy_a_distance
-    from training.transfer_data import PaddedBatches, category_texts, text_batches
 
     model.set_adapter(adapter)
     model.eval()
@@ -365,7 +354,6 @@ def save_adapters(
 ) -> None:
     """Write `root/<category>/` for each `{category: peft adapter name}`: one plain PEFT adapter (only that
     adapter's weights) + `train_config.yaml` + `metrics.json` (`training.checkpoint.save_adapter`)."""
-    from training.checkpoint import save_adapter
 
     for cat, name in adapters.items():
         final = Path(root) / (names or {}).get(cat, cat)

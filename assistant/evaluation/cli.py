@@ -15,6 +15,9 @@ import logging
 import sys
 from pathlib import Path
 
+from assistant.evaluation.report import write_compare_report
+from assistant.evaluation.runner import read_results, run_eval
+from assistant.evaluation.summary import compare_runs
 from retrieval.fileio import DataError, atomic_write_json
 
 EPILOG = """examples:
@@ -57,10 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from assistant.evaluation.report import write_compare_report
-    from assistant.evaluation.runner import read_results
-    from assistant.evaluation.summary import compare_runs
-
     runs = []
     for d in args.compare:
         path = Path(d) / "results.jsonl"
@@ -102,7 +101,6 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             print(f"shopguide eval: --k must be comma-separated integers, got {args.k!r}", file=sys.stderr)
             return 2
-        from assistant.evaluation.runner import run_eval
 
         metrics = run_eval(args.transcripts, args.catalog, args.out, assistant_dir=args.assistant,
                            workers=args.workers, k_values=k_values, limit=args.limit, fresh=args.fresh,

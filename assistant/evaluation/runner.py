@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.dialogues import Dialogue, parse_dialogue
+from assistant.evaluation.report import write_report
 from assistant.evaluation.scoring import K_VALUES, replay_dialogue, score_dialogue
-from assistant.evaluation.summary import summarize
+from assistant.evaluation.summary import summarize, worst_dialogues
 from assistant.grounding import Grounder
+from assistant.orchestrator import Assistant
 from retrieval.catalog import Catalog, load_catalog
 from retrieval.fileio import DataError, Problem, atomic_write_json, iter_jsonl
 
@@ -56,8 +58,6 @@ def _init_worker(catalog: Catalog, assistant_dir: str | None, assistant: Any, k_
     if assistant is not None:
         _STATE["assistant"] = assistant
     elif assistant_dir is not None:
-        from assistant.orchestrator import Assistant
-
         _STATE["assistant"] = Assistant.from_pretrained(assistant_dir)
     else:
         _STATE["assistant"] = None
@@ -278,9 +278,6 @@ def run_eval(transcripts: str | Path, catalog: str | Path | Catalog, out: str | 
     metrics = summarize(results, skipped, {**config, "new_this_run": n_new})
     atomic_write_json(out / "metrics.json", metrics)
     if report:
-        from assistant.evaluation.report import write_report
-        from assistant.evaluation.summary import worst_dialogues
-
         bad = {r["id"] for r in worst_dialogues(results, worst)}
         write_report(out / "report.html", metrics, results, worst,
                      worst_records=read_results(results_path, ids=bad))

@@ -27,7 +27,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from assistant.evaluation.runner import run_eval
 from retrieval.fileio import atomic_write_text
+from training.data_tools.importers import main as import_main
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
@@ -81,8 +83,6 @@ def _concat(files: list[Path], out: Path) -> int:
 
 
 def _time_run(name: str, transcripts: Path, catalog: Path, workdir: Path, **kw: Any) -> dict[str, Any]:
-    from assistant.evaluation.runner import run_eval
-
     out = workdir / name
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
@@ -125,8 +125,6 @@ def main(argv: list[str] | None = None) -> int:
         sets = [("demo test", demo_t, data / "catalog")]
         rq = Path(args.recquest) if args.recquest else None
         if rq is None and (SHARED / "recquest").is_dir():
-            from training.data_tools.importers import main as import_main
-
             rq = tmp / "recquest"
             import_main(["recquest", str(SHARED / "recquest"), "--out", str(rq)])
         if rq is not None and (rq / "catalog.jsonl").is_file():

@@ -26,11 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.encoder import load_encoder
 from retrieval.fileio import atomic_write_json, atomic_write_text
 from retrieval.index import ProductIndex
 from retrieval.metrics import ranking_metrics
+from retrieval.tca import TCA, TCAEncoder, mmd2
 from retrieval.text import product_text
 from training.bench.retrieval_data import EvalSet, bigbasket_products, demo_sets, epqa_set, recquest_set
+from training.bench.retrieval_speed import encoding_speed, speed_at_size
+from training.demo_data.generate import main as generate
+from training.retriever import load_demo
 
 log = logging.getLogger(__name__)
 METRICS = ("recall@1", "recall@5", "recall@10", "ndcg@10", "mrr")
@@ -49,7 +54,6 @@ def _embed(encoder, texts: list[str], cache: dict, key: str, queries: bool = Fal
 def evaluate_set(es: EvalSet, encoders: dict[str, object], source_texts: list[str], tca_seeds: list[int],
                  rng_seed: int = 0) -> dict:
     """Every method on one evaluation set; returns {method: {metric: value or [values over seeds]}}."""
-    from retrieval.tca import TCA, TCAEncoder, mmd2
 
     qtexts = [q for q, _, _ in es.queries]
     gold = [g for _, g, _ in es.queries]
@@ -245,7 +249,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--state", default="outputs/bench_retrieval.json", help="results of the last run of each part")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from retrieval.encoder import load_encoder
 
     command = "shopguide bench retrieval " + " ".join(sys.argv[1:] if argv is None else argv)
     command = command.replace("bench retrieval bench retrieval", "bench retrieval").strip()
@@ -258,11 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     if "quality" in parts:
         data = Path(args.data)
         if not (data / "catalog").exists():
-            from training.demo_data.generate import main as generate
-
             data = Path(tempfile.mkdtemp(prefix="shopguide_demo_"))
             generate(["--out", str(data), "--seed", "0"])
-        from training.retriever import load_demo
 
         _, src_pairs = load_demo(data, [args.source], "train")
         src_cat, _ = load_demo(data, [args.source], "validation")
@@ -295,8 +295,6 @@ def main(argv: list[str] | None = None) -> int:
         state["sweep"] = {"command": command, "date": stamp, "encoder": base.name,
                           "results": {es.name: weight_sweep(es, base, weights) for es in sweep_sets}}
     if "speed" in parts:
-        from training.bench.retrieval_speed import encoding_speed, speed_at_size
-
         bb = bigbasket_products(shared / "bigbasket/BigBasket_Products.csv")
         cache = Path("outputs/bench_cache") / f"bigbasket_{Path(base.name).name}.npy"
         if cache.exists():

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.dialogues import load_dialogues
 from retrieval.catalog import Product, load_catalog
 from retrieval.filters import Filters
+from training.retriever import recommendation_pairs
 
 
 @dataclass
@@ -32,8 +34,6 @@ class EvalSet:
 
 def demo_sets(data: Path, targets: list[str]) -> list[EvalSet]:
     """One set per target category: its catalog, its test-split recommendation turns (category filter)."""
-    from assistant.dialogues import load_dialogues
-    from training.retriever import recommendation_pairs
 
     sets = []
     for c in targets:

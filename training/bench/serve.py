@@ -26,6 +26,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from assistant.faces import configure_threads, open_bundle
+from assistant.server import build_app
 from retrieval.fileio import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -144,9 +146,6 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     import uvicorn
-
-    from assistant.faces import configure_threads, open_bundle
-    from assistant.server import build_app
 
     threads = configure_threads(args.threads)
     assistant = open_bundle(args.bundle, device=args.device, threads=threads)

@@ -21,15 +21,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from assistant.chat_format import IGNORE_INDEX, render
+from assistant.model import load_adapters, load_base
+from retrieval.fileio import atomic_write_text
+from training.examples import ForeverDataIterator, assistant_token_loss, build_examples, load_split, turn_messages
+from training.sft import LoraSettings, add_lora, lr_lambda
+
 log = logging.getLogger(__name__)
 
 
 def _setup(args: argparse.Namespace) -> tuple[Any, Any, list, list]:
     import torch
-
-    from assistant.model import load_base
-    from training.examples import build_examples, load_split
-    from training.sft import LoraSettings, add_lora
 
     torch.manual_seed(args.seed)
     model, tok = load_base(args.base, device="cpu", dtype=torch.float32)
@@ -44,8 +46,6 @@ def _setup(args: argparse.Namespace) -> tuple[Any, Any, list, list]:
 def _val_loss(model: Any, val: list, pad_id: int) -> float:
     import torch
 
-    from training.examples import ForeverDataIterator, assistant_token_loss
-
     it = ForeverDataIterator(val, 2048, 1, seed=0, pad_id=pad_id)
     total, count = 0.0, 0
     model.eval()
@@ -59,9 +59,6 @@ def _val_loss(model: Any, val: list, pad_id: int) -> float:
 def run_ours(args: argparse.Namespace) -> dict[str, Any]:
     """Our loop (training/sft.py's): length-grouped (or packed) batches, LM head on reply tokens only."""
     import torch
-
-    from training.examples import ForeverDataIterator, assistant_token_loss
-    from training.sft import lr_lambda
 
     model, tok, train, val = _setup(args)
     pad = tok.pad_token_id or 0
@@ -123,15 +120,9 @@ def reply_bits_per_char(base: str, data: str, categories: list[str], dialogues: 
     """
     import torch
 
-    from assistant.chat_format import IGNORE_INDEX, render
-    from assistant.model import load_base
-    from training.examples import load_split, turn_messages
-
     base, _, adapter = base.partition("::")  # "BASE::ADAPTER_DIR" scores a base with a LoRA adapter
     model, tok = load_base(base, device="cpu", dtype=torch.float32)
     if adapter:
-        from assistant.model import load_adapters
-
         model = load_adapters(model, {"scored": adapter})
     limit = getattr(model.config, "max_position_embeddings", 1024)
     out = {}
@@ -239,7 +230,6 @@ def main(argv: list[str] | None = None) -> int:
         "Measured on a 2-core machine shared with five other engineers' jobs: absolute numbers are noisy, "
         "the two arms ran back to back in one invocation.", ""])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    from retrieval.fileio import atomic_write_text
 
     atomic_write_text(args.out, text)
     print(text)

@@ -32,6 +32,18 @@ import sys
 import time
 from pathlib import Path
 
+from assistant.chat_format import render_prompt
+from assistant.evaluation.metrics import chrf, hit_at_k, recall_at_k, rouge_l
+from assistant.grounding import check_reply
+from assistant.model import load_adapters, load_base
+from retrieval.fileio import DataError, atomic_write_text
+from training import transfer
+from training.config import load_config
+from training.examples import build_examples, load_split, turn_messages
+from training.transfer import TransferConfig, lm_step_loss
+from training.transfer_data import PaddedBatches
+from training.transfer_methods import source_adapter_dir
+
 log = logging.getLogger(__name__)
 
 METRICS = ("ppl", "rouge_l", "chrf", "hit1", "rec3", "attr_acc", "grounded", "pad")
@@ -50,14 +62,6 @@ def score_adapter(
 ) -> dict[str, float | None]:
     """Load base + the target adapter as serving does and compute the metrics of the module docstring."""
     import torch
-
-    from assistant.chat_format import render_prompt
-    from assistant.evaluation.metrics import chrf, hit_at_k, recall_at_k, rouge_l
-    from assistant.grounding import check_reply
-    from assistant.model import load_adapters, load_base
-    from training.examples import build_examples, load_split, turn_messages
-    from training.transfer import lm_step_loss
-    from training.transfer_data import PaddedBatches
 
     model, tok = load_base(base, device="cpu", dtype=torch.float32)
     model = load_adapters(model, {target: adapter})
@@ -111,8 +115,6 @@ def score_adapter(
 
 def run_cell(args: argparse.Namespace, method: str, target: str, shots: str, seed: int, source: Path) -> dict:
     """Train one (method, target, K, seed) cell with the recipe and score its adapter."""
-    from training.config import load_config
-    from training.transfer import TransferConfig, main
 
     out = args.out / "runs" / target / method / f"k{shots}-s{seed}"
     overrides = [
@@ -130,7 +132,7 @@ def run_cell(args: argparse.Namespace, method: str, target: str, shots: str, see
     ]
     cfg = load_config(TransferConfig, args.config, overrides)
     t0 = time.time()
-    adapter = main(cfg)
+    adapter = transfer.main(cfg)
     train_s = time.time() - t0
     metrics = json.loads((adapter / "metrics.json").read_text())
     row = score_adapter(
@@ -263,8 +265,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     import torch
 
-    from retrieval.fileio import DataError
-
     torch.manual_seed(0)
     results_path = args.out / "results.jsonl"
     done = [json.loads(x) for x in results_path.read_text().splitlines() if x.strip()] if results_path.exists() else []
@@ -306,10 +306,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _source_adapter(args: argparse.Namespace) -> Path:
-    from training.config import load_config
-    from training.transfer import TransferConfig
-    from training.transfer_methods import source_adapter_dir
-
     cfg = load_config(
         TransferConfig,
         args.config,
@@ -342,8 +338,6 @@ config default or fixed up front for compute.
 
 
 def _write_doc(path: Path, cmd: str, text: str, goals: list[str], missing: list[tuple]) -> None:
-    from retrieval.fileio import atomic_write_text
-
     section = f"""## Run: `{cmd}`
 
 {text}

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
