@@ -35,12 +35,14 @@ def render_text(msgs: Sequence[dict[str, str]], eos_token: str, add_generation_p
     """The project template as text without a tokenizer (used to build pretraining text before one exists)."""
     import jinja2
 
-    return jinja2.Template(PROJECT_CHAT_TEMPLATE).render(messages=list(msgs), eos_token=eos_token,
-                                                          add_generation_prompt=add_generation_prompt)
+    return jinja2.Template(PROJECT_CHAT_TEMPLATE).render(
+        messages=list(msgs), eos_token=eos_token, add_generation_prompt=add_generation_prompt
+    )
 
 
-def build_messages(history: Sequence[dict[str, Any]], products: Iterable[Any], category: str | None
-                   ) -> list[dict[str, str]]:
+def build_messages(
+    history: Sequence[dict[str, Any]], products: Iterable[Any], category: str | None
+) -> list[dict[str, str]]:
     """System message (prompt + product cards of THIS turn) followed by the history (role/content only).
 
     Args:
@@ -94,8 +96,10 @@ def _reply_spans(msgs: Sequence[dict[str, str]], tokenizer: Any, full: str) -> l
 
 def _tokenize_pieces(text: str, cuts: list[int], tokenizer: Any) -> list[list[int]]:
     bounds = [0] + cuts + [len(text)]
-    return [tokenizer(text[a:b], add_special_tokens=False)["input_ids"] if b > a else []
-            for a, b in zip(bounds, bounds[1:])]
+    return [
+        tokenizer(text[a:b], add_special_tokens=False)["input_ids"] if b > a else []
+        for a, b in zip(bounds, bounds[1:])
+    ]
 
 
 def render(msgs: Sequence[dict[str, str]], tokenizer: Any, train_on: str = "last") -> tuple[list[int], list[int]]:

@@ -50,9 +50,9 @@ class GenerationSettings:
     repetition_penalty: float = 1.1
     seed: int | None = None
     # copy knobs: defaults tuned on the apparel validation split (docs/base_model.md, attribute questions)
-    copy_bias: float = 2.0          # logit bonus for copy-source tokens (see module docstring); 0 disables
+    copy_bias: float = 2.0  # logit bonus for copy-source tokens (see module docstring); 0 disables
     copy_continuation: float = 3.0  # extra bonus for continuing a source n-gram the reply has started
-    copy_focus: float = 2.0         # extra bonus for the tokens of the source line (card) the reply is about
+    copy_focus: float = 2.0  # extra bonus for the tokens of the source line (card) the reply is about
 
     def __post_init__(self):
         if self.max_new_tokens <= 0:
@@ -62,8 +62,10 @@ class GenerationSettings:
         if not 0 < self.top_p <= 1:
             raise ValueError(f"`top_p` must be in (0, 1], got {self.top_p}")
         if min(self.copy_bias, self.copy_continuation, self.copy_focus) < 0:
-            raise ValueError(f"`copy_bias`, `copy_continuation` and `copy_focus` must be >= 0, got "
-                             f"{self.copy_bias}, {self.copy_continuation}, {self.copy_focus}")
+            raise ValueError(
+                f"`copy_bias`, `copy_continuation` and `copy_focus` must be >= 0, got "
+                f"{self.copy_bias}, {self.copy_continuation}, {self.copy_focus}"
+            )
 
 
 def _copy_processor_class():
@@ -89,9 +91,16 @@ def _copy_processor_class():
                 holding the reply's latest token pair that occurs in some but not all lines.
         """
 
-        def __init__(self, source_ids: Sequence[int], boost_ids: Iterable[int], bias: float,
-                     continuation: float = 0.0, prompt_len: int = 0, lines: Sequence[int] | None = None,
-                     focus: float = 0.0):
+        def __init__(
+            self,
+            source_ids: Sequence[int],
+            boost_ids: Iterable[int],
+            bias: float,
+            continuation: float = 0.0,
+            prompt_len: int = 0,
+            lines: Sequence[int] | None = None,
+            focus: float = 0.0,
+        ):
             self.boost_ids = sorted(set(boost_ids))
             self.bias, self.continuation, self.prompt_len = float(bias), float(continuation), prompt_len
             self.focus = float(focus)
@@ -100,7 +109,7 @@ def _copy_processor_class():
             for n in (1, 2):
                 for j in range(n, len(source_ids)):
                     if source_ids[j] in boost:
-                        self.follow.setdefault(tuple(source_ids[j - n:j]), set()).add(source_ids[j])
+                        self.follow.setdefault(tuple(source_ids[j - n : j]), set()).add(source_ids[j])
             lines = list(lines) if lines is not None else [0] * len(source_ids)
             self.pair_lines: dict[tuple[int, int], set[int]] = {}
             self.line_ids: dict[int, set[int]] = {}
@@ -124,7 +133,7 @@ def _copy_processor_class():
             if self.bias and self.boost_ids:
                 scores[:, self.boost_ids] += self.bias
             for row in range(input_ids.shape[0]) if self.continuation or self.focus else ():
-                reply = input_ids[row, self.prompt_len:].tolist()
+                reply = input_ids[row, self.prompt_len :].tolist()
                 if self.focus:
                     ids = self._focus_ids(reply)
                     if ids:
@@ -143,8 +152,14 @@ def _copy_processor_class():
 CopyBiasProcessor: Any = None  # the class, after `_copy_processor_class()`; build one via `copy_processor`
 
 
-def copy_processor(tokenizer: Any, msgs: Sequence[dict[str, str]], bias: float, continuation: float = 0.0,
-                   prompt_len: int = 0, focus: float = 0.0) -> Any:
+def copy_processor(
+    tokenizer: Any,
+    msgs: Sequence[dict[str, str]],
+    bias: float,
+    continuation: float = 0.0,
+    prompt_len: int = 0,
+    focus: float = 0.0,
+) -> Any:
     """A `CopyBiasProcessor` for the `COPY_SPAN` block of the system message, or None when there is none.
 
     The block runs from the last line that is exactly `COPY_SPAN[0]` to the last line `COPY_SPAN[1]` after it.
@@ -169,10 +184,10 @@ def copy_processor(tokenizer: Any, msgs: Sequence[dict[str, str]], bias: float, 
             break
     else:
         return None
-    if system[a + len(start):b].strip() == NO_PRODUCTS:  # the explicit "no cards" marker is not a source
+    if system[a + len(start) : b].strip() == NO_PRODUCTS:  # the explicit "no cards" marker is not a source
         return None
-    source = tokenizer(system[a + len(start):b], add_special_tokens=False)["input_ids"]
-    common = set(tokenizer(system[:a] + " " + system[b + len(end):], add_special_tokens=False)["input_ids"])
+    source = tokenizer(system[a + len(start) : b], add_special_tokens=False)["input_ids"]
+    common = set(tokenizer(system[:a] + " " + system[b + len(end) :], add_special_tokens=False)["input_ids"])
     common |= set(tokenizer.all_special_ids)
     boost, lines, line = set(), [], 0
     for t in source:
@@ -199,8 +214,9 @@ class Engine:
         """Names of the loaded adapters (categories); empty for a plain model."""
         return list(getattr(self.model, "peft_config", {}) or {})
 
-    def stream(self, msgs: Sequence[dict[str, str]], adapter: str | None = None,
-               settings: GenerationSettings | None = None) -> Iterator[str]:
+    def stream(
+        self, msgs: Sequence[dict[str, str]], adapter: str | None = None, settings: GenerationSettings | None = None
+    ) -> Iterator[str]:
         """Yield the reply text in chunks as it is generated.
 
         Args:
@@ -222,9 +238,13 @@ class Engine:
         config = self.model.config
         limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
         if limit and len(ids) + settings.max_new_tokens > limit:
-            log.warning("prompt of %d tokens cut to its last %d to fit the %d-token context", len(ids),
-                        limit - settings.max_new_tokens, limit)
-            ids = ids[-(limit - settings.max_new_tokens):]
+            log.warning(
+                "prompt of %d tokens cut to its last %d to fit the %d-token context",
+                len(ids),
+                limit - settings.max_new_tokens,
+                limit,
+            )
+            ids = ids[-(limit - settings.max_new_tokens) :]
         device = next(self.model.parameters()).device
         input_ids = torch.tensor([ids], device=device)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
@@ -235,14 +255,21 @@ class Engine:
             def __call__(self, input_ids, scores, **kwargs):  # noqa: ANN001 - transformers' signature
                 return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
 
-        kwargs = dict(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), streamer=streamer,
-                      max_new_tokens=settings.max_new_tokens, do_sample=settings.do_sample,
-                      repetition_penalty=settings.repetition_penalty, eos_token_id=self.stop_ids,
-                      pad_token_id=self.tokenizer.pad_token_id or self.stop_ids[0],
-                      stopping_criteria=StoppingCriteriaList([_Cancel()]))
+        kwargs = dict(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            streamer=streamer,
+            max_new_tokens=settings.max_new_tokens,
+            do_sample=settings.do_sample,
+            repetition_penalty=settings.repetition_penalty,
+            eos_token_id=self.stop_ids,
+            pad_token_id=self.tokenizer.pad_token_id or self.stop_ids[0],
+            stopping_criteria=StoppingCriteriaList([_Cancel()]),
+        )
         if settings.copy_bias or settings.copy_continuation or settings.copy_focus:
-            processor = copy_processor(self.tokenizer, msgs, settings.copy_bias, settings.copy_continuation, len(ids),
-                                       settings.copy_focus)
+            processor = copy_processor(
+                self.tokenizer, msgs, settings.copy_bias, settings.copy_continuation, len(ids), settings.copy_focus
+            )
             if processor is not None:
                 kwargs["logits_processor"] = LogitsProcessorList([processor])
         if settings.do_sample:
@@ -271,8 +298,9 @@ class Engine:
         if errors:
             raise errors[0]
 
-    def generate(self, msgs: Sequence[dict[str, str]], adapter: str | None = None,
-                 settings: GenerationSettings | None = None) -> str:
+    def generate(
+        self, msgs: Sequence[dict[str, str]], adapter: str | None = None, settings: GenerationSettings | None = None
+    ) -> str:
         """The whole reply as one string (see `stream`)."""
         return "".join(self.stream(msgs, adapter, settings)).strip()
 

@@ -83,15 +83,36 @@ _PRICE_PATTERNS = (
     re.compile(r"(?P<cur>[$€£₹]|\bRs\.?|\bUSD|\bEUR|\bGBP|\bINR)\s?" + _NUM, re.I),
     re.compile(_NUM + r"\s?(?P<cur>USD|EUR|GBP|INR|dollars?|bucks|euros?|pounds?|rupees?)\b", re.I),
 )
-_CURRENCY = {"$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD", "€": "EUR",
-             "eur": "EUR", "euro": "EUR", "euros": "EUR", "£": "GBP", "gbp": "GBP", "pound": "GBP",
-             "pounds": "GBP", "₹": "INR", "inr": "INR", "rs": "INR", "rs.": "INR", "rupee": "INR", "rupees": "INR"}
+_CURRENCY = {
+    "$": "USD",
+    "usd": "USD",
+    "dollar": "USD",
+    "dollars": "USD",
+    "bucks": "USD",
+    "€": "EUR",
+    "eur": "EUR",
+    "euro": "EUR",
+    "euros": "EUR",
+    "£": "GBP",
+    "gbp": "GBP",
+    "pound": "GBP",
+    "pounds": "GBP",
+    "₹": "INR",
+    "inr": "INR",
+    "rs": "INR",
+    "rs.": "INR",
+    "rupee": "INR",
+    "rupees": "INR",
+}
 _BUDGET_BEFORE = re.compile(
     r"(under|below|less than|up to|over|above|more than|at least|at most|between|within|max(imum)?|min(imum)?"
     r"|budget( of| is| around)?|cheaper than|pricier than|no more than|no less than|save|saving|savings of"
-    r"|discount of|from|than|extra|additional|another|[$€£₹]\d[\d,.]*\s*(?:[-–]|to|and)|\d[-–])\s*$", re.I)
+    r"|discount of|from|than|extra|additional|another|[$€£₹]\d[\d,.]*\s*(?:[-–]|to|and)|\d[-–])\s*$",
+    re.I,
+)
 _BUDGET_AFTER = re.compile(
-    r"^\s*(off|discount|budget|or less|or more|and under|and up|max|range|[-–]\s*[$€£₹]?\d|to\s+[$€£₹]?\d)", re.I)
+    r"^\s*(off|discount|budget|or less|or more|and under|and up|max|range|[-–]\s*[$€£₹]?\d|to\s+[$€£₹]?\d)", re.I
+)
 _APPROX_BEFORE = re.compile(r"(about|around|approximately|roughly|~|nearly|almost)\s*$", re.I)
 _CAPS_RUN = re.compile(r"\b[A-Z0-9][\w+-]*(?:\.\d+)?(?:\s+(?:[A-Z0-9][\w+-]*(?:\.\d+)?|&))*")
 _ID_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{3,}")
@@ -99,7 +120,9 @@ _NEGATION = re.compile(r"\b(not|no|isn'?t|aren'?t|without|non-?|never)\s*$", re.
 _CONTRAST = re.compile(  # a value after these is a comparison or the shopper's own need, not a product claim
     r"\b(than|as|instead of|unlike|versus|vs\.?|compared (to|with)|other|another|prefer(ence|red)?s?( for)?|"
     r"wants?|wanted|needs?|needed|needing|requires?|required|requirements?|looking for|asked for|mentioned|"
-    r"wish(ed)? for|emphasis on|priorit(y|ies|ize)|your)(\s+[\w-]+){0,2}\s*$", re.I)
+    r"wish(ed)? for|emphasis on|priorit(y|ies|ize)|your)(\s+[\w-]+){0,2}\s*$",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -130,9 +153,9 @@ class ProductSpan:
 class GroundingReport:
     """What one reply says about the catalog. See the module docstring for the heuristics."""
 
-    products: list[str] = field(default_factory=list)   # ids named, in order of first mention
+    products: list[str] = field(default_factory=list)  # ids named, in order of first mention
     mentions: list[Mention] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)    # product-like names that match no catalog product
+    unknown: list[str] = field(default_factory=list)  # product-like names that match no catalog product
     spans: list[ProductSpan] = field(default_factory=list)
     unattributed: list[str] = field(default_factory=list)  # prices stated with no product to check against
 
@@ -152,9 +175,14 @@ class GroundingReport:
         return not self.wrong and not self.unknown
 
     def to_dict(self) -> dict[str, Any]:
-        return {"products": self.products, "mentions": [asdict(m) for m in self.mentions],
-                "unknown": self.unknown, "unattributed": self.unattributed, "grounding_rate": self.grounding_rate,
-                "spans": [asdict(s) for s in self.spans]}
+        return {
+            "products": self.products,
+            "mentions": [asdict(m) for m in self.mentions],
+            "unknown": self.unknown,
+            "unattributed": self.unattributed,
+            "grounding_rate": self.grounding_rate,
+            "spans": [asdict(s) for s in self.spans],
+        }
 
 
 class Grounder:
@@ -200,8 +228,10 @@ class Grounder:
             m = NameIndex(list(m.products.values()) + [p for p in extra if p is not None])
         toks = tokens_with_spans(text)
         chosen = resolve(m.find(toks, shown_set, self.threshold), m)
-        spans = [ProductSpan(pid, toks[a][1], toks[b][2], text[toks[a][1]:toks[b][2]], round(cov, 3))
-                 for pid, a, b, cov in chosen]
+        spans = [
+            ProductSpan(pid, toks[a][1], toks[b][2], text[toks[a][1] : toks[b][2]], round(cov, 3))
+            for pid, a, b, cov in chosen
+        ]
         for mm in _ID_TOKEN.finditer(text):
             if mm.group() in self._ids and not any(s.start <= mm.start() < s.end for s in spans):
                 spans.append(ProductSpan(mm.group(), mm.start(), mm.end(), mm.group(), 1.0))
@@ -221,8 +251,14 @@ class Grounder:
 
     # -- attribution -----------------------------------------------------------------------------------
     @staticmethod
-    def _owner(pos: int, spans: list[ProductSpan], sentences: list[tuple[int, int]], text: str,
-               allow_after: bool, blocked: list[tuple[int, int]]) -> str | None:
+    def _owner(
+        pos: int,
+        spans: list[ProductSpan],
+        sentences: list[tuple[int, int]],
+        text: str,
+        allow_after: bool,
+        blocked: list[tuple[int, int]],
+    ) -> str | None:
         sent = next(((a, b) for a, b in sentences if a <= pos < b), (0, len(text)))
         if sent in blocked:
             return None
@@ -248,16 +284,23 @@ class Grounder:
                         return earlier[-1].product_id
         return None
 
-    def _check_prices(self, text: str, spans: list[ProductSpan], sentences: list[tuple[int, int]],
-                      blocked: list[tuple[int, int]], report: GroundingReport) -> None:
+    def _check_prices(
+        self,
+        text: str,
+        spans: list[ProductSpan],
+        sentences: list[tuple[int, int]],
+        blocked: list[tuple[int, int]],
+        report: GroundingReport,
+    ) -> None:
         seen: list[tuple[int, int]] = []
         for pat in _PRICE_PATTERNS:
             for mm in pat.finditer(text):
-                if (any(not (mm.end() <= a or mm.start() >= b) for a, b in seen)
-                        or any(s.start <= mm.start() < s.end for s in spans)):
+                if any(not (mm.end() <= a or mm.start() >= b) for a, b in seen) or any(
+                    s.start <= mm.start() < s.end for s in spans
+                ):
                     continue
                 seen.append(mm.span())
-                before, after = text[max(0, mm.start() - 30):mm.start()], text[mm.end():mm.end() + 20]
+                before, after = text[max(0, mm.start() - 30) : mm.start()], text[mm.end() : mm.end() + 20]
                 if _BUDGET_BEFORE.search(before) or _BUDGET_AFTER.match(after):
                     continue
                 pid = self._owner(mm.start(), spans, sentences, text, True, blocked)
@@ -275,9 +318,16 @@ class Grounder:
                     ok = False
                 report.mentions.append(Mention(pid, "price", stated, p.price, ok, mm.start(), mm.end()))
 
-    def _check_attributes(self, text: str, toks: list[tuple[str, int, int]], spans: list[ProductSpan],
-                          sentences: list[tuple[int, int]], blocked: list[tuple[int, int]], m: NameIndex,
-                          report: GroundingReport) -> None:
+    def _check_attributes(
+        self,
+        text: str,
+        toks: list[tuple[str, int, int]],
+        spans: list[ProductSpan],
+        sentences: list[tuple[int, int]],
+        blocked: list[tuple[int, int]],
+        m: NameIndex,
+        report: GroundingReport,
+    ) -> None:
         if not m.values or not spans:
             return
         i = 0
@@ -287,7 +337,7 @@ class Grounder:
                 continue
             hit = None
             for n in range(min(m.max_value_len, len(toks) - i), 0, -1):
-                key = tuple(t for t, _, _ in toks[i:i + n])
+                key = tuple(t for t, _, _ in toks[i : i + n])
                 if key in m.values:
                     hit = (key, n)
                     break
@@ -297,7 +347,7 @@ class Grounder:
             key, n = hit
             start, end = toks[i][1], toks[i + n - 1][2]
             i += n
-            if key in m.brands or key in self._brand_keys or _CONTRAST.search(text[max(0, start - 48):start]):
+            if key in m.brands or key in self._brand_keys or _CONTRAST.search(text[max(0, start - 48) : start]):
                 continue  # a brand starts another product's name; "than disc brakes" is a contrast
             pid = self._owner(start, spans, sentences, text, False, blocked)
             p = self.catalog.get(pid) if pid else None
@@ -308,17 +358,19 @@ class Grounder:
                 continue
             own = m.product_text.get(p.id) or product_tokens(p)
             good = [a for a in names if _value_ok(key, p.attributes[a])]
-            neg = _NEGATION.search(text[max(0, start - 14):start])
+            neg = _NEGATION.search(text[max(0, start - 14) : start])
             if neg:  # "black, not white": a negative claim; its span covers the negation word too
                 a0 = max(0, start - 14) + neg.start()
-                report.mentions.append(Mention(p.id, names[0], text[a0:end], p.attributes[names[0]], not good,
-                                               a0, end))
+                report.mentions.append(
+                    Mention(p.id, names[0], text[a0:end], p.attributes[names[0]], not good, a0, end)
+                )
             elif good or set(key) <= own:
                 a = good[0] if good else names[0]
                 report.mentions.append(Mention(p.id, a, text[start:end], p.attributes[a], True, start, end))
             else:
-                report.mentions.append(Mention(p.id, names[0], text[start:end], p.attributes[names[0]], False,
-                                               start, end))
+                report.mentions.append(
+                    Mention(p.id, names[0], text[start:end], p.attributes[names[0]], False, start, end)
+                )
 
     def _own_index(self) -> dict[str, set[str]]:
         """Token -> ids of the products whose own text (title, brand, description, attributes) holds it."""
@@ -329,8 +381,9 @@ class Grounder:
                     self._by_token[t].add(p.id)
         return self._by_token
 
-    def _brand_names(self, text: str, spans: list[ProductSpan], m: NameIndex, shown: set[str]
-                     ) -> list[tuple[str, str, int, int]]:
+    def _brand_names(
+        self, text: str, spans: list[ProductSpan], m: NameIndex, shown: set[str]
+    ) -> list[tuple[str, str, int, int]]:
         """Brand-led product-like names not covered by a matched name, as (kind, name-or-id, start, end):
         kind "product" (one catalog product's own words hold every word of the name -- a shortened title;
         several with the same title or one of them shown also count), "ambiguous" (several) or "unknown"
@@ -341,9 +394,9 @@ class Grounder:
                 continue
             toks = tokenize(mm.group())
             for k in range(min(3, len(toks))):  # skip a leading "The" / "Try" style word
-                brand = next((b for b in self._brand_keys if tuple(toks[k:k + len(b)]) == b), None)
+                brand = next((b for b in self._brand_keys if tuple(toks[k : k + len(b)]) == b), None)
                 if brand is not None:
-                    rest = toks[k + len(brand):]
+                    rest = toks[k + len(brand) :]
                     break
             else:
                 words = [t for t in toks if any(c.isalpha() for c in t) and t not in _CURRENCY]
@@ -357,8 +410,9 @@ class Grounder:
                         out.append(("foreign", mm.group(), mm.start(), mm.end()))  # maybe another product
                 continue
             if not rest:  # a bare brand: another product may be meant, unless a named product has that brand
-                if brand not in {tuple(tokenize(getattr(self.catalog.get(s.product_id), "brand", None) or ""))
-                                 for s in spans}:
+                if brand not in {
+                    tuple(tokenize(getattr(self.catalog.get(s.product_id), "brand", None) or "")) for s in spans
+                }:
                     out.append(("ambiguous", mm.group(), mm.start(), mm.end()))
                 continue
             index = self._own_index()
@@ -372,8 +426,11 @@ class Grounder:
                 same_title = len({self.catalog.get(pid).title.casefold() for pid in fits_list}) == 1
                 fits_list = preferred[:1] or (fits_list[:1] if same_title else fits_list)
             if fits_list:  # a shortened but real title ("ASICS Gel-Kayano 29")
-                out.append(("product", fits_list[0], mm.start(), mm.end()) if len(fits_list) == 1 else
-                           ("ambiguous", mm.group(), mm.start(), mm.end()))
+                out.append(
+                    ("product", fits_list[0], mm.start(), mm.end())
+                    if len(fits_list) == 1
+                    else ("ambiguous", mm.group(), mm.start(), mm.end())
+                )
                 continue
             acronyms = {w.casefold() for w in re.findall(r"\b[A-Z]{2,4}\b", mm.group())}  # DNA, GTX, HD: tech terms
             glued = re.fullmatch(r"[^\W_]+-[a-z]+", mm.group().split()[0])  # "Nikon-branded", "Brooks-level"
@@ -402,13 +459,15 @@ def _inferred_brands(catalog: Catalog) -> set[tuple[str, ...]]:
         if not p.brand and toks and p.title[:1].isalpha() and (p.title[:1].isupper() or p.title[1:2].isupper()):
             first[toks[0]] += 1
     generic = {"new", "best", "premium", "original", "flagship", "upgraded", "latest", "official", "genuine"}
-    return {(t,) for t, n in first.items()
-            if any(c.isalpha() for c in t) and t not in generic and n >= 0.8 * anywhere[t]}
+    return {
+        (t,) for t, n in first.items() if any(c.isalpha() for c in t) and t not in generic and n >= 0.8 * anywhere[t]
+    }
 
 
 def _drop_contrasts(mentions: list[Mention], sentences: list[tuple[int, int]]) -> list[Mention]:
     """Drop a wrong attribute value when the same sentence also states the product's right value for that
     attribute ("linear pull brakes, less powerful than disc brakes"); order by position."""
+
     def sent(pos: int) -> int:
         return next((i for i, (a, b) in enumerate(sentences) if a <= pos < b), -1)
 
@@ -433,8 +492,9 @@ def _value_ok(key: tuple[str, ...], actual: Any) -> bool:
 _CACHE: weakref.WeakKeyDictionary[Catalog, Grounder] = weakref.WeakKeyDictionary()
 
 
-def check_reply(text: str, catalog: Catalog, category: str | None = None,
-                shown: list[str] | None = None) -> GroundingReport:
+def check_reply(
+    text: str, catalog: Catalog, category: str | None = None, shown: list[str] | None = None
+) -> GroundingReport:
     """Check one reply against `catalog` (a `Grounder` per catalog object is built once and cached).
 
     Args:

@@ -14,7 +14,8 @@ from retrieval.catalog import Product
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W_]+")
 _STOP = frozenset(
     "a an the and or of for with in on to by at from is are it its this that these those your you my our "
-    "as be can will was were has have had very so but not no".split())
+    "as be can will was were has have had very so but not no".split()
+)
 _NAME_SPLIT = re.compile(r",|\s[-–—|]\s|\(|\||:")
 # attributes that list features rather than pick one value of a closed set: not checked
 _FREE_ATTR = re.compile(r"feature|special|descri|include|note|other|detail|compat|about|spec|keyword|tag", re.I)
@@ -102,8 +103,15 @@ class NameIndex:
                 for v in value if isinstance(value, list) else [value]:
                     vt = tuple(tokenize(str(v)))
                     sv = str(v).strip().casefold()
-                    if (isinstance(v, str) and vt and len(vt) <= 4 and len(sv) >= 3 and sv not in _BOOL_WORDS
-                            and any(c.isalpha() for c in sv) and not _FREE_ATTR.search(name)):
+                    if (
+                        isinstance(v, str)
+                        and vt
+                        and len(vt) <= 4
+                        and len(sv) >= 3
+                        and sv not in _BOOL_WORDS
+                        and any(c.isalpha() for c in sv)
+                        and not _FREE_ATTR.search(name)
+                    ):
                         self.values[vt].add(name)
                         distinct[name].add(vt)
             self.product_text[p.id] = own
@@ -114,8 +122,13 @@ class NameIndex:
                 del self.values[key]
         self.max_value_len = max((len(k) for k in self.values), default=0)
         # words of attribute values and brands: capitalised runs made only of these are not product names
-        self.value_vocab = {t for p in products for v in p.attributes.values()
-                            for x in (v if isinstance(v, list) else [v]) for t in tokenize(str(x))}
+        self.value_vocab = {
+            t
+            for p in products
+            for v in p.attributes.values()
+            for x in (v if isinstance(v, list) else [v])
+            for t in tokenize(str(x))
+        }
         self.value_vocab |= {t for p in products for t in tokenize(p.brand or "")}
         self.value_vocab |= {t for p in products for name in p.attributes for t in tokenize(name)}
         self.brands: dict[tuple[str, ...], str] = {}
@@ -123,8 +136,9 @@ class NameIndex:
             if p.brand and tokenize(p.brand):
                 self.brands[tuple(tokenize(p.brand))] = p.brand
 
-    def find(self, toks: list[tuple[str, int, int]], shown: set[str], threshold: float
-             ) -> list[tuple[float, str, int, int, float]]:
+    def find(
+        self, toks: list[tuple[str, int, int]], shown: set[str], threshold: float
+    ) -> list[tuple[float, str, int, int, float]]:
         """Candidate (priority, pid, first_token, last_token, coverage) windows in the token list."""
         positions: dict[str, list[int]] = defaultdict(list)
         for i, (t, _, _) in enumerate(toks):
@@ -173,10 +187,10 @@ class NameIndex:
             for cov, a, b, distinct in windows:
                 if self._other_model(name, toks, a, b) or self._other_brand(pid, toks, a):
                     continue
-                if cov < 1.0 and any(t in self.idf and t not in name for t, _, _ in toks[a:b + 2]):
+                if cov < 1.0 and any(t in self.idf and t not in name for t, _, _ in toks[a : b + 2]):
                     continue  # another title's word in or right after the window: "Dune Floor Lamp" is not
                     # "Dune Rug", "Casa Verde Dune Floor Lamp" is not "Casa Verde Bergen Floor Lamp"
-                order = [rank[t] for t in dict.fromkeys(t for t, _, _ in toks[a:b + 1] if t in rank)]
+                order = [rank[t] for t in dict.fromkeys(t for t, _, _ in toks[a : b + 1] if t in rank)]
                 if order != sorted(order):  # words out of the title's order: weaker evidence
                     cov *= 0.8
                     if cov < thr:
@@ -191,7 +205,7 @@ class NameIndex:
         the "Brightloft Dune Lamp")."""
         own = tuple(tokenize(self.products[pid].brand or ""))
         for n in (1, 2, 3):
-            before = tuple(t for t, _, _ in toks[max(0, a - n):a])
+            before = tuple(t for t, _, _ in toks[max(0, a - n) : a])
             if len(before) == n and before in self.brands and before != own:
                 return True
         return False
@@ -200,17 +214,17 @@ class NameIndex:
     def _other_model(name: list[str], toks: list[tuple[str, int, int]], a: int, b: int) -> bool:
         """True when the title's model number is absent but the window names a different number."""
         name_set = set(name)
-        window = {t for t, _, _ in toks[a:b + 2]}
+        window = {t for t, _, _ in toks[a : b + 2]}
         missing_num = any(has_digit(t) and t not in window for t in name)
-        other_num = any(has_digit(t) and t not in name_set for t, _, _ in toks[a:b + 2])
+        other_num = any(has_digit(t) and t not in name_set for t, _, _ in toks[a : b + 2])
         return missing_num and other_num
 
 
-def resolve(cands: list[tuple[float, str, int, int, float]], matcher: NameIndex
-             ) -> list[tuple[str, int, int, float]]:
+def resolve(cands: list[tuple[float, str, int, int, float]], matcher: NameIndex) -> list[tuple[str, int, int, float]]:
     """Greedy non-overlapping choice of candidate windows, best first; returns (pid, a, b, cov) by position."""
-    cands.sort(key=lambda c: (-c[0], -matcher.name_weight.get(c[1], 0.0), c[3] - c[2],
-                              matcher.order.get(c[1], 0), c[2]))
+    cands.sort(
+        key=lambda c: (-c[0], -matcher.name_weight.get(c[1], 0.0), c[3] - c[2], matcher.order.get(c[1], 0), c[2])
+    )
     taken: list[tuple[int, int]] = []
     chosen = []
     for _, pid, a, b, cov in cands:

@@ -26,7 +26,7 @@ _SKIP_PARTS = ("lm_head", "embed", "wte", "wpe", "cls", "pooler", "score", "clas
 
 
 def pick_device() -> str:
-    """"cuda" when available, then "mps", else "cpu"; logs the choice and why."""
+    """ "cuda" when available, then "mps", else "cpu"; logs the choice and why."""
     import torch
 
     if torch.cuda.is_available():
@@ -53,8 +53,14 @@ def pick_dtype(device: str) -> Any:
     """
     import torch
 
-    names = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16,
-             "fp32": torch.float32, "float32": torch.float32}
+    names = {
+        "bf16": torch.bfloat16,
+        "bfloat16": torch.bfloat16,
+        "fp16": torch.float16,
+        "float16": torch.float16,
+        "fp32": torch.float32,
+        "float32": torch.float32,
+    }
     wanted = os.environ.get("ASSISTANT_DTYPE", "").strip().lower()
     if wanted:
         if wanted not in names:
@@ -103,8 +109,9 @@ def load_base(name_or_path: str | Path, device: str | None = None, dtype: Any = 
     device = device or pick_device()
     dtype = dtype or pick_dtype(device)
     tokenizer = ensure_chat_template(AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=False))
-    model = AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=dtype, use_safetensors=True,
-                                                 trust_remote_code=False)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(name_or_path), dtype=dtype, use_safetensors=True, trust_remote_code=False
+    )
     model.to(device).eval()
     log.info("loaded %s (%.1fM parameters) on %s", name_or_path, model.num_parameters() / 1e6, device)
     return model, tokenizer

@@ -21,15 +21,107 @@ from assistant.vocabulary import Vocabulary, choose_category, normalize_phrase
 from retrieval.filters import Filters
 
 AROUND_SPREAD = 0.2  # "around $100" -> 80..120
-NEGATORS = {"not", "no", "non", "without", "except", "never", "avoid", "hate", "dislike", "nothing", "excluding",
-            "don't", "dont", "doesn't", "isn't", "aren't", "won't", "instead", "but", "nor", "neither", "skip",
-            "bad", "allergic"}
+NEGATORS = {
+    "not",
+    "no",
+    "non",
+    "without",
+    "except",
+    "never",
+    "avoid",
+    "hate",
+    "dislike",
+    "nothing",
+    "excluding",
+    "don't",
+    "dont",
+    "doesn't",
+    "isn't",
+    "aren't",
+    "won't",
+    "instead",
+    "but",
+    "nor",
+    "neither",
+    "skip",
+    "bad",
+    "allergic",
+}
 # Words that may sit between a negation and the value it negates ("no more Acme", "not in red").
-FILLERS = {"a", "an", "the", "any", "anything", "want", "like", "need", "from", "by", "made", "of", "in", "with",
-           "or", "and", "really", "too", "so", "to", "be", "is", "are", "it", "them", "one", "ones", "more", "i",
-           "do", "please", "something", "color", "colour", "brand", "of", "that", "this", "those", "these", "mind"}
-UNITS = ("kg", "g", "lb", "lbs", "inch", "inches", "in", "cm", "mm", "ml", "oz", "year", "years", "gb", "tb", "w",
-         "watt", "watts", "hour", "hours", "h", "mah", "pack", "pcs", "pieces", "days", "minutes", "l", "%")
+FILLERS = {
+    "a",
+    "an",
+    "the",
+    "any",
+    "anything",
+    "want",
+    "like",
+    "need",
+    "from",
+    "by",
+    "made",
+    "of",
+    "in",
+    "with",
+    "or",
+    "and",
+    "really",
+    "too",
+    "so",
+    "to",
+    "be",
+    "is",
+    "are",
+    "it",
+    "them",
+    "one",
+    "ones",
+    "more",
+    "i",
+    "do",
+    "please",
+    "something",
+    "color",
+    "colour",
+    "brand",
+    "of",
+    "that",
+    "this",
+    "those",
+    "these",
+    "mind",
+}
+UNITS = (
+    "kg",
+    "g",
+    "lb",
+    "lbs",
+    "inch",
+    "inches",
+    "in",
+    "cm",
+    "mm",
+    "ml",
+    "oz",
+    "year",
+    "years",
+    "gb",
+    "tb",
+    "w",
+    "watt",
+    "watts",
+    "hour",
+    "hours",
+    "h",
+    "mah",
+    "pack",
+    "pcs",
+    "pieces",
+    "days",
+    "minutes",
+    "l",
+    "%",
+)
 _NUM = r"\$?\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?"
 _CUR = r"(?:\s?(?:\$|dollars?|bucks|usd|eur|euros?|€))?"
 
@@ -49,9 +141,15 @@ class ShopperNeeds:
 
     def to_dict(self) -> dict[str, Any]:
         """The generator's `needs` shape (plus `rejected` when there are any)."""
-        d = {"category": self.category, "min_price": self.min_price, "max_price": self.max_price,
-             "attributes": dict(self.attributes), "exclude_attributes": dict(self.exclude_attributes),
-             "brands": list(self.brands), "exclude_brands": list(self.exclude_brands)}
+        d = {
+            "category": self.category,
+            "min_price": self.min_price,
+            "max_price": self.max_price,
+            "attributes": dict(self.attributes),
+            "exclude_attributes": dict(self.exclude_attributes),
+            "brands": list(self.brands),
+            "exclude_brands": list(self.exclude_brands),
+        }
         if self.rejected:
             d["rejected"] = list(self.rejected)
         return d
@@ -65,9 +163,16 @@ class ShopperNeeds:
         lo, hi = self.min_price, self.max_price
         if lo is not None and hi is not None and lo > hi:
             lo, hi = hi, lo
-        return Filters(category=self.category, min_price=lo, max_price=hi, brands=list(self.brands),
-                       exclude_brands=list(self.exclude_brands), attributes_equal=dict(self.attributes),
-                       exclude_attributes=dict(self.exclude_attributes), exclude_ids=list(self.rejected))
+        return Filters(
+            category=self.category,
+            min_price=lo,
+            max_price=hi,
+            brands=list(self.brands),
+            exclude_brands=list(self.exclude_brands),
+            attributes_equal=dict(self.attributes),
+            exclude_attributes=dict(self.exclude_attributes),
+            exclude_ids=list(self.rejected),
+        )
 
     def describe(self) -> str:
         """Short human wording, e.g. `color: red, under $50, not Acme`."""
@@ -94,24 +199,51 @@ _UNIT_AFTER = r"(?!\d|,\d)(?!\s?(?:" + "|".join(re.escape(u) for u in UNITS) + r
 _BUDGET_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("range", re.compile(rf"\bbetween\s+{_NUM}{_CUR}\s+and\s+{_NUM}{_CUR}{_UNIT_AFTER}")),
     ("range", re.compile(rf"\bfrom\s+{_NUM}{_CUR}\s+to\s+{_NUM}{_CUR}{_UNIT_AFTER}")),
-    ("range", re.compile(rf"(?<![\w.])\$\s?(\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.(\d{{1,2}}))?\s*(?:-|–|to)"
-                         rf"\s*{_NUM}")),
-    ("range", re.compile(r"(?<![\w.$])(\d+)(?:\.(\d{1,2}))?\s*(?:-|–|to)\s*(\d+)(?:\.(\d{1,2}))?"
-                         r"\s?(?:\$|dollars|bucks|usd)")),
-    ("max", re.compile(rf"\b(?:under|below|less than|cheaper than|at most|no more than|not more than|up to|upto|"
-                       rf"max(?:imum)?|within|no higher than|(?:nothing|not|never|none) (?:over|above)|tops|"
-                       rf"budget(?: is| of|:)?(?: only| about| around| roughly)?|spend(?: only)?|afford)"
-                       rf"\s+(?:of\s+)?{_NUM}{_CUR}{_UNIT_AFTER}")),
+    (
+        "range",
+        re.compile(
+            rf"(?<![\w.])\$\s?(\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.(\d{{1,2}}))?\s*(?:-|–|to)"
+            rf"\s*{_NUM}"
+        ),
+    ),
+    (
+        "range",
+        re.compile(
+            r"(?<![\w.$])(\d+)(?:\.(\d{1,2}))?\s*(?:-|–|to)\s*(\d+)(?:\.(\d{1,2}))?"
+            r"\s?(?:\$|dollars|bucks|usd)"
+        ),
+    ),
+    (
+        "max",
+        re.compile(
+            rf"\b(?:under|below|less than|cheaper than|at most|no more than|not more than|up to|upto|"
+            rf"max(?:imum)?|within|no higher than|(?:nothing|not|never|none) (?:over|above)|tops|"
+            rf"budget(?: is| of|:)?(?: only| about| around| roughly)?|spend(?: only)?|afford)"
+            rf"\s+(?:of\s+)?{_NUM}{_CUR}{_UNIT_AFTER}"
+        ),
+    ),
     ("max", re.compile(rf"{_NUM}{_CUR}\s+(?:or less|or under|or below|max|maximum|tops|at most|or cheaper)\b")),
-    ("min", re.compile(rf"(?<!nothing )(?<!not )(?<!never )(?<!none )\b(?:over|above|more than|at least|starting at|"
-                       rf"minimum|min|no less than|upwards of)\s+{_NUM}{_CUR}{_UNIT_AFTER}")),
+    (
+        "min",
+        re.compile(
+            rf"(?<!nothing )(?<!not )(?<!never )(?<!none )\b(?:over|above|more than|at least|starting at|"
+            rf"minimum|min|no less than|upwards of)\s+{_NUM}{_CUR}{_UNIT_AFTER}"
+        ),
+    ),
     ("min", re.compile(rf"{_NUM}{_CUR}\s+(?:or more|and up|and above|or above|minimum)\b")),
-    ("around", re.compile(rf"\b(?:around|about|roughly|approximately|approx\.?|close to|near|~)"
-                          rf"\s*{_NUM}{_CUR}{_UNIT_AFTER}")),
+    (
+        "around",
+        re.compile(
+            rf"\b(?:around|about|roughly|approximately|approx\.?|close to|near|~)"
+            rf"\s*{_NUM}{_CUR}{_UNIT_AFTER}"
+        ),
+    ),
     ("around", re.compile(r"(?<![\w.])\$(\d+)(?:\.(\d{1,2}))?\s?-?ish\b")),
 ]
-_CLEAR_PRICE = re.compile(r"\b(?:any price|no budget|price (?:doesn't|does not|don't) matter|money is no object|"
-                          r"budget (?:doesn't|does not) matter)\b")
+_CLEAR_PRICE = re.compile(
+    r"\b(?:any price|no budget|price (?:doesn't|does not|don't) matter|money is no object|"
+    r"budget (?:doesn't|does not) matter)\b"
+)
 
 
 def parse_budget(text: str) -> tuple[float | None, float | None] | None:
@@ -154,8 +286,9 @@ _NOT_A_VALUE = re.compile(r"\s+(?:budget|price)\b")  # "no fixed budget" names n
 
 
 def _clauses(text: str) -> list[str]:
-    return [c for c in re.split(r"[.;!?,\n]+|\s[-–—]\s|(?<!anything )(?<!all )\bbut\b(?! not)", text.lower())
-            if c.strip()]
+    return [
+        c for c in re.split(r"[.;!?,\n]+|\s[-–—]\s|(?<!anything )(?<!all )\bbut\b(?! not)", text.lower()) if c.strip()
+    ]
 
 
 def _negated(clause: str, start: int, matched_spans: list[tuple[int, int]]) -> bool:
@@ -196,7 +329,11 @@ def _without(v: Any, value: Any) -> Any:
 
 def _set_want(needs: ShopperNeeds, attr: str, value: Any, same_message: bool) -> None:
     """Want `value` for `attr`: replaces an earlier wish, or joins one from the same message ("red or blue")."""
-    if same_message and attr in needs.attributes and normalize_phrase(value) not in map(normalize_phrase, _values(needs.attributes[attr])):
+    if (
+        same_message
+        and attr in needs.attributes
+        and normalize_phrase(value) not in map(normalize_phrase, _values(needs.attributes[attr]))
+    ):
         needs.attributes[attr] = _values(needs.attributes[attr]) + [value]
     else:
         needs.attributes[attr] = value
@@ -217,8 +354,9 @@ def _set_exclude(needs: ShopperNeeds, attr: str, value: Any) -> None:
         needs.attributes.pop(attr) if left is None else needs.attributes.__setitem__(attr, left)
 
 
-def update_needs(needs: ShopperNeeds, user_text: str, vocabulary: Vocabulary,
-                 category: str | None = None) -> ShopperNeeds:
+def update_needs(
+    needs: ShopperNeeds, user_text: str, vocabulary: Vocabulary, category: str | None = None
+) -> ShopperNeeds:
     """Fold one user message into `needs` (a new object; `needs` is not changed).
 
     Args:
@@ -256,8 +394,13 @@ def update_needs(needs: ShopperNeeds, user_text: str, vocabulary: Vocabulary,
         # or a pick about a referenced product ("is it red?", "I'll take the first one") states no needs.
         low = vocabulary.correct(user_text.lower())
         text, refs = cv._ref_re.subn(" ", low) if cv._ref_re else (low, 0)
-        refs += len(re.findall(r"\b(?:is it|does it|it is|it has|has it|it's|the (?:first|second|third|last) one|"
-                               r"this one|that one)\b", text))
+        refs += len(
+            re.findall(
+                r"\b(?:is it|does it|it is|it has|has it|it's|the (?:first|second|third|last) one|"
+                r"this one|that one)\b",
+                text,
+            )
+        )
         if _PICK.search(text) or (refs and _QUESTION.search(text)):
             continue
         for clause in _clauses(text):
@@ -281,9 +424,12 @@ def update_needs(needs: ShopperNeeds, user_text: str, vocabulary: Vocabulary,
                     if brand not in new.exclude_brands:
                         new.exclude_brands.append(brand)
                 else:
-                    new.exclude_brands = [b for b in new.exclude_brands if normalize_phrase(b) != normalize_phrase(brand)]
-                    new.brands = (new.brands if brand_said else []) + ([brand] if brand not in new.brands or
-                                                                       not brand_said else [])
+                    new.exclude_brands = [
+                        b for b in new.exclude_brands if normalize_phrase(b) != normalize_phrase(brand)
+                    ]
+                    new.brands = (new.brands if brand_said else []) + (
+                        [brand] if brand not in new.brands or not brand_said else []
+                    )
                     brand_said = True
                 spans.append(m.span())
         for m in cv._short_re.finditer(user_text) if cv._short_re else ():
@@ -301,8 +447,9 @@ def update_needs(needs: ShopperNeeds, user_text: str, vocabulary: Vocabulary,
     return new
 
 
-def needs_from_dialogue(messages: list[dict[str, Any]], vocabulary: Vocabulary,
-                        category: str | None = None) -> ShopperNeeds:
+def needs_from_dialogue(
+    messages: list[dict[str, Any]], vocabulary: Vocabulary, category: str | None = None
+) -> ShopperNeeds:
     """Needs after every user message of `messages` (OpenAI-style dicts), folded in order.
 
     Args:

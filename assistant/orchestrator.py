@@ -78,8 +78,11 @@ def _text(content: Any) -> str:
 def normalize_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
     """User / assistant turns as `{"role", "content": str}`; system messages are dropped (the assistant
     writes its own system prompt). Raises ValueError when there is no user message to answer."""
-    out = [{"role": m["role"], "content": _text(m.get("content"))} for m in messages
-           if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
+    out = [
+        {"role": m["role"], "content": _text(m.get("content"))}
+        for m in messages
+        if isinstance(m, dict) and m.get("role") in ("user", "assistant")
+    ]
     if not out or out[-1]["role"] != "user":
         raise ValueError("the last message must be a user message")
     return out
@@ -116,7 +119,7 @@ def relaxations(filters: Filters) -> Iterator[tuple[Filters, str]]:
         filters = replace(filters, exclude_attributes={}, exclude_brands=[], attributes_contain={})
         yield filters, "your exclusions"
     if filters.attributes_equal:
-        (name, value), = filters.attributes_equal.items()
+        ((name, value),) = filters.attributes_equal.items()
         filters = replace(filters, attributes_equal={})
         yield filters, f"{name}: {value}"
 
@@ -146,8 +149,16 @@ class Assistant:
         top_k: products retrieved per turn.
     """
 
-    def __init__(self, index: Any, engine: Any, *, adapters: list[str] | tuple[str, ...] = (),
-                 default_category: str | None = None, check_reply: Any = None, top_k: int = TOP_K):
+    def __init__(
+        self,
+        index: Any,
+        engine: Any,
+        *,
+        adapters: list[str] | tuple[str, ...] = (),
+        default_category: str | None = None,
+        check_reply: Any = None,
+        top_k: int = TOP_K,
+    ):
         self.index = index
         self.engine = engine
         self.adapters = list(adapters)
@@ -160,8 +171,9 @@ class Assistant:
         self._search_lock = threading.Lock()
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str | None = None, dtype: Any = None, warm_up: bool = True,
-                        **kwargs: Any) -> Assistant:
+    def from_pretrained(
+        cls, path: str | Path, device: str | None = None, dtype: Any = None, warm_up: bool = True, **kwargs: Any
+    ) -> Assistant:
         """Load an assistant bundle folder (`assistant.json`, base model, adapters, index).
 
         Args:
@@ -176,21 +188,32 @@ class Assistant:
         path = Path(path)
         cfg_file = path / "assistant.json"
         if not cfg_file.exists():
-            raise DataError([Problem(str(cfg_file), None, None,
-                                     "no assistant bundle here; build the demo with `shopguide build-demo` "
-                                     "(or pass --bundle DIR)")])
+            raise DataError(
+                [
+                    Problem(
+                        str(cfg_file),
+                        None,
+                        None,
+                        "no assistant bundle here; build the demo with `shopguide build-demo` (or pass --bundle DIR)",
+                    )
+                ]
+            )
         try:
             cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise DataError([Problem(str(cfg_file), None, None, f"not valid JSON: {e}")]) from e
-        problems = [Problem(str(cfg_file), None, k, "required path is missing")
-                    for k in ("base", "index") if not isinstance(cfg.get(k), str)]
+        problems = [
+            Problem(str(cfg_file), None, k, "required path is missing")
+            for k in ("base", "index")
+            if not isinstance(cfg.get(k), str)
+        ]
         adapters = cfg.get("adapters") or {}
         if not isinstance(adapters, dict):
             problems.append(Problem(str(cfg_file), None, "adapters", "must be an object category -> folder"))
             adapters = {}
         for key, rel in [("base", cfg.get("base")), ("index", cfg.get("index"))] + [
-                (f"adapters.{c}", p) for c, p in adapters.items()]:
+            (f"adapters.{c}", p) for c, p in adapters.items()
+        ]:
             if isinstance(rel, str) and not (path / rel).is_dir():
                 problems.append(Problem(str(cfg_file), None, key, f"folder {path / rel} does not exist"))
         if problems:
@@ -201,8 +224,13 @@ class Assistant:
         if adapters:
             model = load_adapters(model, {c: str(path / p) for c, p in adapters.items()})
         log.info("loaded assistant bundle %s: %d products, adapters %s", path, len(index.catalog), sorted(adapters))
-        assistant = cls(index, Engine(model, tok), adapters=sorted(adapters),
-                        default_category=cfg.get("default_category"), **kwargs)
+        assistant = cls(
+            index,
+            Engine(model, tok),
+            adapters=sorted(adapters),
+            default_category=cfg.get("default_category"),
+            **kwargs,
+        )
         if warm_up:
             assistant.warm_up()
         return assistant
@@ -239,12 +267,16 @@ class Assistant:
                     break
         notes = []
         if dropped:
-            notes.append(f"I couldn't find anything with {', '.join(dropped)}, so here are the closest options. "
-                         if hits else "I couldn't find any products matching your request. ")
+            notes.append(
+                f"I couldn't find anything with {', '.join(dropped)}, so here are the closest options. "
+                if hits
+                else "I couldn't find any products matching your request. "
+            )
         return [p for p, _ in hits], notes, filters
 
-    def plan(self, messages: list[dict[str, Any]], category: str | None = None,
-             filters: Filters | dict | None = None) -> Plan:
+    def plan(
+        self, messages: list[dict[str, Any]], category: str | None = None, filters: Filters | dict | None = None
+    ) -> Plan:
         """Everything before generation: routing, needs and retrieval (see `Plan`)."""
         history = normalize_messages(messages)
         if category is not None and category not in self.categories:
@@ -256,8 +288,13 @@ class Assistant:
         products, notes, used = self._retrieve(f"{query} {wanted}".strip(), merge_filters(needs.to_filters(), filters))
         return Plan(history, category, needs, products, notes, used)
 
-    def stream(self, messages: list[dict[str, Any]], category: str | None = None,
-               filters: Filters | dict | None = None, settings: Any = None) -> Iterator[str | Reply]:
+    def stream(
+        self,
+        messages: list[dict[str, Any]],
+        category: str | None = None,
+        filters: Filters | dict | None = None,
+        settings: Any = None,
+    ) -> Iterator[str | Reply]:
         """Answer the last user message, streaming.
 
         Args:
@@ -291,23 +328,48 @@ class Assistant:
         # Real products the model named from memory that break the shopper's hard needs are not recommended,
         # unless the shopper named them in this message ("what about the X?").
         asked = set(self.check_reply(history[-1]["content"], self.catalog, category=category).products)
-        off = {pid: "it does not match your request" for pid in report.products
-               if pid not in shown and pid not in asked and not plan.filters.matches(self.catalog.get(pid))}
+        off = {
+            pid: "it does not match your request"
+            for pid in report.products
+            if pid not in shown and pid not in asked and not plan.filters.matches(self.catalog.get(pid))
+        }
         text, ids, corrections = apply_grounding(raw, report, self.catalog, drop=off)
         if (off or report.unknown) and not ids and products:
             top = products[0]
             name = top.title + (f" ({format_price(top.price, top.currency)})" if top.price is not None else "")
             text = "" if text.startswith("Sorry") else text.strip()
-            text = f"{text} the {name}." if text.endswith(":") else \
-                f"{text} From the catalog, I'd suggest the {name}.".strip()
+            text = (
+                f"{text} the {name}."
+                if text.endswith(":")
+                else f"{text} From the catalog, I'd suggest the {name}.".strip()
+            )
             ids = [top.id]
-        log.info("turn: category=%s adapter=%s candidates=%s products=%s corrections=%d",
-                 category, adapter, shown, ids, len(corrections))
-        yield Reply(text=text, products=ids, category=category, needs=needs, grounding=report, candidates=shown,
-                    notes=notes, corrections=corrections)
+        log.info(
+            "turn: category=%s adapter=%s candidates=%s products=%s corrections=%d",
+            category,
+            adapter,
+            shown,
+            ids,
+            len(corrections),
+        )
+        yield Reply(
+            text=text,
+            products=ids,
+            category=category,
+            needs=needs,
+            grounding=report,
+            candidates=shown,
+            notes=notes,
+            corrections=corrections,
+        )
 
-    def reply(self, messages: list[dict[str, Any]], category: str | None = None, filters: Filters | dict | None = None,
-              settings: Any = None) -> Reply:
+    def reply(
+        self,
+        messages: list[dict[str, Any]],
+        category: str | None = None,
+        filters: Filters | dict | None = None,
+        settings: Any = None,
+    ) -> Reply:
         """Answer the last user message (the non-streaming form of `stream`)."""
         final = None
         for event in self.stream(messages, category=category, filters=filters, settings=settings):

@@ -21,7 +21,7 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 
 def _label_before(text: str, pos: int, product: Any) -> tuple[int, str] | None:
     """`(start, attribute)` when the text right before `pos` is "<attribute name>: " of `product`."""
-    m = re.search(r"((?:[A-Za-z_-]+ ){0,2}[A-Za-z_-]+):\s*$", text[max(0, pos - 40):pos])
+    m = re.search(r"((?:[A-Za-z_-]+ ){0,2}[A-Za-z_-]+):\s*$", text[max(0, pos - 40) : pos])
     if m is None or product is None:
         return None
     names = {k.replace("_", " ").lower(): k for k in product.attributes}
@@ -33,8 +33,9 @@ def _label_before(text: str, pos: int, product: Any) -> tuple[int, str] | None:
     return None
 
 
-def apply_grounding(text: str, report: Any, catalog: Any, drop: dict[str, str] | None = None
-                    ) -> tuple[str, list[str], list[str]]:
+def apply_grounding(
+    text: str, report: Any, catalog: Any, drop: dict[str, str] | None = None
+) -> tuple[str, list[str], list[str]]:
     """Repair `text` with a `GroundingReport`: wrong prices and attribute values are replaced by the
     catalog's, sentences naming products that are not in the catalog are dropped.
 

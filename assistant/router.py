@@ -25,8 +25,12 @@ def _scores(text: str, categories: list[str], vocabulary: Vocabulary | None) -> 
     return {c: s for c, s in scores.items() if c in categories}
 
 
-def route(messages: list[dict[str, Any]], categories: list[str], vocabulary: Vocabulary | None = None,
-          default: str | None = None) -> str | None:
+def route(
+    messages: list[dict[str, Any]],
+    categories: list[str],
+    vocabulary: Vocabulary | None = None,
+    default: str | None = None,
+) -> str | None:
     """The category of the dialogue after its last message.
 
     Args:

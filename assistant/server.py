@@ -108,8 +108,12 @@ def parse_chat_request(body: Any, categories: list[str]) -> tuple[list[dict[str,
         raise ApiError(400, "the request body must be a JSON object")
     model = body.get("model", AUTO_MODEL)
     if model not in (AUTO_MODEL, None, "") and model not in categories:
-        raise ApiError(404, f"model {model!r} does not exist; use {AUTO_MODEL!r} or one of: {', '.join(categories)}",
-                       "model", "model_not_found")
+        raise ApiError(
+            404,
+            f"model {model!r} does not exist; use {AUTO_MODEL!r} or one of: {', '.join(categories)}",
+            "model",
+            "model_not_found",
+        )
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise ApiError(400, "messages must be a non-empty list", "messages")
@@ -121,8 +125,12 @@ def parse_chat_request(body: Any, categories: list[str]) -> tuple[list[dict[str,
         content = m.get("content")
         text = content if isinstance(content, str) else json.dumps(content)
         if len(text) > MAX_MESSAGE_CHARS:
-            raise ApiError(400, f"messages[{i}] is too long ({len(text)} > {MAX_MESSAGE_CHARS} characters)",
-                           f"messages[{i}].content", "message_too_long")
+            raise ApiError(
+                400,
+                f"messages[{i}] is too long ({len(text)} > {MAX_MESSAGE_CHARS} characters)",
+                f"messages[{i}].content",
+                "message_too_long",
+            )
     if messages[-1].get("role") != "user":
         raise ApiError(400, "the last message must be a user message", "messages")
     return messages, (model if model in categories else None), bool(body.get("stream", False))
@@ -130,9 +138,16 @@ def parse_chat_request(body: Any, categories: list[str]) -> tuple[list[dict[str,
 
 def _reply_extra(reply: Any, catalog: Any) -> dict[str, Any]:
     products = [product_dict(catalog.get(i)) for i in reply.products if catalog.get(i) is not None]
-    return {"products": products,
-            "shopguide": {"category": reply.category, "needs": reply.needs.to_dict(), "notes": reply.notes,
-                          "corrections": reply.corrections, "candidates": reply.candidates}}
+    return {
+        "products": products,
+        "shopguide": {
+            "category": reply.category,
+            "needs": reply.needs.to_dict(),
+            "notes": reply.notes,
+            "corrections": reply.corrections,
+            "candidates": reply.candidates,
+        },
+    }
 
 
 def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES) -> Any:
@@ -186,22 +201,38 @@ def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MA
     @app.get("/v1/models")
     def models() -> dict[str, Any]:
         now = int(time.time())
-        data = [{"id": AUTO_MODEL, "object": "model", "created": now, "owned_by": "shopguide",
-                 "description": "routes each conversation to its category"}]
-        data += [{"id": c, "object": "model", "created": now, "owned_by": "shopguide",
-                  "adapter": c in assistant.adapters} for c in categories]
+        data = [
+            {
+                "id": AUTO_MODEL,
+                "object": "model",
+                "created": now,
+                "owned_by": "shopguide",
+                "description": "routes each conversation to its category",
+            }
+        ]
+        data += [
+            {"id": c, "object": "model", "created": now, "owned_by": "shopguide", "adapter": c in assistant.adapters}
+            for c in categories
+        ]
         return {"object": "list", "data": data}
 
     @app.get("/v1/search")
-    def search(q: str, category: str | None = None, min_price: float | None = None, max_price: float | None = None,
-               brand: str | None = None, top_k: int = 10) -> dict[str, Any]:
+    def search(
+        q: str,
+        category: str | None = None,
+        min_price: float | None = None,
+        max_price: float | None = None,
+        brand: str | None = None,
+        top_k: int = 10,
+    ) -> dict[str, Any]:
         if len(q) > MAX_MESSAGE_CHARS:
             raise ApiError(400, f"q is too long ({len(q)} > {MAX_MESSAGE_CHARS} characters)", "q")
         if category is not None and category not in categories:
             raise ApiError(400, f"unknown category {category!r}", "category")
         try:
-            filters = Filters(category=category, min_price=min_price, max_price=max_price,
-                              brands=[brand] if brand else [])
+            filters = Filters(
+                category=category, min_price=min_price, max_price=max_price, brands=[brand] if brand else []
+            )
         except ValueError as e:
             raise ApiError(400, str(e), "min_price") from e
         hits = assistant.search(q, top_k=min(max(top_k, 1), 50), filters=filters)
@@ -221,22 +252,45 @@ def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MA
                 raise ApiError(400, str(e)) from e
             extra = _reply_extra(reply, assistant.catalog)
             message = {"role": "assistant", "content": reply.text, "products": extra["products"]}
-            return {"id": cid, "object": "chat.completion", "created": created, "model": model,
-                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}, **extra}
-        return StreamingResponse(_sse(assistant, messages, category, filters, settings, cid, created, model),
-                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+            return {
+                "id": cid,
+                "object": "chat.completion",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                **extra,
+            }
+        return StreamingResponse(
+            _sse(assistant, messages, category, filters, settings, cid, created, model),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache"},
+        )
 
     return app
 
 
-def _sse(assistant: Any, messages: list, category: str | None, filters: Any, settings: Any, cid: str, created: int,
-         model: str) -> Iterator[str]:
+def _sse(
+    assistant: Any,
+    messages: list,
+    category: str | None,
+    filters: Any,
+    settings: Any,
+    cid: str,
+    created: int,
+    model: str,
+) -> Iterator[str]:
     """The SSE lines of one streamed completion; errors become an `error` event, never an exception."""
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        obj = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        obj = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
         return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
@@ -254,8 +308,12 @@ def _sse(assistant: Any, messages: list, category: str | None, filters: Any, set
     yield "data: [DONE]\n\n"
 
 
-def build_app(assistant: Any, token: str | None = None, auth: tuple[str, str] | None = None,
-              feedback_path: str | Path = "feedback.jsonl") -> Any:
+def build_app(
+    assistant: Any,
+    token: str | None = None,
+    auth: tuple[str, str] | None = None,
+    feedback_path: str | Path = "feedback.jsonl",
+) -> Any:
     """The whole server: the API of `build_api` with the chat page of `build_ui` mounted at `/`.
 
     Args:
@@ -267,15 +325,19 @@ def build_app(assistant: Any, token: str | None = None, auth: tuple[str, str] | 
     import gradio as gr
 
     api = build_api(assistant, token=token)
-    return gr.mount_gradio_app(api, build_ui(assistant, feedback_path=feedback_path), path="/", auth=auth,
-                               css=UI_CSS, footer_links=[])
+    return gr.mount_gradio_app(
+        api, build_ui(assistant, feedback_path=feedback_path), path="/", auth=auth, css=UI_CSS, footer_links=[]
+    )
 
 
 def add_server_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options shared by `shopguide serve` and `python app.py`."""
     add_bundle_args(parser)
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine "
-                        "only; use 0.0.0.0 to expose it)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; use 0.0.0.0 to expose it)",
+    )
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--token", default=None, help="require `Authorization: Bearer TOKEN` on the API")
     parser.add_argument("--auth", default=None, metavar="USER:PASS", help="require this login on the chat page")
@@ -298,8 +360,11 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     if args.host not in ("127.0.0.1", "localhost", "::1") and not (args.token and auth):
-        log.warning("listening on %s without %s: anyone who can reach this address can use it", args.host,
-                    " and ".join(x for x, missing in (("--token", not args.token), ("--auth", not auth)) if missing))
+        log.warning(
+            "listening on %s without %s: anyone who can reach this address can use it",
+            args.host,
+            " and ".join(x for x, missing in (("--token", not args.token), ("--auth", not auth)) if missing),
+        )
     app = build_app(assistant, token=args.token, auth=auth, feedback_path=args.feedback)
     print(f"shopguide: chat page http://{args.host}:{args.port}/  API http://{args.host}:{args.port}/v1", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

@@ -28,8 +28,7 @@ def _product_line(p: Any) -> str:
     return f"  - [{p.id}] {p.title}" + (f" ({p.brand})" if p.brand else "") + (f", {price}" if price else "")
 
 
-def run_chat(assistant: Any, stdin: TextIO, stdout: TextIO, category: str | None = None,
-             settings: Any = None) -> int:
+def run_chat(assistant: Any, stdin: TextIO, stdout: TextIO, category: str | None = None, settings: Any = None) -> int:
     """The chat loop over text streams (used by `main`; tests pass `io.StringIO`).
 
     Args:
@@ -107,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-new-tokens", type=int, default=None, help="reply length limit in tokens")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each turn did")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     assistant = open_bundle(args.bundle, device=args.device, threads=args.threads)
     if assistant is None:
         return 1

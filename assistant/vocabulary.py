@@ -41,6 +41,8 @@ shop shopping store online same different similar compare difference which bette
 older used new old plain simple fancy classic modern style styles looks look feel feels felt comfortable comfy
 hurt hurts pain easy hard clean wash care last lasts durable sturdy heavy weight weighs tall short wide narrow
 long""".split()
+
+
 def normalize_phrase(s: Any) -> str:
     """How shopper text and catalog values are compared: stripped, lower-cased, runs of spaces as one."""
     return re.sub(r"\s+", " ", str(s).strip().lower())
@@ -73,8 +75,9 @@ class CategoryVocabulary:
         self._value_re = _phrase_re(list(self.values) + list(self.flags))
         self._brand_re = _phrase_re(list(self.brands))
         if self.short:
-            self._short_re = re.compile(r"(?<![\w'])(" + "|".join(map(re.escape, sorted(self.short, key=len)[::-1]))
-                                        + r")(?![\w'])")
+            self._short_re = re.compile(
+                r"(?<![\w'])(" + "|".join(map(re.escape, sorted(self.short, key=len)[::-1])) + r")(?![\w'])"
+            )
         brands = "|".join(re.escape(b) for b in sorted(self.brands, key=len, reverse=True)) or "(?!)"
         titles = "|".join(re.escape(t) for t in sorted(self.titles, key=len, reverse=True)) or "(?!)"
         self._ref_re = re.compile(rf"(?<!\w)(?:{titles})(?!\w)|\bthe (?:{brands}) one\b")
@@ -130,8 +133,11 @@ class Vocabulary:
                     cv.values.setdefault(nv + ("es" if nv.endswith(("sh", "ch", "x")) else "s"), (name, v))
             brand_words = {w for b in cv.brands for w in b.split()}
             total = {w: sum(title_df[c][w] for c in cats) for w in title_df[cat]}
-            scored = {w: (df / n_products[cat]) * (df / total[w]) for w, df in title_df[cat].items()
-                      if df / total[w] >= 0.8 and w not in brand_words}
+            scored = {
+                w: (df / n_products[cat]) * (df / total[w])
+                for w, df in title_df[cat].items()
+                if df / total[w] >= 0.8 and w not in brand_words
+            }
             top = sorted(scored, key=scored.get, reverse=True)[:keywords_per_category]
             cv.keywords = {w: scored[w] for w in top}
             for syn in CATEGORY_SYNONYMS.get(cat, [normalize_phrase(cat)]):
@@ -155,19 +161,20 @@ class Vocabulary:
         for w in targets:
             variants[w].add(w)
             for i in range(len(w)):
-                variants[w[:i] + w[i + 1:]].add(w)
+                variants[w[:i] + w[i + 1 :]].add(w)
         self.spelling = {v: next(iter(ws)) for v, ws in variants.items() if len(ws) == 1}
 
     def correct(self, text: str) -> str:
         """`text` (lower case) with unknown words of 4+ letters that are one typo (dropped, doubled, swapped or
         wrong letter) away from exactly one catalog word replaced by that word: "sirt" -> "shirt"."""
+
         def fix(m: re.Match) -> str:
             w = m.group()
             if w in self.known:
                 return w
             found = {self.spelling[w]} if w in self.spelling else set()
             for i in range(len(w)):
-                v = w[:i] + w[i + 1:]
+                v = w[:i] + w[i + 1 :]
                 if v in self.words:
                     found.add(v)  # a doubled / inserted letter: "traiil" -> "trail"
                 elif v in self.spelling and len(self.spelling[v]) == len(w):

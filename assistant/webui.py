@@ -59,15 +59,18 @@ def render_cards(products: list[Any]) -> str:
         img = ""
         if p.image_url and p.image_url.startswith(("https://", "http://")):
             img = f'<img src="{_esc(p.image_url)}" alt="" loading="lazy" referrerpolicy="no-referrer">'
-        attrs = "; ".join(f"{_esc(k)}: {_esc(', '.join(map(str, v)) if isinstance(v, list) else v)}"
-                          for k, v in list(p.attributes.items())[:4])
+        attrs = "; ".join(
+            f"{_esc(k)}: {_esc(', '.join(map(str, v)) if isinstance(v, list) else v)}"
+            for k, v in list(p.attributes.items())[:4]
+        )
         price = format_price(p.price, p.currency)
         out.append(
             f'<div class="sg-card" data-product-id="{_esc(p.id)}">{img}<div>'
             f'<div class="sg-title">{_esc(p.title)}</div>'
             + (f'<div class="sg-price">{_esc(price)}</div>' if price else "")
             + f'<div class="sg-meta">{_esc(p.brand or "")}{" · " if p.brand and attrs else ""}{attrs}</div>'
-            f"</div></div>")
+            f"</div></div>"
+        )
     out.append("</div>")
     return "".join(out)
 
@@ -120,8 +123,9 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
     top_price = float(max(prices)) if prices else 1000.0
     examples = [EXAMPLES.get(c) or example_prompt(c, catalog) for c in assistant.categories][:6]
 
-    def respond(message: str, conv: list[dict], category: str, max_price: float, chosen_brands: list[str]
-                ) -> Iterator[tuple[list[dict], str, list[dict], str]]:
+    def respond(
+        message: str, conv: list[dict], category: str, max_price: float, chosen_brands: list[str]
+    ) -> Iterator[tuple[list[dict], str, list[dict], str]]:
         message = (message or "").strip()
         if not message:
             yield _display(conv), gr.skip(), conv, ""
@@ -139,8 +143,14 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
             for event in assistant.stream(conv, category=None if category == AUTO else category, filters=filters):
                 if isinstance(event, Reply):
                     note = f"\n\n*Corrected: {show('; '.join(event.corrections))}.*" if event.corrections else ""
-                    conv = conv + [{"role": "assistant", "content": event.text, "products": event.products,
-                                    "category": event.category}]
+                    conv = conv + [
+                        {
+                            "role": "assistant",
+                            "content": event.text,
+                            "products": event.products,
+                            "category": event.category,
+                        }
+                    ]
                     shown[-1] = {"role": "assistant", "content": show(event.text) + note}
                     cards = render_cards([catalog.get(i) for i in event.products or event.candidates[:3]])
                     yield shown, cards, conv, ""
@@ -160,11 +170,19 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
         msg = conv[index]
         if msg.get("role") != "assistant":
             return
-        messages = [{"role": m["role"], "content": m["content"], "products": m.get("products", [])}
-                    for m in conv[: index + 1]]
-        append_feedback(feedback_path, {
-            "id": f"feedback-{int(time.time() * 1000)}", "category": msg.get("category") or assistant.default_category,
-            "messages": messages, "feedback": "like" if data.liked else "dislike", "time": time.time()})
+        messages = [
+            {"role": m["role"], "content": m["content"], "products": m.get("products", [])} for m in conv[: index + 1]
+        ]
+        append_feedback(
+            feedback_path,
+            {
+                "id": f"feedback-{int(time.time() * 1000)}",
+                "category": msg.get("category") or assistant.default_category,
+                "messages": messages,
+                "feedback": "like" if data.liked else "dislike",
+                "time": time.time(),
+            },
+        )
 
     feedback.__annotations__["data"] = gr.LikeData  # gradio finds event data by the real type, not a string
 
@@ -173,11 +191,23 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
         conv = gr.State([])
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Chat", height=460, elem_id="sg-chat", feedback_options=("Like", "Dislike"),
-                                     sanitize_html=True, buttons=["copy"])
+                chatbot = gr.Chatbot(
+                    label="Chat",
+                    height=460,
+                    elem_id="sg-chat",
+                    feedback_options=("Like", "Dislike"),
+                    sanitize_html=True,
+                    buttons=["copy"],
+                )
                 with gr.Row():
-                    box = gr.Textbox(placeholder="e.g. a red rain jacket under $60", show_label=False, scale=5,
-                                     elem_id="sg-input", max_length=4000, autofocus=True)
+                    box = gr.Textbox(
+                        placeholder="e.g. a red rain jacket under $60",
+                        show_label=False,
+                        scale=5,
+                        elem_id="sg-input",
+                        max_length=4000,
+                        autofocus=True,
+                    )
                     send = gr.Button("Send", variant="primary", scale=1, elem_id="sg-send")
                 gr.Examples(examples=examples, inputs=box, label="Try")
                 clear = gr.Button("New conversation", size="sm")

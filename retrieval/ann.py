@@ -28,8 +28,9 @@ def topk(scores: np.ndarray, k: int) -> np.ndarray:
     return part[np.lexsort((part, -scores[part]))]
 
 
-def exact_search(emb: np.ndarray, q: np.ndarray, k: int, mask: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def exact_search(
+    emb: np.ndarray, q: np.ndarray, k: int, mask: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact inner-product top-k among `mask` slots. Returns (slots, scores), best first."""
     if mask is None:
         sc = emb @ q
@@ -77,10 +78,11 @@ class HNSW:
         emb = np.ascontiguousarray(emb, dtype=np.float32)
         it = range(0, len(emb), batch)
         for s in tqdm(it, desc="HNSW graph", unit="batch", disable=not progress or len(emb) <= batch):
-            self.index.add(emb[s:s + batch])
+            self.index.add(emb[s : s + batch])
 
-    def search(self, q: np.ndarray, k: int, mask: np.ndarray | None = None, ef: int | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, q: np.ndarray, k: int, mask: np.ndarray | None = None, ef: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Approximate top-k (slots, scores) among `mask`; may return fewer than k when filtered."""
         import faiss
 
@@ -119,9 +121,16 @@ class HNSW:
         return obj
 
 
-def dense_search(emb: np.ndarray, q: np.ndarray, k: int, mask: np.ndarray | None, hnsw: HNSW | None,
-                 exact_below: int = 5000, ef: int | None = None, need: int | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def dense_search(
+    emb: np.ndarray,
+    q: np.ndarray,
+    k: int,
+    mask: np.ndarray | None,
+    hnsw: HNSW | None,
+    exact_below: int = 5000,
+    ef: int | None = None,
+    need: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-k among `mask` with HNSW when given and the mask is large, exact otherwise.
 
     Falls back to exact search when HNSW returns fewer than `need` (default `k`) allowed results; hybrid

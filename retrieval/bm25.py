@@ -132,8 +132,8 @@ class BM25:
             s, e = w.indptr[j], w.indptr[j + 1]
             order = np.argsort(w.indices[s:e], kind="stable")
             return w.indices[s:e][order].astype(np.int64), w.data[s:e][order]
-        idx = np.concatenate([w.indices[w.indptr[j]:w.indptr[j + 1]] for j in terms])
-        val = np.concatenate([w.data[w.indptr[j]:w.indptr[j + 1]] for j in terms])
+        idx = np.concatenate([w.indices[w.indptr[j] : w.indptr[j + 1]] for j in terms])
+        val = np.concatenate([w.data[w.indptr[j] : w.indptr[j + 1]] for j in terms])
         slots, inv = np.unique(idx, return_inverse=True)
         sc = np.zeros(len(slots), np.float64)
         np.add.at(sc, inv, val)

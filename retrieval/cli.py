@@ -29,16 +29,27 @@ def _fail(e: Exception) -> int:
 
 def build_main(argv: list[str] | None = None) -> int:
     """`shopguide index build`: encode a catalog into an index folder."""
-    ap = argparse.ArgumentParser(prog="shopguide index build",
-                                 description="Encode a catalog into a search index folder.")
+    ap = argparse.ArgumentParser(
+        prog="shopguide index build", description="Encode a catalog into a search index folder."
+    )
     ap.add_argument("--catalog", required=True, nargs="+", help="catalog file(s) or a folder (.jsonl/.csv/.parquet)")
     ap.add_argument("--out", required=True, help="index folder to write")
-    ap.add_argument("--encoder", default=None, help="sentence-transformers folder or id, 'hash:DIM', or a TCA folder "
-                    "(default: bundled all-MiniLM-L6-v2)")
-    ap.add_argument("--kind", default="auto", choices=["auto", "exact", "hnsw"],
-                    help="exact search, FAISS HNSW, or auto (HNSW from 50,000 products)")
-    ap.add_argument("--fields", default=None, help="comma-separated text fields (default: title,brand,category,"
-                    "attributes,description)")
+    ap.add_argument(
+        "--encoder",
+        default=None,
+        help="sentence-transformers folder or id, 'hash:DIM', or a TCA folder (default: bundled all-MiniLM-L6-v2)",
+    )
+    ap.add_argument(
+        "--kind",
+        default="auto",
+        choices=["auto", "exact", "hnsw"],
+        help="exact search, FAISS HNSW, or auto (HNSW from 50,000 products)",
+    )
+    ap.add_argument(
+        "--fields",
+        default=None,
+        help="comma-separated text fields (default: title,brand,category,attributes,description)",
+    )
     ap.add_argument("--batch-size", type=int, default=64)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -47,21 +58,30 @@ def build_main(argv: list[str] | None = None) -> int:
         catalog = load_catalog(args.catalog[0] if len(args.catalog) == 1 else args.catalog)
         fields = tuple(args.fields.split(",")) if args.fields else DEFAULT_FIELDS
         t = time.perf_counter()
-        idx = ProductIndex.build(catalog, encoder=args.encoder, kind=args.kind, fields=fields,
-                                 batch_size=args.batch_size, show_progress=True)
+        idx = ProductIndex.build(
+            catalog,
+            encoder=args.encoder,
+            kind=args.kind,
+            fields=fields,
+            batch_size=args.batch_size,
+            show_progress=True,
+        )
         idx.save(args.out)
     except (DataError, FileNotFoundError, ValueError) as e:
         return _fail(e)
-    print(f"indexed {len(idx)} products ({idx.kind}, encoder {idx.encoder_name}) in {time.perf_counter() - t:.1f}s "
-          f"-> {args.out}")
+    print(
+        f"indexed {len(idx)} products ({idx.kind}, encoder {idx.encoder_name}) in {time.perf_counter() - t:.1f}s "
+        f"-> {args.out}"
+    )
     return 0
 
 
 def update_main(argv: list[str] | None = None) -> int:
     """`shopguide index update`: add/replace and remove products without a rebuild."""
-    ap = argparse.ArgumentParser(prog="shopguide index update",
-                                 description="Add, replace (same id) or remove products in an index folder; only new "
-                                             "products are encoded.")
+    ap = argparse.ArgumentParser(
+        prog="shopguide index update",
+        description="Add, replace (same id) or remove products in an index folder; only new products are encoded.",
+    )
     ap.add_argument("--index", required=True, help="index folder (updated in place)")
     ap.add_argument("--add", nargs="*", default=[], help="catalog file(s) with products to add or replace")
     ap.add_argument("--remove", default="", help="comma-separated product ids to remove")
@@ -93,8 +113,13 @@ def search_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--brand", action="append", default=[], help="only this brand (repeatable)")
     ap.add_argument("--exclude-brand", action="append", default=[], help="never this brand (repeatable)")
     ap.add_argument("--attr", action="append", default=[], metavar="NAME=VALUE", help="attribute equals (repeatable)")
-    ap.add_argument("--attr-contains", action="append", default=[], metavar="NAME=TEXT",
-                    help="attribute contains text (repeatable)")
+    ap.add_argument(
+        "--attr-contains",
+        action="append",
+        default=[],
+        metavar="NAME=TEXT",
+        help="attribute contains text (repeatable)",
+    )
     ap.add_argument("--exclude-attr", action="append", default=[], metavar="NAME=VALUE")
     ap.add_argument("--json", action="store_true", help="one JSON object per result: product fields + score")
     args = ap.parse_args(argv)
@@ -109,11 +134,16 @@ def search_main(argv: list[str] | None = None) -> int:
         return out
 
     try:
-        filters = Filters(category=args.category, min_price=args.min_price, max_price=args.max_price,
-                          brands=args.brand, exclude_brands=args.exclude_brand,
-                          attributes_equal=pairs(args.attr, "--attr"),
-                          attributes_contain=pairs(args.attr_contains, "--attr-contains"),
-                          exclude_attributes=pairs(args.exclude_attr, "--exclude-attr"))
+        filters = Filters(
+            category=args.category,
+            min_price=args.min_price,
+            max_price=args.max_price,
+            brands=args.brand,
+            exclude_brands=args.exclude_brand,
+            attributes_equal=pairs(args.attr, "--attr"),
+            attributes_contain=pairs(args.attr_contains, "--attr-contains"),
+            exclude_attributes=pairs(args.exclude_attr, "--exclude-attr"),
+        )
         idx = ProductIndex.load(args.index)
         results = idx.search(args.query, top_k=args.top_k, filters=filters, mode=args.mode, fusion=args.fusion)
     except (DataError, FileNotFoundError, ValueError) as e:

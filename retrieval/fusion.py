@@ -14,9 +14,19 @@ from retrieval.ann import topk
 RRF_K = 60.0
 
 
-def fuse(d_slots: np.ndarray, d_sc: np.ndarray, l_slots_all: np.ndarray, l_sc_all: np.ndarray, n: int, top_k: int,
-         fusion: str, weights: tuple[float, float], emb: np.ndarray, qv: np.ndarray, lex_mask: np.ndarray
-         ) -> tuple[np.ndarray, np.ndarray]:
+def fuse(
+    d_slots: np.ndarray,
+    d_sc: np.ndarray,
+    l_slots_all: np.ndarray,
+    l_sc_all: np.ndarray,
+    n: int,
+    top_k: int,
+    fusion: str,
+    weights: tuple[float, float],
+    emb: np.ndarray,
+    qv: np.ndarray,
+    lex_mask: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Fuse a dense top-n (already filtered) with BM25 scores of all matching slots (filtered here).
 
     Args:

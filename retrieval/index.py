@@ -54,15 +54,21 @@ def catalog_fingerprint(products: Iterable[Product]) -> str:
 class ProductIndex:
     """Hybrid product search over a catalog. Build with `build`, reload with `load`."""
 
-    def __init__(self, encoder: Encoder | str | None, fields: tuple[str, ...], kind: str, dim: int,
-                 hnsw_params: dict | None = None):
+    def __init__(
+        self,
+        encoder: Encoder | str | None,
+        fields: tuple[str, ...],
+        kind: str,
+        dim: int,
+        hnsw_params: dict | None = None,
+    ):
         self._encoder = encoder
         self.encoder_name = encoder if isinstance(encoder, str) else encoder.name
         self.fields = tuple(fields)
         self.kind = kind
         self.dim = dim
         self.hnsw_params = {"m": 32, "ef_construction": 80, "ef_search": 400, **(hnsw_params or {})}
-        self.products: list[Product | None] = []          # per slot; None = removed
+        self.products: list[Product | None] = []  # per slot; None = removed
         self.slot_of: dict[str, int] = {}
         self.alive = np.zeros(0, bool)
         self.embeddings = np.zeros((0, dim), np.float32)
@@ -74,9 +80,18 @@ class ProductIndex:
 
     # ------------------------------------------------------------------------------------------ build
     @classmethod
-    def build(cls, catalog: Catalog | Iterable[Product], encoder: Encoder | str | None = None, kind: str = "auto",
-              *, fields: Iterable[str] = DEFAULT_FIELDS, batch_size: int = 64, show_progress: bool = False,
-              embeddings: np.ndarray | None = None, hnsw_params: dict | None = None) -> ProductIndex:
+    def build(
+        cls,
+        catalog: Catalog | Iterable[Product],
+        encoder: Encoder | str | None = None,
+        kind: str = "auto",
+        *,
+        fields: Iterable[str] = DEFAULT_FIELDS,
+        batch_size: int = 64,
+        show_progress: bool = False,
+        embeddings: np.ndarray | None = None,
+        hnsw_params: dict | None = None,
+    ) -> ProductIndex:
         """Encode and index a catalog.
 
         Args:
@@ -113,8 +128,13 @@ class ProductIndex:
             self._encoder = load_encoder(self._encoder)
         return self._encoder
 
-    def _append(self, products: list[Product], embeddings: np.ndarray | None = None, batch_size: int = 64,
-                show_progress: bool = False) -> None:
+    def _append(
+        self,
+        products: list[Product],
+        embeddings: np.ndarray | None = None,
+        batch_size: int = 64,
+        show_progress: bool = False,
+    ) -> None:
         if embeddings is None:
             texts = [product_text(p, self.fields) for p in products]
             embeddings = self.encoder.encode(texts, batch_size=batch_size, show_progress=show_progress)
@@ -211,9 +231,19 @@ class ProductIndex:
             m = self.alive.copy() if m is None else m & self.alive
         return m
 
-    def search(self, query: str, top_k: int = 10, filters: Filters | None = None, mode: str = "hybrid", *,
-               fusion: str = "linear", weights: tuple[float, float] = (1.0, 1.0), candidates: int = 100,
-               query_vector: np.ndarray | None = None, ef_search: int | None = None) -> list[tuple[Product, float]]:
+    def search(
+        self,
+        query: str,
+        top_k: int = 10,
+        filters: Filters | None = None,
+        mode: str = "hybrid",
+        *,
+        fusion: str = "linear",
+        weights: tuple[float, float] = (1.0, 1.0),
+        candidates: int = 100,
+        query_vector: np.ndarray | None = None,
+        ef_search: int | None = None,
+    ) -> list[tuple[Product, float]]:
         """Search the catalog.
 
         Args:
@@ -247,11 +277,13 @@ class ProductIndex:
             slots, sc = self.bm25.top(query, top_k, self._lex_mask(mask))
         else:
             n = max(candidates, top_k)
-            d_slots, d_sc = dense_search(self.embeddings, qv, n, mask, self.hnsw, self.exact_below, ef_search,
-                                         need=top_k)
+            d_slots, d_sc = dense_search(
+                self.embeddings, qv, n, mask, self.hnsw, self.exact_below, ef_search, need=top_k
+            )
             l_all, l_all_sc = self.bm25.sparse_scores(query)
-            slots, sc = fuse(d_slots, d_sc, l_all, l_all_sc, n, top_k, fusion, weights,
-                             self.embeddings, qv, self._lex_mask(mask))
+            slots, sc = fuse(
+                d_slots, d_sc, l_all, l_all_sc, n, top_k, fusion, weights, self.embeddings, qv, self._lex_mask(mask)
+            )
         return [(self.products[s], float(v)) for s, v in zip(slots, sc)]
 
     def _lex_mask(self, mask: np.ndarray | None) -> np.ndarray:
@@ -272,12 +304,21 @@ class ProductIndex:
             self.hnsw.save(str(folder / "hnsw.faiss"))
         elif (folder / "hnsw.faiss").exists():
             (folder / "hnsw.faiss").unlink()
-        atomic_write_json(folder / "index_config.json", {
-            "format_version": FORMAT_VERSION, "encoder": self.encoder_name, "dim": self.dim,
-            "fields": list(self.fields), "kind": self.kind, "hnsw": self.hnsw_params if self.hnsw else None,
-            "count": len(prods), "catalog_fingerprint": catalog_fingerprint(prods),
-            "categories": sorted({p.category for p in prods}), "bm25": {"k1": self.bm25.k1, "b": self.bm25.b},
-        })
+        atomic_write_json(
+            folder / "index_config.json",
+            {
+                "format_version": FORMAT_VERSION,
+                "encoder": self.encoder_name,
+                "dim": self.dim,
+                "fields": list(self.fields),
+                "kind": self.kind,
+                "hnsw": self.hnsw_params if self.hnsw else None,
+                "count": len(prods),
+                "catalog_fingerprint": catalog_fingerprint(prods),
+                "categories": sorted({p.category for p in prods}),
+                "bm25": {"k1": self.bm25.k1, "b": self.bm25.b},
+            },
+        )
         log.info("saved index of %d products to %s", len(prods), folder)
         return folder
 
@@ -304,11 +345,23 @@ class ProductIndex:
         emb = np.load(folder / "embeddings.npy")
         probs = []
         if emb.shape != (len(products), cfg["dim"]):
-            probs.append(Problem(str(folder / "embeddings.npy"), None, None,
-                                 f"shape {emb.shape} does not match {len(products)} products x dim {cfg['dim']}"))
+            probs.append(
+                Problem(
+                    str(folder / "embeddings.npy"),
+                    None,
+                    None,
+                    f"shape {emb.shape} does not match {len(products)} products x dim {cfg['dim']}",
+                )
+            )
         if check and catalog_fingerprint(products) != cfg["catalog_fingerprint"]:
-            probs.append(Problem(str(folder / "products.jsonl"), None, None,
-                                 "catalog fingerprint differs from index_config.json (edited by hand?)"))
+            probs.append(
+                Problem(
+                    str(folder / "products.jsonl"),
+                    None,
+                    None,
+                    "catalog fingerprint differs from index_config.json (edited by hand?)",
+                )
+            )
         if probs:
             raise DataError(probs)
         enc = encoder if encoder is not None else cfg["encoder"]

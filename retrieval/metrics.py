@@ -13,8 +13,9 @@ import math
 from collections.abc import Sequence
 
 
-def ranking_metrics(ranked: Sequence[Sequence[str]], gold: Sequence[set[str]], ks: Sequence[int] = (1, 5, 10),
-                    ndcg_k: int = 10) -> dict[str, float]:
+def ranking_metrics(
+    ranked: Sequence[Sequence[str]], gold: Sequence[set[str]], ks: Sequence[int] = (1, 5, 10), ndcg_k: int = 10
+) -> dict[str, float]:
     """Mean ranking metrics over queries.
 
     Args:

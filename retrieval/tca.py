@@ -72,14 +72,21 @@ class TCA:
         seed: landmark sampling seed.
     """
 
-    def __init__(self, n_components: int = 128, n_landmarks: int = 512, kernel: str = "rbf", mu: float = 1e-3,
-                 gamma: float | None = None, seed: int = 0):
+    def __init__(
+        self,
+        n_components: int = 128,
+        n_landmarks: int = 512,
+        kernel: str = "rbf",
+        mu: float = 1e-3,
+        gamma: float | None = None,
+        seed: int = 0,
+    ):
         if kernel not in ("rbf", "linear"):
             raise ValueError(f"`kernel` must be rbf or linear, got {kernel!r}")
         self.n_components, self.n_landmarks, self.kernel = n_components, n_landmarks, kernel
         self.mu, self.gamma, self.seed = mu, gamma, seed
         self.landmarks: np.ndarray | None = None
-        self.proj: np.ndarray | None = None    # K_ZZ^{-1/2} @ W : (m, n_components)
+        self.proj: np.ndarray | None = None  # K_ZZ^{-1/2} @ W : (m, n_components)
         self.center: np.ndarray | None = None  # mean of phi over source + target
 
     def _k(self, a: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -96,25 +103,32 @@ class TCA:
         if self.kernel == "rbf" and self.gamma is None:
             self.gamma = median_gamma(np.concatenate([xs, xt]), seed=self.seed)
         half = self.n_landmarks // 2
-        z = np.concatenate([xs[rng.choice(len(xs), min(half, len(xs)), replace=False)],
-                            xt[rng.choice(len(xt), min(self.n_landmarks - half, len(xt)), replace=False)]])
+        z = np.concatenate(
+            [
+                xs[rng.choice(len(xs), min(half, len(xs)), replace=False)],
+                xt[rng.choice(len(xt), min(self.n_landmarks - half, len(xt)), replace=False)],
+            ]
+        )
         kzz = self._k(z, z)
         vals, vecs = np.linalg.eigh((kzz + kzz.T) / 2)
         keep = vals > vals.max() * 1e-8
-        inv_sqrt = vecs[:, keep] / np.sqrt(vals[keep])          # (m, r): phi(x) = k(x, Z) @ inv_sqrt
+        inv_sqrt = vecs[:, keep] / np.sqrt(vals[keep])  # (m, r): phi(x) = k(x, Z) @ inv_sqrt
         ps, pt = self._k(xs, z) @ inv_sqrt, self._k(xt, z) @ inv_sqrt
         d = ps.mean(0) - pt.mean(0)
         allp = np.concatenate([ps, pt])
         mean = allp.mean(0)
         cov = (allp - mean).T @ (allp - mean) / len(allp)
         r = cov.shape[0]
-        scale = float(np.trace(cov)) / r                        # mu relative to the feature scale
+        scale = float(np.trace(cov)) / r  # mu relative to the feature scale
         b = np.outer(d, d) + self.mu * scale * np.eye(r)
         k = min(self.n_components, r)
         w_vals, w = scipy.linalg.eigh(cov, b, subset_by_index=[r - k, r - 1])
         w = w[:, ::-1]
-        self.landmarks, self.proj, self.center = z.astype(np.float32), (inv_sqrt @ w).astype(np.float32), \
-            (mean @ w).astype(np.float32)
+        self.landmarks, self.proj, self.center = (
+            z.astype(np.float32),
+            (inv_sqrt @ w).astype(np.float32),
+            (mean @ w).astype(np.float32),
+        )
         log.info("TCA fitted: %d landmarks, rank %d, %d components", len(z), r, k)
         return self
 
@@ -125,15 +139,21 @@ class TCA:
         x = np.asarray(x, np.float32)
         out = np.empty((len(x), self.proj.shape[1]), np.float32)
         for s in range(0, len(x), batch):
-            out[s:s + batch] = self._k(x[s:s + batch], self.landmarks) @ self.proj - self.center
+            out[s : s + batch] = self._k(x[s : s + batch], self.landmarks) @ self.proj - self.center
         return out
 
     def state(self) -> dict[str, np.ndarray]:
         return {"landmarks": self.landmarks, "proj": self.proj, "center": self.center}
 
     def config(self) -> dict:
-        return {"n_components": int(self.proj.shape[1]), "n_landmarks": int(len(self.landmarks)),
-                "kernel": self.kernel, "mu": self.mu, "gamma": self.gamma, "seed": self.seed}
+        return {
+            "n_components": int(self.proj.shape[1]),
+            "n_landmarks": int(len(self.landmarks)),
+            "kernel": self.kernel,
+            "mu": self.mu,
+            "gamma": self.gamma,
+            "seed": self.seed,
+        }
 
 
 class TCAEncoder:

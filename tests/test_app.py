@@ -33,8 +33,12 @@ def _port() -> int:
 
 
 def test_missing_bundle_says_how_to_build_it(tmp_path):
-    r = subprocess.run([sys.executable, str(REPO / "app.py"), "--bundle", str(tmp_path / "none")],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, str(REPO / "app.py"), "--bundle", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1
     assert "shopguide build-demo" in r.stderr and "Traceback" not in r.stderr
 
@@ -45,9 +49,23 @@ def test_app_serves_page_and_streams(tmp_path):
 
     bundle = _fixtures().build_tiny_bundle(tmp_path / "bundle")
     port = _port()
-    proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--bundle", str(bundle), "--port", str(port),
-                             "--feedback", str(tmp_path / "fb.jsonl"), "--device", "cpu"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO / "app.py"),
+            "--bundle",
+            str(bundle),
+            "--port",
+            str(port),
+            "--feedback",
+            str(tmp_path / "fb.jsonl"),
+            "--device",
+            "cpu",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 180
@@ -63,8 +81,12 @@ def test_app_serves_page_and_streams(tmp_path):
             time.sleep(0.3)
         page = httpx.get(url + "/", timeout=30)
         assert page.status_code == 200 and "gradio" in page.text.lower()
-        body = {"model": "shopguide", "stream": True, "max_tokens": 8,
-                "messages": [{"role": "user", "content": "a red rain jacket"}]}
+        body = {
+            "model": "shopguide",
+            "stream": True,
+            "max_tokens": 8,
+            "messages": [{"role": "user", "content": "a red rain jacket"}],
+        }
         with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, timeout=60) as r:
             lines = [line for line in r.iter_lines() if line.startswith("data: ")]
         assert lines[-1] == "data: [DONE]"

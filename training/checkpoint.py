@@ -56,9 +56,16 @@ def trainable_state(model: Any) -> dict[str, Any]:
     return {n: p.detach().to("cpu").contiguous() for n, p in model.named_parameters() if p.requires_grad}
 
 
-def save_checkpoint(ckpt_dir: str | Path, step: int, model: Any, optimizer: Any, scheduler: Any = None,
-                    data_state: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None,
-                    keep: int = 1) -> Path:
+def save_checkpoint(
+    ckpt_dir: str | Path,
+    step: int,
+    model: Any,
+    optimizer: Any,
+    scheduler: Any = None,
+    data_state: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    keep: int = 1,
+) -> Path:
     """Write checkpoint `step` atomically and point `latest` at it; older ones beyond `keep` are removed.
 
     Args:
@@ -84,10 +91,17 @@ def save_checkpoint(ckpt_dir: str | Path, step: int, model: Any, optimizer: Any,
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     save_file(trainable_state(model), str(tmp / "trainable.safetensors"))
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
-                "rng": _rng_state()}, tmp / "training_state.pt")
-    (tmp / "state.json").write_text(json.dumps({"step": step, "data": dict(data_state or {}),
-                                                "extra": dict(extra or {})}, indent=2))
+    torch.save(
+        {
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler else None,
+            "rng": _rng_state(),
+        },
+        tmp / "training_state.pt",
+    )
+    (tmp / "state.json").write_text(
+        json.dumps({"step": step, "data": dict(data_state or {}), "extra": dict(extra or {})}, indent=2)
+    )
     for f in tmp.iterdir():
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
@@ -110,8 +124,9 @@ def latest_checkpoint(ckpt_dir: str | Path) -> Path | None:
     return path if (path / "state.json").exists() else None
 
 
-def load_checkpoint(ckpt_dir: str | Path, model: Any, optimizer: Any = None, scheduler: Any = None
-                    ) -> dict[str, Any] | None:
+def load_checkpoint(
+    ckpt_dir: str | Path, model: Any, optimizer: Any = None, scheduler: Any = None
+) -> dict[str, Any] | None:
     """Restore the newest checkpoint into `model` / `optimizer` / `scheduler` and the RNGs.
 
     Returns:

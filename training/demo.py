@@ -41,8 +41,13 @@ log = logging.getLogger(__name__)
 
 SOURCE = "apparel"
 TARGETS = ("electronics", "beauty")
-ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "train_config.yaml", "metrics.json",
-                 "train_log.jsonl")
+ADAPTER_FILES = (
+    "adapter_config.json",
+    "adapter_model.safetensors",
+    "train_config.yaml",
+    "metrics.json",
+    "train_log.jsonl",
+)
 
 
 def _copy_adapter(src: Path, dst: Path) -> None:
@@ -62,10 +67,19 @@ def value_in_reply(value: Any, field: str, reply: str) -> bool:
     return all(re.search(r"(?<![a-z0-9])" + re.escape(w.lower()) + r"(?![a-z0-9])", text) for w in words)
 
 
-def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter: str | None, split: str = "test",
-                       limit: int | None = None, progress: bool = True, copy_bias: float = 0.0,
-                       copy_continuation: float = 0.0, copy_focus: float = 0.0, in_cards_limit: int | None = None
-                       ) -> dict[str, Any]:
+def attribute_accuracy(
+    engine: Any,
+    data_dir: str | Path,
+    category: str,
+    adapter: str | None,
+    split: str = "test",
+    limit: int | None = None,
+    progress: bool = True,
+    copy_bias: float = 0.0,
+    copy_continuation: float = 0.0,
+    copy_focus: float = 0.0,
+    in_cards_limit: int | None = None,
+) -> dict[str, Any]:
     """Share of `act == "answer"` assistant turns whose generated reply states every fact value, and share of
     recommend/answer replies that name only products among the turn's cards.
 
@@ -88,12 +102,19 @@ def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter
     from tqdm.auto import tqdm
 
     dialogues, catalog = load_split(data_dir, category, split)
-    answers = [(d, i, m) for d in dialogues for i, m in d.assistant_turns()
-               if m.get("act") == "answer" and m.get("facts")][:limit]
-    recommends = [(d, i, m) for d in dialogues for i, m in d.assistant_turns()
-                  if m.get("act") == "recommend"][:in_cards_limit if in_cards_limit is not None else limit]
-    settings = GenerationSettings(max_new_tokens=48, repetition_penalty=1.0, copy_bias=copy_bias,
-                                  copy_continuation=copy_continuation, copy_focus=copy_focus)
+    answers = [
+        (d, i, m) for d in dialogues for i, m in d.assistant_turns() if m.get("act") == "answer" and m.get("facts")
+    ][:limit]
+    recommends = [(d, i, m) for d in dialogues for i, m in d.assistant_turns() if m.get("act") == "recommend"][
+        : in_cards_limit if in_cards_limit is not None else limit
+    ]
+    settings = GenerationSettings(
+        max_new_tokens=48,
+        repetition_penalty=1.0,
+        copy_bias=copy_bias,
+        copy_continuation=copy_continuation,
+        copy_focus=copy_focus,
+    )
     correct, by_field, examples, in_cards, named, grounded, repetitive = 0, {}, [], 0, 0, 0, 0
     turns = answers + recommends
     for k, (d, i, m) in enumerate(tqdm(turns, desc=f"{category} {split}", disable=not progress)):
@@ -105,7 +126,7 @@ def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter
         in_cards += inside
         grounded += inside and report.ok
         words = reply.lower().split()
-        grams = [tuple(words[j:j + 3]) for j in range(len(words) - 2)]
+        grams = [tuple(words[j : j + 3]) for j in range(len(words) - 2)]
         repetitive += len(set(grams)) < len(grams)
         named += bool(report.products or report.unknown)
         if k >= len(answers):
@@ -117,14 +138,30 @@ def attribute_accuracy(engine: Any, data_dir: str | Path, category: str, adapter
             by_field[f["field"]][0] += ok
             by_field[f["field"]][1] += 1
         if len(examples) < 5:
-            examples.append({"question": d.messages[i - 1]["content"], "reply": reply, "reference": m["content"],
-                             "correct": bool(ok)})
-    return {"accuracy": correct / max(len(answers), 1), "correct": correct, "turns": len(answers),
-            "by_field": by_field, "in_cards": in_cards / max(len(turns), 1), "named": named / max(len(turns), 1),
-            "grounded": grounded / max(len(turns), 1), "repetitive": repetitive / max(len(turns), 1),
-            "in_cards_turns": len(turns), "split": split,
-            "copy_bias": copy_bias, "copy_continuation": copy_continuation, "copy_focus": copy_focus,
-            "examples": examples}
+            examples.append(
+                {
+                    "question": d.messages[i - 1]["content"],
+                    "reply": reply,
+                    "reference": m["content"],
+                    "correct": bool(ok),
+                }
+            )
+    return {
+        "accuracy": correct / max(len(answers), 1),
+        "correct": correct,
+        "turns": len(answers),
+        "by_field": by_field,
+        "in_cards": in_cards / max(len(turns), 1),
+        "named": named / max(len(turns), 1),
+        "grounded": grounded / max(len(turns), 1),
+        "repetitive": repetitive / max(len(turns), 1),
+        "in_cards_turns": len(turns),
+        "split": split,
+        "copy_bias": copy_bias,
+        "copy_continuation": copy_continuation,
+        "copy_focus": copy_focus,
+        "examples": examples,
+    }
 
 
 def build(args: argparse.Namespace) -> Path:
@@ -137,36 +174,84 @@ def build(args: argparse.Namespace) -> Path:
     # 1. base model from source-category text only
     base = out / "base"
     if not (base / "model.safetensors").exists() or args.rebuild_base:
-        pretrain.main(["--data", str(data), "--out", str(base), "--init", args.base_init,
-                       "--max-steps", str(args.pretrain_steps),
-                       "--minutes", str(args.pretrain_minutes), "--batch-size", "4", "--seed", str(args.seed)])
+        pretrain.main(
+            [
+                "--data",
+                str(data),
+                "--out",
+                str(base),
+                "--init",
+                args.base_init,
+                "--max-steps",
+                str(args.pretrain_steps),
+                "--minutes",
+                str(args.pretrain_minutes),
+                "--batch-size",
+                "4",
+                "--seed",
+                str(args.seed),
+            ]
+        )
     # 2. the source adapter
-    sft_dir = sft_main(load_config(SFTConfig, args.sft_config, [
-        f"base={base}", f"out_dir={work / 'sft' / SOURCE}", f"data.data_dir={data}", f"data.category={SOURCE}",
-        f"max_steps={args.sft_steps}", f"seed={args.seed}"]))
+    sft_dir = sft_main(
+        load_config(
+            SFTConfig,
+            args.sft_config,
+            [
+                f"base={base}",
+                f"out_dir={work / 'sft' / SOURCE}",
+                f"data.data_dir={data}",
+                f"data.category={SOURCE}",
+                f"max_steps={args.sft_steps}",
+                f"seed={args.seed}",
+            ],
+        )
+    )
     _copy_adapter(sft_dir, out / "adapters" / SOURCE)
     adapters = {SOURCE: f"adapters/{SOURCE}"}
     # 3. target adapters by transfer (multitask + adversarial from the apparel adapter)
     if not args.skip_transfer:
         for target in args.targets.split(","):
-            tdir = transfer_main(load_config(TransferConfig, args.transfer_config, [
-                f"base={base}", f"out_dir={work / 'transfer' / target}", f"data.data_dir={data}",
-                "method=multitask+adversarial", f"target={target}", f"shots={args.shots}",
-                f"source_adapter={sft_dir}", f"max_steps={args.transfer_steps}", f"seed={args.seed}"]))
+            tdir = transfer_main(
+                load_config(
+                    TransferConfig,
+                    args.transfer_config,
+                    [
+                        f"base={base}",
+                        f"out_dir={work / 'transfer' / target}",
+                        f"data.data_dir={data}",
+                        "method=multitask+adversarial",
+                        f"target={target}",
+                        f"shots={args.shots}",
+                        f"source_adapter={sft_dir}",
+                        f"max_steps={args.transfer_steps}",
+                        f"seed={args.seed}",
+                    ],
+                )
+            )
             _copy_adapter(tdir, out / "adapters" / target)
             adapters[target] = f"adapters/{target}"
     # 4. the product index over every category's catalog
 
     catalog = load_catalog(sorted((data / "catalog").glob("*.jsonl")))
     ProductIndex.build(catalog, show_progress=True).save(out / "index")
-    atomic_write_json(out / "assistant.json", {"base": "base", "adapters": adapters, "index": "index",
-                                               "default_category": SOURCE})
+    atomic_write_json(
+        out / "assistant.json", {"base": "base", "adapters": adapters, "index": "index", "default_category": SOURCE}
+    )
     return out
 
 
-def evaluate_bundle(out: Path, data: Path, limit: int | None, split: str = "test", copy_bias: float = 0.0,
-                    copy_continuation: float = 0.0, copy_focus: float = 0.0, base: bool = True,
-                    results_file: str = "answer_accuracy.json") -> dict[str, Any]:
+def evaluate_bundle(
+    out: Path,
+    data: Path,
+    limit: int | None,
+    split: str = "test",
+    copy_bias: float = 0.0,
+    copy_continuation: float = 0.0,
+    copy_focus: float = 0.0,
+    base: bool = True,
+    results_file: str = "answer_accuracy.json",
+) -> dict[str, Any]:
     """Attribute-answer accuracy of the bundle's source adapter (and of the bare base) on held-out source turns.
 
     Args:
@@ -181,8 +266,9 @@ def evaluate_bundle(out: Path, data: Path, limit: int | None, split: str = "test
     model, tok = load_base(out / bundle["base"], device="cpu", dtype=torch.float32)
     model = load_adapters(model, {c: out / p for c, p in bundle["adapters"].items()})
     engine = Engine(model, tok)
-    knobs = dict(split=split, limit=limit, copy_bias=copy_bias, copy_continuation=copy_continuation,
-                 copy_focus=copy_focus)
+    knobs = dict(
+        split=split, limit=limit, copy_bias=copy_bias, copy_continuation=copy_continuation, copy_focus=copy_focus
+    )
     results = {"adapter": attribute_accuracy(engine, data, SOURCE, SOURCE, **knobs)}
     if base:
         results["base"] = attribute_accuracy(engine, data, SOURCE, None, **knobs)
@@ -192,14 +278,19 @@ def evaluate_bundle(out: Path, data: Path, limit: int | None, split: str = "test
 
 def main(argv: list[str] | None = None) -> int:
     """`shopguide build-demo`: rebuild the bundled demo artifacts."""
-    p = argparse.ArgumentParser(prog="shopguide build-demo", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="shopguide build-demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--out", default="demo", help="bundle folder (default demo)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="existing demo data folder (default: generate into the work folder)")
     p.add_argument("--work", default="outputs/build-demo", help="folder for intermediate runs")
-    p.add_argument("--base-init", choices=["scratch", "minilm"], default="scratch",
-                   help="base model: scratch Llama (default) or MiniLM warm start (docs/base_model.md)")
+    p.add_argument(
+        "--base-init",
+        choices=["scratch", "minilm"],
+        default="scratch",
+        help="base model: scratch Llama (default) or MiniLM warm start (docs/base_model.md)",
+    )
     p.add_argument("--pretrain-steps", type=int, default=400, help="base model steps of 4 x 512 tokens")
     p.add_argument("--pretrain-minutes", type=float, default=30.0, help="time cap of the base model training")
     p.add_argument("--rebuild-base", action="store_true", help="retrain the base even if OUT/base exists")
@@ -211,16 +302,36 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--transfer-steps", type=int, default=60)
     p.add_argument("--skip-transfer", action="store_true", help="bundle only the source adapter")
     p.add_argument("--eval-only", action="store_true", help="only measure attribute-answer accuracy of OUT")
-    p.add_argument("--eval-limit", type=int, default=None,
-                   help="answer turns (and recommend turns for the in-cards share) to evaluate (default all)")
-    p.add_argument("--split", default="test", choices=["train", "validation", "test"],
-                   help="dialogue split of the evaluation (default test; tune decoding on validation)")
-    p.add_argument("--copy-bias", type=float, default=None,
-                   help="logit bonus for product-card tokens (default: GenerationSettings' default)")
-    p.add_argument("--copy-continuation", type=float, default=None,
-                   help="extra bonus for continuing a card n-gram (default: GenerationSettings' default)")
-    p.add_argument("--copy-focus", type=float, default=None,
-                   help="extra bonus for the card the reply is talking about (default: GenerationSettings' default)")
+    p.add_argument(
+        "--eval-limit",
+        type=int,
+        default=None,
+        help="answer turns (and recommend turns for the in-cards share) to evaluate (default all)",
+    )
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=["train", "validation", "test"],
+        help="dialogue split of the evaluation (default test; tune decoding on validation)",
+    )
+    p.add_argument(
+        "--copy-bias",
+        type=float,
+        default=None,
+        help="logit bonus for product-card tokens (default: GenerationSettings' default)",
+    )
+    p.add_argument(
+        "--copy-continuation",
+        type=float,
+        default=None,
+        help="extra bonus for continuing a card n-gram (default: GenerationSettings' default)",
+    )
+    p.add_argument(
+        "--copy-focus",
+        type=float,
+        default=None,
+        help="extra bonus for the card the reply is talking about (default: GenerationSettings' default)",
+    )
     p.add_argument("--no-base", action="store_true", help="evaluate only the adapter, not the bare base")
     p.add_argument("--results-file", default="answer_accuracy.json", help="results file name inside OUT")
     args = p.parse_args(argv)
@@ -231,22 +342,31 @@ def main(argv: list[str] | None = None) -> int:
         data = Path(args.data) if args.data else Path(args.work) / "data"
 
         default = GenerationSettings()
-        res = evaluate_bundle(out, data, args.eval_limit, split=args.split,
-                              copy_bias=default.copy_bias if args.copy_bias is None else args.copy_bias,
-                              copy_continuation=(default.copy_continuation if args.copy_continuation is None
-                                                 else args.copy_continuation),
-                              copy_focus=default.copy_focus if args.copy_focus is None else args.copy_focus,
-                              base=not args.no_base, results_file=args.results_file)
+        res = evaluate_bundle(
+            out,
+            data,
+            args.eval_limit,
+            split=args.split,
+            copy_bias=default.copy_bias if args.copy_bias is None else args.copy_bias,
+            copy_continuation=(
+                default.copy_continuation if args.copy_continuation is None else args.copy_continuation
+            ),
+            copy_focus=default.copy_focus if args.copy_focus is None else args.copy_focus,
+            base=not args.no_base,
+            results_file=args.results_file,
+        )
     except (DataError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     for name, r in res.items():
-        print(f"{name:8s} {r['split']} copy_bias={r['copy_bias']:g} copy_continuation={r['copy_continuation']:g} "
-              f"copy_focus={r['copy_focus']:g}: "
-              f"attribute answers correct {r['correct']}/{r['turns']} = {r['accuracy']:.1%}; "
-              f"replies naming only card products {r['in_cards']:.1%} of {r['in_cards_turns']} "
-              f"(naming any product {r['named']:.1%}; in cards with no wrong fact {r['grounded']:.1%}; "
-              f"repeating a 3-gram {r['repetitive']:.1%})")
+        print(
+            f"{name:8s} {r['split']} copy_bias={r['copy_bias']:g} copy_continuation={r['copy_continuation']:g} "
+            f"copy_focus={r['copy_focus']:g}: "
+            f"attribute answers correct {r['correct']}/{r['turns']} = {r['accuracy']:.1%}; "
+            f"replies naming only card products {r['in_cards']:.1%} of {r['in_cards_turns']} "
+            f"(naming any product {r['named']:.1%}; in cards with no wrong fact {r['grounded']:.1%}; "
+            f"repeating a 3-gram {r['repetitive']:.1%})"
+        )
     print(f"bundle: {out}")
     return 0
 

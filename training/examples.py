@@ -94,8 +94,9 @@ def dialogue_examples(dialogue: Dialogue, catalog: Catalog, tokenizer: Any, max_
     return out
 
 
-def build_examples(dialogues: Sequence[Dialogue], catalog: Catalog, tokenizer: Any, max_seq_len: int = 1024,
-                   progress: bool = True) -> list[Example]:
+def build_examples(
+    dialogues: Sequence[Dialogue], catalog: Catalog, tokenizer: Any, max_seq_len: int = 1024, progress: bool = True
+) -> list[Example]:
     """Render every assistant turn of `dialogues` (see `dialogue_examples`), with a progress bar.
 
     Returns:
@@ -112,8 +113,9 @@ def build_examples(dialogues: Sequence[Dialogue], catalog: Catalog, tokenizer: A
         turns += sum(1 for _ in d.assistant_turns())
         examples += dialogue_examples(d, catalog, tokenizer, max_seq_len)
     if turns and len(examples) < turns:
-        log.warning("skipped %d of %d assistant turns longer than %d tokens", turns - len(examples), turns,
-                    max_seq_len)
+        log.warning(
+            "skipped %d of %d assistant turns longer than %d tokens", turns - len(examples), turns, max_seq_len
+        )
     if not examples:
         raise ValueError(f"no training example fits in max_seq_len={max_seq_len} ({len(dialogues)} dialogues)")
     return examples
@@ -142,8 +144,9 @@ def pack(examples: Sequence[Example], seq_len: int, seed: int, epoch: int) -> li
     return rows
 
 
-def group_by_length(examples: Sequence[Example], max_tokens: int, seed: int, epoch: int, window: int = 64
-                    ) -> list[list[int]]:
+def group_by_length(
+    examples: Sequence[Example], max_tokens: int, seed: int, epoch: int, window: int = 64
+) -> list[list[int]]:
     """Batches of example indices with similar lengths, each at most `max_tokens` as (B x longest).
 
     Shuffle (fixed by seed, epoch), sort within windows of `window` examples, cut into batches by the
@@ -154,7 +157,7 @@ def group_by_length(examples: Sequence[Example], max_tokens: int, seed: int, epo
     rng.shuffle(order)
     batches: list[list[int]] = []
     for w in range(0, len(order), window):
-        chunk = sorted(order[w:w + window], key=lambda i: len(examples[i]))
+        chunk = sorted(order[w : w + window], key=lambda i: len(examples[i]))
         batch: list[int] = []
         for i in chunk:
             longest = max([len(examples[j]) for j in batch] + [len(examples[i])])
@@ -185,9 +188,9 @@ def collate(rows: Sequence[Sequence[Example]], pad_id: int = 0, seq_len: int | N
         t = 0
         for e in row:
             n = min(len(e), seq_len or len(e))
-            ids[b, t:t + n] = torch.tensor(e.input_ids[:n])
-            labels[b, t:t + n] = torch.tensor(e.labels[:n])
-            pos[b, t:t + n] = torch.arange(n)
+            ids[b, t : t + n] = torch.tensor(e.input_ids[:n])
+            labels[b, t : t + n] = torch.tensor(e.labels[:n])
+            pos[b, t : t + n] = torch.arange(n)
             t += n
         pos[b, t:] = torch.arange(t, width) if len(row) == 1 else torch.arange(width - t)
     return {"input_ids": ids, "labels": labels, "position_ids": pos}
@@ -207,13 +210,13 @@ def assistant_token_loss(model: Any, batch: Mapping[str, Any]) -> tuple[Any, int
 
     targets = batch["labels"][:, 1:]  # (B, T-1): token t predicts label t+1
     keep = (targets != IGNORE_INDEX).any(0).nonzero().squeeze(-1)  # (K,) positions with a label in any row
-    out = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], logits_to_keep=keep,
-                use_cache=False)
+    out = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], logits_to_keep=keep, use_cache=False)
     logits = out.logits  # (B, K, V)
     tgt = targets[:, keep]  # (B, K)
     n = int((tgt != IGNORE_INDEX).sum())
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), tgt.reshape(-1),
-                           ignore_index=IGNORE_INDEX, reduction="sum")
+    loss = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]).float(), tgt.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+    )
     return loss / max(n, 1), n
 
 
@@ -232,8 +235,15 @@ class ForeverDataIterator:
     because the batches of an epoch depend only on (seed, epoch).
     """
 
-    def __init__(self, examples: Sequence[Example], seq_len: int, batch_size: int = 1, seed: int = 0,
-                 pad_id: int = 0, batching: str = "grouped"):
+    def __init__(
+        self,
+        examples: Sequence[Example],
+        seq_len: int,
+        batch_size: int = 1,
+        seed: int = 0,
+        pad_id: int = 0,
+        batching: str = "grouped",
+    ):
         if not examples:
             raise ValueError("ForeverDataIterator needs at least one example")
         if batching not in BATCHING:
@@ -253,7 +263,7 @@ class ForeverDataIterator:
             self._batches = [[[i] for i in g] for g in groups]  # one example per row
         elif self._batches is None:
             rows = pack(self.examples, self.seq_len, self.seed, self.epoch)
-            self._batches = [rows[i:i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
+            self._batches = [rows[i : i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
         return self._batches
 
     def __iter__(self) -> Iterator[dict[str, Any]]:

@@ -49,18 +49,34 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096) -> Any:
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(texts, trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", bos_token="<|endoftext|>",
-                                   pad_token="<|pad|>", additional_special_tokens=SPECIAL_TOKENS[2:])
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|endoftext|>",
+        bos_token="<|endoftext|>",
+        pad_token="<|pad|>",
+        additional_special_tokens=SPECIAL_TOKENS[2:],
+    )
     fast.chat_template = PROJECT_CHAT_TEMPLATE
     return fast
 
 
-def build_model(tokenizer: Any, arch: str = "llama", hidden_size: int = 256, num_layers: int = 4,
-                num_heads: int = 4, intermediate_size: int | None = None, max_positions: int = 1024,
-                seed: int = 0) -> Any:
+def build_model(
+    tokenizer: Any,
+    arch: str = "llama",
+    hidden_size: int = 256,
+    num_layers: int = 4,
+    num_heads: int = 4,
+    intermediate_size: int | None = None,
+    max_positions: int = 1024,
+    seed: int = 0,
+) -> Any:
     """A randomly initialised causal LM sized for `tokenizer` ("llama", "qwen2" or "gpt2" shapes).
 
     Returns:
@@ -70,18 +86,34 @@ def build_model(tokenizer: Any, arch: str = "llama", hidden_size: int = 256, num
     from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig, Qwen2Config
 
     torch.manual_seed(seed)
-    common = dict(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                  pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
+    common = dict(
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
     inter = intermediate_size or int(hidden_size * 8 / 3 / 16 + 1) * 16
     if arch == "llama":
-        cfg = LlamaConfig(hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=num_heads,
-                          num_key_value_heads=num_heads, intermediate_size=inter,
-                          max_position_embeddings=max_positions,
-                          **common)
+        cfg = LlamaConfig(
+            hidden_size=hidden_size,
+            num_hidden_layers=num_layers,
+            num_attention_heads=num_heads,
+            num_key_value_heads=num_heads,
+            intermediate_size=inter,
+            max_position_embeddings=max_positions,
+            **common,
+        )
     elif arch == "qwen2":
-        cfg = Qwen2Config(hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=num_heads,
-                          num_key_value_heads=max(1, num_heads // 2), intermediate_size=inter,
-                          max_position_embeddings=max_positions, **common)
+        cfg = Qwen2Config(
+            hidden_size=hidden_size,
+            num_hidden_layers=num_layers,
+            num_attention_heads=num_heads,
+            num_key_value_heads=max(1, num_heads // 2),
+            intermediate_size=inter,
+            max_position_embeddings=max_positions,
+            **common,
+        )
     elif arch == "gpt2":
         cfg = GPT2Config(n_embd=hidden_size, n_layer=num_layers, n_head=num_heads, n_positions=max_positions, **common)
     else:
@@ -123,7 +155,7 @@ def source_texts(data_dir: str | Path, categories: Sequence[str], split: str = "
             msgs = build_messages(d.messages, [p for p in prods if p], cat)
             texts.append(render_text(msgs, SPECIAL_TOKENS[0]))
         prods = list(catalog)
-        texts += [format_cards(prods[i:i + 8]) for i in range(0, len(prods), 8)]
+        texts += [format_cards(prods[i : i + 8]) for i in range(0, len(prods), 8)]
     return texts
 
 
@@ -140,14 +172,19 @@ def pack_tokens(texts: Sequence[str], tokenizer: Any, seq_len: int) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     """`shopguide train pretrain`: tokenizer + small LM from scratch on source-category text."""
-    p = argparse.ArgumentParser(prog="shopguide train pretrain", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="shopguide train pretrain", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--data", default="data/demo", help="demo data folder (catalog/, dialogues/)")
     p.add_argument("--out", default="outputs/base", help="output HF model folder")
     p.add_argument("--categories", default=",".join(SOURCE_CATEGORIES), help="source categories (comma list)")
-    p.add_argument("--init", choices=["scratch", "minilm"], default="scratch",
-                   help="scratch: own BPE tokenizer + Llama from random init (default); "
-                        "minilm: causal decoder warm-started from the bundled MiniLM weights")
+    p.add_argument(
+        "--init",
+        choices=["scratch", "minilm"],
+        default="scratch",
+        help="scratch: own BPE tokenizer + Llama from random init (default); "
+        "minilm: causal decoder warm-started from the bundled MiniLM weights",
+    )
     p.add_argument("--vocab-size", type=int, default=4096)
     p.add_argument("--hidden-size", type=int, default=256)
     p.add_argument("--layers", type=int, default=4)
@@ -157,9 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--max-steps", type=int, default=2000)
     p.add_argument("--minutes", type=float, default=5.0, help="stop after this much training time")
-    p.add_argument("--budget", choices=["wall", "cpu"], default="wall",
-                   help="what --minutes counts: wall-clock time, or this process's CPU time "
-                        "(fair on a shared machine)")
+    p.add_argument(
+        "--budget",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="what --minutes counts: wall-clock time, or this process's CPU time (fair on a shared machine)",
+    )
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -187,15 +227,26 @@ def pretrain(args: argparse.Namespace) -> Path:
         args.seq_len = min(args.seq_len, model.config.max_position_embeddings)
     else:
         tokenizer = train_tokenizer(texts, args.vocab_size)
-        model = build_model(tokenizer, "llama", args.hidden_size, args.layers, args.heads,
-                            max_positions=max(1024, args.seq_len), seed=args.seed)
+        model = build_model(
+            tokenizer,
+            "llama",
+            args.hidden_size,
+            args.layers,
+            args.heads,
+            max_positions=max(1024, args.seq_len),
+            seed=args.seed,
+        )
     data = pack_tokens(texts, tokenizer, args.seq_len + 1)
     n_val = max(1, len(data) // 50)
     val, train = data[:n_val], data[n_val:]
     device = pick_device()
     model.to(device)
-    log.info("model: %.2fM parameters; %d training windows of %d tokens", model.num_parameters() / 1e6,
-             len(train), args.seq_len)
+    log.info(
+        "model: %.2fM parameters; %d training windows of %d tokens",
+        model.num_parameters() / 1e6,
+        len(train),
+        args.seq_len,
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1, betas=(0.9, 0.95))
     warmup = min(20, args.max_steps // 10)
 
@@ -215,7 +266,7 @@ def pretrain(args: argparse.Namespace) -> Path:
     while step < args.max_steps and clock() - start < args.minutes * 60:
         if pos + args.batch_size > len(order):
             order, pos = torch.randperm(len(train), generator=g), 0
-        batch = train[order[pos:pos + args.batch_size]].to(device)  # (B, T+1)
+        batch = train[order[pos : pos + args.batch_size]].to(device)  # (B, T+1)
         pos += args.batch_size
         for group in opt.param_groups:
             group["lr"] = lr_at(step, clock() - start)
@@ -230,15 +281,25 @@ def pretrain(args: argparse.Namespace) -> Path:
     bar.close()
     model.eval()
     with torch.no_grad():
-        val_loss = sum(model(input_ids=v[None, :-1].to(device), labels=v[None, :-1].to(device)).loss.item()
-                       for v in val) / len(val)
+        val_loss = sum(
+            model(input_ids=v[None, :-1].to(device), labels=v[None, :-1].to(device)).loss.item() for v in val
+        ) / len(val)
     elapsed = clock() - start
     out = Path(args.out)
     model.save_pretrained(str(out), safe_serialization=True)
     tokenizer.save_pretrained(str(out))
-    atomic_write_json(out / "pretrain_metrics.json", {
-        "steps": step, "seconds": round(elapsed, 1), "tokens": step * args.batch_size * args.seq_len,
-        "val_loss": round(val_loss, 4), "val_perplexity": round(math.exp(val_loss), 3),
-        "parameters": model.num_parameters(), "categories": cats, "args": vars(args)})
+    atomic_write_json(
+        out / "pretrain_metrics.json",
+        {
+            "steps": step,
+            "seconds": round(elapsed, 1),
+            "tokens": step * args.batch_size * args.seq_len,
+            "val_loss": round(val_loss, 4),
+            "val_perplexity": round(math.exp(val_loss), 3),
+            "parameters": model.num_parameters(),
+            "categories": cats,
+            "args": vars(args),
+        },
+    )
     log.info("pretrain: %d steps in %.0fs, validation loss %.3f", step, elapsed, val_loss)
     return out

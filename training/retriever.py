@@ -68,14 +68,24 @@ def evaluate(encoder, catalog: Catalog, pairs: list[tuple[str, list[str]]], k: i
     products = list(catalog)
     emb = encoder.encode([product_text(p) for p in products], batch_size=64)
     q = encoder.encode([qq for qq, _ in pairs], batch_size=64)
-    order = np.argsort(-(q @ emb.T), axis=1)[:, :max(k, 10)]
+    order = np.argsort(-(q @ emb.T), axis=1)[:, : max(k, 10)]
     ranked = [[products[j].id for j in row] for row in order]
     return ranking_metrics(ranked, [set(g) for _, g in pairs])
 
 
-def train(pairs: list[tuple[str, list[str]]], catalog: Catalog, base: str | None, out: Path, steps: int = 100,
-          batch_size: int = 32, lr: float = 3e-5, scale: float = 20.0, max_seq_length: int = 128, seed: int = 0,
-          warmup: float = 0.1) -> tuple[object, list[float]]:
+def train(
+    pairs: list[tuple[str, list[str]]],
+    catalog: Catalog,
+    base: str | None,
+    out: Path,
+    steps: int = 100,
+    batch_size: int = 32,
+    lr: float = 3e-5,
+    scale: float = 20.0,
+    max_seq_length: int = 128,
+    seed: int = 0,
+    warmup: float = 0.1,
+) -> tuple[object, list[float]]:
     """Fine-tune `base` on (query, product text) pairs; returns the trained SentenceTransformer and the losses."""
     import torch
     import torch.nn.functional as F
@@ -94,7 +104,8 @@ def train(pairs: list[tuple[str, list[str]]], catalog: Catalog, base: str | None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     n_warm = max(1, int(warmup * steps))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / n_warm if s < n_warm else max(0.0, (steps - s) / max(1, steps - n_warm)))
+        opt, lambda s: (s + 1) / n_warm if s < n_warm else max(0.0, (steps - s) / max(1, steps - n_warm))
+    )
     order: list[int] = []
     losses: list[float] = []
     model.train()
@@ -128,12 +139,18 @@ def train(pairs: list[tuple[str, list[str]]], catalog: Catalog, base: str | None
 
 def main(argv: list[str] | None = None) -> int:
     """`shopguide train retriever`."""
-    ap = argparse.ArgumentParser(prog="shopguide train retriever", description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="shopguide train retriever",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--data", required=True, help="demo-layout folder (catalog/, dialogues/)")
     ap.add_argument("--source", default="apparel", help="comma-separated source categories to train on")
-    ap.add_argument("--eval-categories", default="electronics,beauty",
-                    help="comma-separated target categories evaluated before/after (test split)")
+    ap.add_argument(
+        "--eval-categories",
+        default="electronics,beauty",
+        help="comma-separated target categories evaluated before/after (test split)",
+    )
     ap.add_argument("--out", default="outputs/retriever", help="output encoder folder")
     ap.add_argument("--encoder", default=None, help="base encoder (default: bundled all-MiniLM-L6-v2)")
     ap.add_argument("--steps", type=int, default=100, help="optimizer steps (0: evaluate the base only)")
@@ -156,13 +173,30 @@ def main(argv: list[str] | None = None) -> int:
     log.info("%d training pairs from %s", len(src_pairs), ", ".join(sources))
     base = load_encoder(args.encoder)
     before = {c: evaluate(base, cat, pairs) for c, (cat, pairs) in evals.items()}
-    report: dict = {"base": base.name, "sources": sources, "targets": targets, "steps": args.steps,
-                    "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "pairs": len(src_pairs),
-                    "before": before}
+    report: dict = {
+        "base": base.name,
+        "sources": sources,
+        "targets": targets,
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "seed": args.seed,
+        "pairs": len(src_pairs),
+        "before": before,
+    }
     if args.steps > 0:
         t = time.perf_counter()
-        _, losses = train(src_pairs, src_cat, args.encoder, out, args.steps, args.batch_size, args.lr,
-                          max_seq_length=args.max_seq_length, seed=args.seed)
+        _, losses = train(
+            src_pairs,
+            src_cat,
+            args.encoder,
+            out,
+            args.steps,
+            args.batch_size,
+            args.lr,
+            max_seq_length=args.max_seq_length,
+            seed=args.seed,
+        )
         report["train_seconds"] = round(time.perf_counter() - t, 1)
         report["loss_first10"], report["loss_last10"] = float(np.mean(losses[:10])), float(np.mean(losses[-10:]))
         tuned = load_encoder(str(out), cached=False)

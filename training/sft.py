@@ -106,8 +106,13 @@ def add_lora(model: Any, lora: LoraSettings) -> Any:
     from peft import LoraConfig, get_peft_model
 
     targets = lora.target_modules or find_lora_targets(model)
-    config = LoraConfig(r=lora.r, lora_alpha=lora.lora_alpha, lora_dropout=lora.lora_dropout,
-                        target_modules=targets, task_type="CAUSAL_LM")
+    config = LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.lora_alpha,
+        lora_dropout=lora.lora_dropout,
+        target_modules=targets,
+        task_type="CAUSAL_LM",
+    )
     with warnings.catch_warnings():
         # peft 0.21 reads transformers' deprecated `is_gradient_checkpointing`; not ours to fix
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
@@ -151,8 +156,9 @@ def eval_batches(cfg: SFTConfig, category: str, tokenizer: Any) -> list[dict[str
     dialogues, catalog = load_split(cfg.data.data_dir, category, cfg.data.eval_split)
     dialogues = dialogues[: cfg.data.max_eval_dialogues]
     examples = build_examples(dialogues, catalog, tokenizer, cfg.data.max_seq_len, progress=False)
-    it = ForeverDataIterator(examples, cfg.seq_len, cfg.batch_size, seed=0, pad_id=tokenizer.pad_token_id or 0,
-                             batching=cfg.batching)
+    it = ForeverDataIterator(
+        examples, cfg.seq_len, cfg.batch_size, seed=0, pad_id=tokenizer.pad_token_id or 0, batching=cfg.batching
+    )
     return [next(it) for _ in range(it.batches_per_epoch())]
 
 
@@ -180,11 +186,17 @@ def main(cfg: SFTConfig) -> Path:
     dialogues = dialogues[: cfg.data.max_train_dialogues]
     examples = build_examples(dialogues, catalog, tokenizer, cfg.data.max_seq_len, progress=cfg.progress)
     pad_id = tokenizer.pad_token_id or 0
-    train_it = ForeverDataIterator(examples, cfg.seq_len, cfg.batch_size, seed=cfg.seed, pad_id=pad_id,
-                                   batching=cfg.batching)
+    train_it = ForeverDataIterator(
+        examples, cfg.seq_len, cfg.batch_size, seed=cfg.seed, pad_id=pad_id, batching=cfg.batching
+    )
     eval_loaders = {c: eval_batches(cfg, c, tokenizer) for c in [cfg.data.category, *cfg.data.eval_categories]}
-    log.info("%d training examples (%d tokens) -> %d %s batches per epoch", len(examples),
-             sum(len(e) for e in examples), train_it.batches_per_epoch(), cfg.batching)
+    log.info(
+        "%d training examples (%d tokens) -> %d %s batches per epoch",
+        len(examples),
+        sum(len(e) for e in examples),
+        train_it.batches_per_epoch(),
+        cfg.batching,
+    )
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
@@ -203,8 +215,13 @@ def main(cfg: SFTConfig) -> Path:
     log_file = out_dir / "train_log.jsonl"
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    bar = tqdm(total=cfg.max_steps, initial=step, desc=f"sft {cfg.data.category}", unit="step",
-               disable=not (cfg.progress and accelerator.is_main_process))
+    bar = tqdm(
+        total=cfg.max_steps,
+        initial=step,
+        desc=f"sft {cfg.data.category}",
+        unit="step",
+        disable=not (cfg.progress and accelerator.is_main_process),
+    )
     t0, tokens0 = time.monotonic(), extra["train_tokens"]
     last_eval: dict[str, float] | None = None
     while step < stop_at:
@@ -214,7 +231,7 @@ def main(cfg: SFTConfig) -> Path:
             batches = [next(train_it) for _ in range(accelerator.num_processes)]
             batch = {k: v.to(accelerator.device) for k, v in batches[accelerator.process_index].items()}
             sync = micro == cfg.grad_accum_steps - 1
-            with (nullcontext() if sync else accelerator.no_sync(model)), accelerator.autocast():
+            with nullcontext() if sync else accelerator.no_sync(model), accelerator.autocast():
                 loss, _ = assistant_token_loss(model, batch)
                 accelerator.backward(loss / cfg.grad_accum_steps)
             loss_sum += loss.item() / cfg.grad_accum_steps
@@ -230,9 +247,13 @@ def main(cfg: SFTConfig) -> Path:
         record: dict[str, Any] = {}
         if step % cfg.log_every == 0 or step == cfg.max_steps:
             elapsed = extra["seconds"] + time.monotonic() - t0
-            record = {"step": step, "loss": round(loss_sum, 4), "lr": scheduler.get_last_lr()[0],
-                      "tokens_per_s": round((extra["train_tokens"] - tokens0) / max(time.monotonic() - t0, 1e-9), 1),
-                      "seconds": round(elapsed, 1)}
+            record = {
+                "step": step,
+                "loss": round(loss_sum, 4),
+                "lr": scheduler.get_last_lr()[0],
+                "tokens_per_s": round((extra["train_tokens"] - tokens0) / max(time.monotonic() - t0, 1e-9), 1),
+                "seconds": round(elapsed, 1),
+            }
         if step % cfg.eval_every == 0 or step == cfg.max_steps:
             last_eval = evaluate(model, eval_loaders, accelerator.device)
             record.update({"step": step, **{k: round(v, 4) for k, v in last_eval.items()}})
@@ -243,8 +264,15 @@ def main(cfg: SFTConfig) -> Path:
         if step % cfg.save_every == 0 or step == stop_at:
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
-                save_checkpoint(ckpt_dir, step, raw_model, optimizer, scheduler, train_it.state_dict(),
-                                {**extra, "seconds": extra["seconds"] + time.monotonic() - t0})
+                save_checkpoint(
+                    ckpt_dir,
+                    step,
+                    raw_model,
+                    optimizer,
+                    scheduler,
+                    train_it.state_dict(),
+                    {**extra, "seconds": extra["seconds"] + time.monotonic() - t0},
+                )
     bar.close()
     extra["seconds"] += time.monotonic() - t0
     if step < cfg.max_steps:
@@ -252,9 +280,15 @@ def main(cfg: SFTConfig) -> Path:
         return out_dir
 
     # --- finished: final metrics and the adapter folder
-    metrics = {"steps": step, "train_examples": len(examples), "train_tokens": extra["train_tokens"],
-               "seconds": round(extra["seconds"], 1), "base": cfg.base, "category": cfg.data.category,
-               **{k: round(v, 4) for k, v in (last_eval or evaluate(model, eval_loaders, accelerator.device)).items()}}
+    metrics = {
+        "steps": step,
+        "train_examples": len(examples),
+        "train_tokens": extra["train_tokens"],
+        "seconds": round(extra["seconds"], 1),
+        "base": cfg.base,
+        "category": cfg.data.category,
+        **{k: round(v, 4) for k, v in (last_eval or evaluate(model, eval_loaders, accelerator.device)).items()},
+    }
     if accelerator.is_main_process:
         save_adapter(raw_model, out_dir, cfg, metrics)
         if not cfg.keep_checkpoints:
@@ -270,8 +304,9 @@ def cli(argv: list[str] | None = None) -> int:
     """`shopguide train sft CONFIG.yaml [key=value ...]`."""
     import argparse
 
-    p = argparse.ArgumentParser(prog="shopguide train sft", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="shopguide train sft", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("config", help="YAML config, e.g. training/configs/sft.yaml")
     p.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. max_steps=300 lora.r=8")
     args = p.parse_args(argv)

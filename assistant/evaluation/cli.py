@@ -41,8 +41,12 @@ Metric definitions: docs/eval.md.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="shopguide eval", description=__doc__.split("\n")[0],
-                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="shopguide eval",
+        description=__doc__.split("\n")[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("transcripts", nargs="?", help="dialogue JSONL file (contract: docs/architecture.md)")
     p.add_argument("--catalog", help="catalog file or folder the transcripts' products come from")
     p.add_argument("--assistant", metavar="DIR", help="assistant bundle to replay the dialogues through")
@@ -93,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.compare:
             return _compare(args)
         if not args.transcripts or not args.catalog:
-            print("shopguide eval: TRANSCRIPTS and --catalog are required (or use --compare RUN_A RUN_B)",
-                  file=sys.stderr)
+            print(
+                "shopguide eval: TRANSCRIPTS and --catalog are required (or use --compare RUN_A RUN_B)",
+                file=sys.stderr,
+            )
             return 2
         try:
             k_values = tuple(sorted({int(x) for x in args.k.split(",") if x.strip()}))
@@ -102,16 +108,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"shopguide eval: --k must be comma-separated integers, got {args.k!r}", file=sys.stderr)
             return 2
 
-        metrics = run_eval(args.transcripts, args.catalog, args.out, assistant_dir=args.assistant,
-                           workers=args.workers, k_values=k_values, limit=args.limit, fresh=args.fresh,
-                           report=not args.no_report, progress=not args.quiet, worst=args.worst)
+        metrics = run_eval(
+            args.transcripts,
+            args.catalog,
+            args.out,
+            assistant_dir=args.assistant,
+            workers=args.workers,
+            k_values=k_values,
+            limit=args.limit,
+            fresh=args.fresh,
+            report=not args.no_report,
+            progress=not args.quiet,
+            worst=args.worst,
+        )
     except DataError as e:
         for p in e.problems:
             print(p, file=sys.stderr)
         return 1
     c = metrics["counts"]
-    print(f"{c['dialogues']} dialogues, {c['assistant_turns']} assistant turns, {c['skipped_lines']} skipped "
-          f"line(s), {c['errors']} failed")
+    print(
+        f"{c['dialogues']} dialogues, {c['assistant_turns']} assistant turns, {c['skipped_lines']} skipped "
+        f"line(s), {c['errors']} failed"
+    )
     for s in metrics["skipped"][:10]:
         print(f"  skipped {s['problem'].splitlines()[0]}")
     for name, o in list(metrics["overall"].items())[:16]:
@@ -120,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, v in metrics.get("corpus", {}).items():
         print(f"  corpus {name:21s} {v:.4f}" if isinstance(v, float) else f"  corpus {name:21s} {v}")
     out = Path(args.out)
-    print(f"wrote {out / 'metrics.json'}, {out / 'results.jsonl'}" + ("" if args.no_report else
-                                                                     f", {out / 'report.html'}"))
+    print(
+        f"wrote {out / 'metrics.json'}, {out / 'results.jsonl'}"
+        + ("" if args.no_report else f", {out / 'report.html'}")
+    )
     return 0
 
 

@@ -123,7 +123,7 @@ def mrr(pred: Iterable[str], gold: Iterable[str], k: int | None = None) -> float
 
 
 def _ngrams(toks: list[str], n: int) -> list[tuple[str, ...]]:
-    return [tuple(toks[i:i + n]) for i in range(len(toks) - n + 1)]
+    return [tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)]
 
 
 def distinct_n(texts: Iterable[str], n: int = 2) -> float | None:
@@ -153,8 +153,13 @@ def _clean(values: Iterable[float | None]) -> np.ndarray:
     return np.array([float(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))])
 
 
-def bootstrap_ci(values: Iterable[float | None], stat: Callable[[np.ndarray], float] = np.mean,
-                 n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict[str, float | int | None]:
+def bootstrap_ci(
+    values: Iterable[float | None],
+    stat: Callable[[np.ndarray], float] = np.mean,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, float | int | None]:
     """Percentile bootstrap confidence interval of `stat` (None values are dropped).
 
     Args:
@@ -177,12 +182,21 @@ def bootstrap_ci(values: Iterable[float | None], stat: Callable[[np.ndarray], fl
     else:
         stats = np.array([stat(x[i]) for i in idx])
     a = (1 - confidence) / 2
-    return {"value": float(stat(x)), "lo": float(np.quantile(stats, a)), "hi": float(np.quantile(stats, 1 - a)),
-            "n": int(x.size)}
+    return {
+        "value": float(stat(x)),
+        "lo": float(np.quantile(stats, a)),
+        "hi": float(np.quantile(stats, 1 - a)),
+        "n": int(x.size),
+    }
 
 
-def paired_bootstrap(a: Sequence[float | None], b: Sequence[float | None], n_resamples: int = 2000,
-                     confidence: float = 0.95, seed: int = 0) -> dict[str, float | int | None]:
+def paired_bootstrap(
+    a: Sequence[float | None],
+    b: Sequence[float | None],
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, float | int | None]:
     """Bootstrap CI of mean(b - a) over paired items (pairs with a None on either side are dropped).
 
     Args:
@@ -208,8 +222,13 @@ def paired_bootstrap(a: Sequence[float | None], b: Sequence[float | None], n_res
     return _diff_summary(float(d.mean()), stats, confidence, d.size)
 
 
-def bootstrap_diff(a: Iterable[float | None], b: Iterable[float | None], n_resamples: int = 2000,
-                   confidence: float = 0.95, seed: int = 0) -> dict[str, float | int | None]:
+def bootstrap_diff(
+    a: Iterable[float | None],
+    b: Iterable[float | None],
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, float | int | None]:
     """Unpaired bootstrap CI of mean(b) - mean(a), resampling each side independently (same keys as
     `paired_bootstrap`; `n` is the smaller side)."""
     x, y = _clean(a), _clean(b)
@@ -227,8 +246,13 @@ def _diff_summary(diff: float, stats: np.ndarray, confidence: float, n: int) -> 
         p = 2 * float(np.mean(stats <= 0))
     else:
         p = 2 * float(np.mean(stats >= 0))
-    return {"diff": diff, "lo": float(np.quantile(stats, a)), "hi": float(np.quantile(stats, 1 - a)),
-            "p_value": min(1.0, p), "n": int(n)}
+    return {
+        "diff": diff,
+        "lo": float(np.quantile(stats, a)),
+        "hi": float(np.quantile(stats, 1 - a)),
+        "p_value": min(1.0, p),
+        "n": int(n),
+    }
 
 
 def mean(values: Iterable[float | None]) -> float | None:

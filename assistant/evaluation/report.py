@@ -48,13 +48,46 @@ th{background:#eef0f4;font-weight:600} td.num{text-align:right;font-variant-nume
 .pos{color:#1e7a45;font-weight:600} .neg{color:#a8241a;font-weight:600}
 """
 
-_CARD_METRICS = ("grounding_rate", "hallucinated_products", "wrong_facts", "target_hit@1", "target_hit@3",
-                 "target_mrr", "acceptance", "elicited_when_unclear", "rouge_l", "chrf", "bleu", "ref_hit@1",
-                 "ref_ndcg@5", "ref_new_hit@1", "words_per_turn", "words", "repetition", "seconds_per_turn")
-_BAR_METRICS = ("grounding_rate", "target_hit@3", "acceptance", "elicited_when_unclear", "rouge_l", "ref_hit@3",
-                "ref_new_hit@3", "target_hit@5")
-_DIST_METRICS = ("grounding_rate", "target_mrr", "words_per_turn", "repetition", "rouge_l", "chrf", "ref_ndcg@5",
-                 "words")
+_CARD_METRICS = (
+    "grounding_rate",
+    "hallucinated_products",
+    "wrong_facts",
+    "target_hit@1",
+    "target_hit@3",
+    "target_mrr",
+    "acceptance",
+    "elicited_when_unclear",
+    "rouge_l",
+    "chrf",
+    "bleu",
+    "ref_hit@1",
+    "ref_ndcg@5",
+    "ref_new_hit@1",
+    "words_per_turn",
+    "words",
+    "repetition",
+    "seconds_per_turn",
+)
+_BAR_METRICS = (
+    "grounding_rate",
+    "target_hit@3",
+    "acceptance",
+    "elicited_when_unclear",
+    "rouge_l",
+    "ref_hit@3",
+    "ref_new_hit@3",
+    "target_hit@5",
+)
+_DIST_METRICS = (
+    "grounding_rate",
+    "target_mrr",
+    "words_per_turn",
+    "repetition",
+    "rouge_l",
+    "chrf",
+    "ref_ndcg@5",
+    "words",
+)
 
 
 def esc(x: Any) -> str:
@@ -135,19 +168,24 @@ def distributions(results: list[dict[str, Any]]) -> str:
 def _cards(metrics: dict[str, Any]) -> str:
     overall = metrics.get("overall", {})
     c = metrics.get("counts", {})
-    out = [f'<div class="card"><div class="v">{c.get("dialogues", 0)}</div><div class="n">dialogues '
-           f'({c.get("assistant_turns", 0)} assistant turns)</div></div>',
-           f'<div class="card"><div class="v">{c.get("skipped_lines", 0)} / {c.get("errors", 0)}</div>'
-           '<div class="n">skipped lines / failed dialogues</div></div>']
+    out = [
+        f'<div class="card"><div class="v">{c.get("dialogues", 0)}</div><div class="n">dialogues '
+        f"({c.get('assistant_turns', 0)} assistant turns)</div></div>",
+        f'<div class="card"><div class="v">{c.get("skipped_lines", 0)} / {c.get("errors", 0)}</div>'
+        '<div class="n">skipped lines / failed dialogues</div></div>',
+    ]
     for name in _CARD_METRICS:
         if name in overall and overall[name]["mean"] is not None:
             o = overall[name]
-            out.append(f'<div class="card"><div class="v">{fmt(o["mean"])}</div><div class="n">{esc(name)}</div>'
-                       f'<div class="ci">95% CI {fmt(o["lo"])} – {fmt(o["hi"])} · n={o["n"]}</div></div>')
+            out.append(
+                f'<div class="card"><div class="v">{fmt(o["mean"])}</div><div class="n">{esc(name)}</div>'
+                f'<div class="ci">95% CI {fmt(o["lo"])} – {fmt(o["hi"])} · n={o["n"]}</div></div>'
+            )
     for name, v in metrics.get("corpus", {}).items():
         if name != "turns":
-            out.append(f'<div class="card"><div class="v">{fmt(v, 2)}</div><div class="n">corpus {esc(name)}</div>'
-                       "</div>")
+            out.append(
+                f'<div class="card"><div class="v">{fmt(v, 2)}</div><div class="n">corpus {esc(name)}</div></div>'
+            )
     return '<div class="cards">' + "".join(out) + "</div>"
 
 
@@ -157,39 +195,55 @@ def _overall_table(metrics: dict[str, Any], names: list[str], counts: bool = Tru
     rows = []
     for name in names:
         o = metrics["overall"][name]
-        per = "".join(f'<td class="num">{fmt(metrics["per_category"][c].get(name, {}).get("mean"))}</td>'
-                      for c in cats)
-        rows.append(f'<tr><td>{esc(name)}</td><td class="num">{fmt(o["mean"])}</td>'
-                    f'<td class="num">{fmt(o["lo"])} – {fmt(o["hi"])}</td><td class="num">{o["n"]}</td>{per}</tr>')
+        per = "".join(
+            f'<td class="num">{fmt(metrics["per_category"][c].get(name, {}).get("mean"))}</td>' for c in cats
+        )
+        rows.append(
+            f'<tr><td>{esc(name)}</td><td class="num">{fmt(o["mean"])}</td>'
+            f'<td class="num">{fmt(o["lo"])} – {fmt(o["hi"])}</td><td class="num">{o["n"]}</td>{per}</tr>'
+        )
     if counts:
         n_per = "".join(f'<td class="num">{metrics["per_category"][c].get("dialogues", 0)}</td>' for c in cats)
-        rows.append(f'<tr><td><i>dialogues</i></td><td></td><td></td><td></td>{n_per}</tr>')
-    return (f'<div class="scroll"><table><tr><th>metric</th><th>mean</th><th>95% CI</th><th>n</th>{head}</tr>'
-            + "".join(rows) + "</table></div>")
+        rows.append(f"<tr><td><i>dialogues</i></td><td></td><td></td><td></td>{n_per}</tr>")
+    return (
+        f'<div class="scroll"><table><tr><th>metric</th><th>mean</th><th>95% CI</th><th>n</th>{head}</tr>'
+        + "".join(rows)
+        + "</table></div>"
+    )
 
 
 def _problems(metrics: dict[str, Any]) -> str:
     parts = []
     if metrics.get("skipped"):
-        rows = "".join(f'<tr><td class="num">{esc(s.get("line"))}</td><td>{esc(s.get("field"))}</td>'
-                       f'<td>{esc(s.get("message"))}</td></tr>' for s in metrics["skipped"][:200])
+        rows = "".join(
+            f'<tr><td class="num">{esc(s.get("line"))}</td><td>{esc(s.get("field"))}</td>'
+            f"<td>{esc(s.get('message'))}</td></tr>"
+            for s in metrics["skipped"][:200]
+        )
         more = len(metrics["skipped"]) - 200
-        parts.append(f"<h3>Skipped input lines ({len(metrics['skipped'])})</h3><table><tr><th>line</th><th>field</th>"
-                     f"<th>problem</th></tr>{rows}</table>" + (f'<p class="muted">… and {more} more</p>' if more > 0
-                                                               else ""))
+        parts.append(
+            f"<h3>Skipped input lines ({len(metrics['skipped'])})</h3><table><tr><th>line</th><th>field</th>"
+            f"<th>problem</th></tr>{rows}</table>" + (f'<p class="muted">… and {more} more</p>' if more > 0 else "")
+        )
     if metrics.get("errors"):
-        rows = "".join(f'<tr><td>{esc(e["id"])}</td><td>{esc(e.get("category"))}</td><td>{esc(e["error"])}</td></tr>'
-                       for e in metrics["errors"][:200])
-        parts.append(f"<h3>Failed dialogues ({len(metrics['errors'])})</h3><table><tr><th>id</th><th>category</th>"
-                     f"<th>error</th></tr>{rows}</table>")
+        rows = "".join(
+            f"<tr><td>{esc(e['id'])}</td><td>{esc(e.get('category'))}</td><td>{esc(e['error'])}</td></tr>"
+            for e in metrics["errors"][:200]
+        )
+        parts.append(
+            f"<h3>Failed dialogues ({len(metrics['errors'])})</h3><table><tr><th>id</th><th>category</th>"
+            f"<th>error</th></tr>{rows}</table>"
+        )
     return "".join(parts) or '<p class="muted">No malformed lines and no failed dialogues.</p>'
 
 
 def _facts(t: dict[str, Any]) -> str:
     tags = []
     for w in t.get("wrong", []):
-        tags.append(f'<span class="tag err">wrong {esc(w["field"])} of {esc(w["product"])}: said {esc(w["stated"])}, '
-                    f'catalog {esc(w["actual"])}</span>')
+        tags.append(
+            f'<span class="tag err">wrong {esc(w["field"])} of {esc(w["product"])}: said {esc(w["stated"])}, '
+            f"catalog {esc(w['actual'])}</span>"
+        )
     for u in t.get("unknown", []):
         tags.append(f'<span class="tag err">unknown product: {esc(u)}</span>')
     if t.get("facts") and not tags:
@@ -204,11 +258,25 @@ def _facts(t: dict[str, Any]) -> str:
 
 def _dialogue(r: dict[str, Any]) -> str:
     s = r.get("scores", {})
-    keys = [k for k in ("grounding_rate", "wrong_facts", "hallucinated_products", "target_hit@3", "rouge_l", "chrf",
-                        "ref_hit@1", "target_rank") if k in s]
+    keys = [
+        k
+        for k in (
+            "grounding_rate",
+            "wrong_facts",
+            "hallucinated_products",
+            "target_hit@3",
+            "rouge_l",
+            "chrf",
+            "ref_hit@1",
+            "target_rank",
+        )
+        if k in s
+    ]
     head = " · ".join(f"{esc(k)} {fmt(s[k])}" for k in keys)
-    out = [f'<div class="dlg"><h3>{esc(r["id"])} <span class="muted">({esc(r["category"])}, line {esc(r.get("line"))}'
-           f'{", target " + esc(r["target"]) if r.get("target") else ""})</span></h3><div class="muted">{head}</div>']
+    out = [
+        f'<div class="dlg"><h3>{esc(r["id"])} <span class="muted">({esc(r["category"])}, line {esc(r.get("line"))}'
+        f'{", target " + esc(r["target"]) if r.get("target") else ""})</span></h3><div class="muted">{head}</div>'
+    ]
     if "error" in r:
         out.append(f'<div class="bubble bad">{esc(r["error"])}</div>')
     replay = r.get("mode") == "replay"
@@ -220,13 +288,18 @@ def _dialogue(r: dict[str, Any]) -> str:
         if t.get("user"):
             out.append(f'<div class="bubble user"><b>shopper:</b> {esc(t["user"])}</div>')
         if replay:
-            out.append(f'<div class="bubble ref">{esc(t["reference"])}<div><span class="tag">products: '
-                       f'{esc(", ".join(t.get("reference_products") or []) or "none")}</span></div></div>')
-            out.append(f'<div class="bubble {cls}">{esc(t["text"])}{_facts(t)}<div class="muted">ROUGE-L '
-                       f'{fmt(t.get("rouge_l"))} · chrF {fmt(t.get("chrf"), 1)}</div></div>')
+            out.append(
+                f'<div class="bubble ref">{esc(t["reference"])}<div><span class="tag">products: '
+                f"{esc(', '.join(t.get('reference_products') or []) or 'none')}</span></div></div>"
+            )
+            out.append(
+                f'<div class="bubble {cls}">{esc(t["text"])}{_facts(t)}<div class="muted">ROUGE-L '
+                f"{fmt(t.get('rouge_l'))} · chrF {fmt(t.get('chrf'), 1)}</div></div>"
+            )
         else:
-            out.append(f'<div class="bubble {cls}"><b>assistant (turn {t["turn"]}):</b> {esc(t["text"])}'
-                       f'{_facts(t)}</div>')
+            out.append(
+                f'<div class="bubble {cls}"><b>assistant (turn {t["turn"]}):</b> {esc(t["text"])}{_facts(t)}</div>'
+            )
         out.append("</div>")
     if len(r.get("turns", [])) > 12:
         out.append(f'<p class="muted">… {len(r["turns"]) - 12} more turns in results.jsonl</p>')
@@ -234,13 +307,19 @@ def _dialogue(r: dict[str, Any]) -> str:
 
 
 def _page(title: str, body: str) -> str:
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
-            f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>'
-            f"<body><main>{body}</main></body></html>\n")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>'
+        f"<body><main>{body}</main></body></html>\n"
+    )
 
 
-def render_report(metrics: dict[str, Any], results: list[dict[str, Any]], worst: int = 6,
-                  worst_records: list[dict[str, Any]] | None = None) -> str:
+def render_report(
+    metrics: dict[str, Any],
+    results: list[dict[str, Any]],
+    worst: int = 6,
+    worst_records: list[dict[str, Any]] | None = None,
+) -> str:
     """The HTML text of a run report (see the module docstring).
 
     Args:
@@ -255,32 +334,52 @@ def render_report(metrics: dict[str, Any], results: list[dict[str, Any]], worst:
     names = list(metrics.get("overall", {}))
     head = [n for n in names if n in HEADLINE]
     rest = [n for n in names if n not in HEADLINE]
-    sub = (f'<p class="muted">{what} · transcripts {esc(meta.get("transcripts"))} · catalog '
-           f'{esc(meta.get("catalog"))}</p>')
-    body = [f"<h1>shopguide evaluation</h1>{sub}", "<h2>Summary</h2>", _cards(metrics),
-            "<h2>Per category</h2>", category_bars(metrics), "<h2>Score distributions (per dialogue)</h2>",
-            distributions(results), "<h2>Metrics by category</h2>", _overall_table(metrics, head),
-            f"<details><summary>all {len(names)} metrics</summary>{_overall_table(metrics, rest, False)}</details>",
-            "<h2>Input problems</h2>", _problems(metrics),
-            f"<h2>Worst dialogues ({min(worst, len(results))})</h2>",
-            '<p class="muted">Ordered by failed run, turns with a wrong fact or unknown product, grounding rate, '
-            "then text overlap (replay) or target found (scoring).</p>"]
+    sub = (
+        f'<p class="muted">{what} · transcripts {esc(meta.get("transcripts"))} · catalog '
+        f"{esc(meta.get('catalog'))}</p>"
+    )
+    body = [
+        f"<h1>shopguide evaluation</h1>{sub}",
+        "<h2>Summary</h2>",
+        _cards(metrics),
+        "<h2>Per category</h2>",
+        category_bars(metrics),
+        "<h2>Score distributions (per dialogue)</h2>",
+        distributions(results),
+        "<h2>Metrics by category</h2>",
+        _overall_table(metrics, head),
+        f"<details><summary>all {len(names)} metrics</summary>{_overall_table(metrics, rest, False)}</details>",
+        "<h2>Input problems</h2>",
+        _problems(metrics),
+        f"<h2>Worst dialogues ({min(worst, len(results))})</h2>",
+        '<p class="muted">Ordered by failed run, turns with a wrong fact or unknown product, grounding rate, '
+        "then text overlap (replay) or target found (scoring).</p>",
+    ]
     shown = worst_dialogues(worst_records if worst_records is not None else results, worst)
     body += [_dialogue(r) for r in shown]
     return _page("shopguide evaluation", "".join(body))
 
 
-def write_report(path: str | Path, metrics: dict[str, Any], results: list[dict[str, Any]], worst: int = 6,
-                 worst_records: list[dict[str, Any]] | None = None) -> Path:
+def write_report(
+    path: str | Path,
+    metrics: dict[str, Any],
+    results: list[dict[str, Any]],
+    worst: int = 6,
+    worst_records: list[dict[str, Any]] | None = None,
+) -> Path:
     """Write the run report atomically (arguments as in `render_report`); returns its path."""
     atomic_write_text(path, render_report(metrics, results, worst, worst_records))
     return Path(path)
 
 
 def _forest(comparison: dict[str, Any]) -> str:
-    rows = [(n, d) for n, d in comparison["overall"].items()
-            if d.get("diff") is not None and all(v is None or -1.0 <= v <= 1.0 for v in (d.get("a"), d.get("b")))
-            and n not in LOWER_IS_BETTER][:16]
+    rows = [
+        (n, d)
+        for n, d in comparison["overall"].items()
+        if d.get("diff") is not None
+        and all(v is None or -1.0 <= v <= 1.0 for v in (d.get("a"), d.get("b")))
+        and n not in LOWER_IS_BETTER
+    ][:16]
     if not rows:
         return ""
     plt = _plt()
@@ -308,19 +407,30 @@ def render_compare(comparison: dict[str, Any], meta: dict[str, Any] | None = Non
             if d.get("lo") is not None and (d["lo"] > 0 or d["hi"] < 0):
                 better = (d["diff"] > 0) != (name in LOWER_IS_BETTER)
                 sig = f' class="{"pos" if better else "neg"}"'
-            rows.append(f'<tr><td>{esc(name)}</td><td class="num">{fmt(d.get("a"))}</td><td class="num">'
-                        f'{fmt(d.get("b"))}</td><td class="num"{sig}>{fmt(d.get("diff"))}</td><td class="num">'
-                        f'{fmt(d.get("lo"))} – {fmt(d.get("hi"))}</td><td class="num">{fmt(d.get("p_value"))}</td>'
-                        f'<td class="num">{d.get("n")}</td></tr>')
-        return ('<div class="scroll"><table><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th><th>95% CI</th>'
-                "<th>p</th><th>n</th></tr>" + "".join(rows) + "</table></div>")
+            rows.append(
+                f'<tr><td>{esc(name)}</td><td class="num">{fmt(d.get("a"))}</td><td class="num">'
+                f'{fmt(d.get("b"))}</td><td class="num"{sig}>{fmt(d.get("diff"))}</td><td class="num">'
+                f'{fmt(d.get("lo"))} – {fmt(d.get("hi"))}</td><td class="num">{fmt(d.get("p_value"))}</td>'
+                f'<td class="num">{d.get("n")}</td></tr>'
+            )
+        return (
+            '<div class="scroll"><table><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th><th>95% CI</th>'
+            "<th>p</th><th>n</th></tr>" + "".join(rows) + "</table></div>"
+        )
 
-    how = (f"paired over {comparison['n_pairs']} dialogues present in both runs" if comparison["paired"]
-           else f"unpaired ({comparison['n_a']} vs {comparison['n_b']} dialogues, no shared ids)")
-    body = ["<h1>shopguide evaluation: comparison</h1>",
-            f'<p class="muted">A = {esc(meta.get("a"))}<br>B = {esc(meta.get("b"))}<br>{esc(how)}; '
-            "green/red: the 95% CI excludes 0 and B is better/worse.</p>",
-            "<h2>Differences</h2>", _forest(comparison), table(comparison["overall"])]
+    how = (
+        f"paired over {comparison['n_pairs']} dialogues present in both runs"
+        if comparison["paired"]
+        else f"unpaired ({comparison['n_a']} vs {comparison['n_b']} dialogues, no shared ids)"
+    )
+    body = [
+        "<h1>shopguide evaluation: comparison</h1>",
+        f'<p class="muted">A = {esc(meta.get("a"))}<br>B = {esc(meta.get("b"))}<br>{esc(how)}; '
+        "green/red: the 95% CI excludes 0 and B is better/worse.</p>",
+        "<h2>Differences</h2>",
+        _forest(comparison),
+        table(comparison["overall"]),
+    ]
     for cat, block in comparison.get("per_category", {}).items():
         body += [f"<h2>Category {esc(cat)}</h2>", table(block)]
     return _page("shopguide comparison", "".join(body))

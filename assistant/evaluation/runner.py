@@ -49,8 +49,9 @@ def _watch_parent(parent: int) -> None:
             os._exit(1)
 
 
-def _init_worker(catalog: Catalog, assistant_dir: str | None, assistant: Any, k_values: tuple[int, ...],
-                 parent: int | None = None) -> None:
+def _init_worker(
+    catalog: Catalog, assistant_dir: str | None, assistant: Any, k_values: tuple[int, ...], parent: int | None = None
+) -> None:
     if parent is not None:
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     _STATE["grounder"] = Grounder(catalog)
@@ -73,8 +74,15 @@ def _evaluate(item: tuple[int, dict[str, Any]]) -> dict[str, Any]:
             rec = replay_dialogue(d, _STATE["assistant"], _STATE["grounder"], _STATE["k"])
     except Exception as e:  # one broken dialogue must not end a long run; it is recorded and counted
         log.exception("dialogue %s failed", d.id)
-        rec = {"id": d.id, "category": d.category, "mode": "replay" if _STATE["assistant"] else "score",
-               "target": d.target, "turns": [], "scores": {}, "error": f"{type(e).__name__}: {e}"}
+        rec = {
+            "id": d.id,
+            "category": d.category,
+            "mode": "replay" if _STATE["assistant"] else "score",
+            "target": d.target,
+            "turns": [],
+            "scores": {},
+            "error": f"{type(e).__name__}: {e}",
+        }
     rec["line"] = line
     return rec
 
@@ -83,8 +91,9 @@ def _evaluate_chunk(chunk: list[tuple[int, dict[str, Any]]]) -> list[dict[str, A
     return [_evaluate(item) for item in chunk]
 
 
-def iter_transcripts(path: str | Path, product_ids: set[str] | None, skipped: list[dict[str, Any]]
-                     ) -> Iterator[tuple[int, Dialogue]]:
+def iter_transcripts(
+    path: str | Path, product_ids: set[str] | None, skipped: list[dict[str, Any]]
+) -> Iterator[tuple[int, Dialogue]]:
     """Yield `(line, Dialogue)` for each good line; append a record to `skipped` (and log it) for each bad one.
 
     Args:
@@ -106,8 +115,14 @@ def iter_transcripts(path: str | Path, product_ids: set[str] | None, skipped: li
         if d is None:
             for p in probs:
                 log.warning("skipped %s", p)
-            skipped.append({"line": line, "field": probs[0].field, "message": "; ".join(p.message for p in probs),
-                            "problem": "\n".join(str(p) for p in probs)})
+            skipped.append(
+                {
+                    "line": line,
+                    "field": probs[0].field,
+                    "message": "; ".join(p.message for p in probs),
+                    "problem": "\n".join(str(p) for p in probs),
+                }
+            )
             continue
         first[d.id] = line
         yield line, d
@@ -160,10 +175,22 @@ def _repair_tail(path: Path) -> None:
                 return
 
 
-def run_eval(transcripts: str | Path, catalog: str | Path | Catalog, out: str | Path, *,
-             assistant_dir: str | Path | None = None, assistant: Any = None, workers: int = 1,
-             k_values: tuple[int, ...] = K_VALUES, limit: int | None = None, fresh: bool = False,
-             report: bool = True, progress: bool = True, chunk_size: int = 4, worst: int = 6) -> dict[str, Any]:
+def run_eval(
+    transcripts: str | Path,
+    catalog: str | Path | Catalog,
+    out: str | Path,
+    *,
+    assistant_dir: str | Path | None = None,
+    assistant: Any = None,
+    workers: int = 1,
+    k_values: tuple[int, ...] = K_VALUES,
+    limit: int | None = None,
+    fresh: bool = False,
+    report: bool = True,
+    progress: bool = True,
+    chunk_size: int = 4,
+    worst: int = 6,
+) -> dict[str, Any]:
     """Evaluate a transcript file into `out` (see the module docstring) and return the metrics.
 
     Args:
@@ -198,10 +225,16 @@ def run_eval(transcripts: str | Path, catalog: str | Path | Catalog, out: str | 
         raise ValueError("an in-process assistant object needs workers=1; pass assistant_dir for parallel replay")
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
     mode = "score" if assistant is None and assistant_dir is None else "replay"
-    config = {"transcripts": str(transcripts.resolve()), "catalog": None if isinstance(catalog, Catalog) else
-              str(Path(catalog).resolve()), "mode": mode, "k_values": list(k_values),
-              "assistant": str(Path(assistant_dir).resolve()) if assistant_dir else (
-                  type(assistant).__name__ if assistant is not None else None), "limit": limit}
+    config = {
+        "transcripts": str(transcripts.resolve()),
+        "catalog": None if isinstance(catalog, Catalog) else str(Path(catalog).resolve()),
+        "mode": mode,
+        "k_values": list(k_values),
+        "assistant": str(Path(assistant_dir).resolve())
+        if assistant_dir
+        else (type(assistant).__name__ if assistant is not None else None),
+        "limit": limit,
+    }
     out.mkdir(parents=True, exist_ok=True)
     results_path, run_path = out / "results.jsonl", out / "run.json"
     if fresh:
@@ -210,8 +243,10 @@ def run_eval(transcripts: str | Path, catalog: str | Path | Catalog, out: str | 
     elif run_path.exists() and results_path.exists():
         old = json.loads(run_path.read_text())
         if {k: old.get(k) for k in config} != config:
-            msg = (f"this folder holds results of a different run ({old.get('mode')} of {old.get('transcripts')}); "
-                   "pass --fresh or another --out")
+            msg = (
+                f"this folder holds results of a different run ({old.get('mode')} of {old.get('transcripts')}); "
+                "pass --fresh or another --out"
+            )
             raise DataError([Problem(str(run_path), None, None, msg)])
     atomic_write_json(run_path, config)
     _repair_tail(results_path)
@@ -233,11 +268,14 @@ def run_eval(transcripts: str | Path, catalog: str | Path | Catalog, out: str | 
             if d.id in done:
                 bar.update(1)
                 continue
-            yield line, {"id": d.id, "category": d.category, "messages": d.messages, "target": d.target,
-                         "extra": d.extra}
+            yield (
+                line,
+                {"id": d.id, "category": d.category, "messages": d.messages, "target": d.target, "extra": d.extra},
+            )
 
     n_new = 0
     with open(results_path, "a", encoding="utf-8") as f:
+
         def write(rec: dict[str, Any]) -> None:
             nonlocal n_new
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
@@ -252,9 +290,12 @@ def run_eval(transcripts: str | Path, catalog: str | Path | Catalog, out: str | 
                 write(_evaluate(item))
         else:
             ctx = mp.get_context("fork" if mode == "score" and "fork" in mp.get_all_start_methods() else "spawn")
-            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                     initargs=(cat, str(assistant_dir) if assistant_dir else None, None,
-                                               tuple(k_values), os.getpid())) as pool:
+            with ProcessPoolExecutor(
+                workers,
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(cat, str(assistant_dir) if assistant_dir else None, None, tuple(k_values), os.getpid()),
+            ) as pool:
                 pending: set = set()
                 chunk: list[tuple[int, dict[str, Any]]] = []
                 for item in todo():
@@ -279,6 +320,5 @@ def run_eval(transcripts: str | Path, catalog: str | Path | Catalog, out: str | 
     atomic_write_json(out / "metrics.json", metrics)
     if report:
         bad = {r["id"] for r in worst_dialogues(results, worst)}
-        write_report(out / "report.html", metrics, results, worst,
-                     worst_records=read_results(results_path, ids=bad))
+        write_report(out / "report.html", metrics, results, worst, worst_records=read_results(results_path, ids=bad))
     return metrics

@@ -24,11 +24,15 @@ _ACCEPT = re.compile(
     r"i'?ll (take|get|order|buy)|i will (take|get|order|buy)|take (it|that|the)|buy(ing)?|order|"
     r"add (it )?to (my )?cart|love (it|that)|"
     r"that \w*works|works for me|looks (good|great)|go(ing)? with|let'?s go|i like (it|that|this|the)|"
-    r"that'?s (it|the one|exactly)|exactly|interested|deal|purchase|get (it|that|the)|will do|it is)\b", re.I)
+    r"that'?s (it|the one|exactly)|exactly|interested|deal|purchase|get (it|that|the)|will do|it is)\b",
+    re.I,
+)
 _REJECT = re.compile(
     r"\b(no|nope|nah|not|don'?t (like|want|need|love)|too (expensive|pricey|much|big|small|heavy|cheap)|"
     r"something else|anything else|other (options?|ones?)|cheaper|instead|rather|different|another|except|"
-    r"keep looking|come back later|pass|isn'?t|doesn'?t|won'?t|hate|dislike)\b", re.I)
+    r"keep looking|come back later|pass|isn'?t|doesn'?t|won'?t|hate|dislike)\b",
+    re.I,
+)
 _RECOMMEND_ACTS = {"recommend", "relax", "compare"}
 
 
@@ -60,7 +64,7 @@ def needs_unclear(d: Dialogue, grounder: Grounder) -> bool:
     if len(toks) >= 12 or re.search(r"[$€£₹]\s?\d|\d+\s?(dollars|usd|bucks|euros?)", first["content"], re.I):
         return False
     m = grounder.matcher(d.category)
-    grams = {tuple(toks[i:i + n]) for n in range(1, 5) for i in range(len(toks) - n + 1)}
+    grams = {tuple(toks[i : i + n]) for n in range(1, 5) for i in range(len(toks) - n + 1)}
     return not (grams & set(m.values)) and not (grams & set(m.brands))
 
 
@@ -80,10 +84,16 @@ def _is_recommendation(msg: dict[str, Any], recommended: list[str]) -> bool:
 
 
 def _grounding_fields(report: GroundingReport) -> dict[str, Any]:
-    return {"named": report.products, "facts": len(report.mentions), "wrong_facts": len(report.wrong),
-            "grounding_rate": report.grounding_rate, "unknown": report.unknown,
-            "wrong": [{"product": m.product_id, "field": m.field, "stated": m.stated, "actual": m.actual}
-                      for m in report.wrong]}
+    return {
+        "named": report.products,
+        "facts": len(report.mentions),
+        "wrong_facts": len(report.wrong),
+        "grounding_rate": report.grounding_rate,
+        "unknown": report.unknown,
+        "wrong": [
+            {"product": m.product_id, "field": m.field, "stated": m.stated, "actual": m.actual} for m in report.wrong
+        ],
+    }
 
 
 def score_dialogue(d: Dialogue, grounder: Grounder, k_values: tuple[int, ...] = K_VALUES) -> dict[str, Any]:
@@ -107,7 +117,7 @@ def score_dialogue(d: Dialogue, grounder: Grounder, k_values: tuple[int, ...] = 
         report = grounder.check(msg["content"], d.category, msg.get("candidates") or msg.get("products"))
         rec = _recommended(msg, report)
         is_rec = _is_recommendation(msg, rec)
-        nxt = next((m for m in d.messages[i + 1:] if m["role"] == "user"), None)
+        nxt = next((m for m in d.messages[i + 1 :] if m["role"] == "user"), None)
         reaction = user_reaction(nxt["content"]) if (nxt is not None and is_rec) else None
         question = "?" in msg["content"]
         if is_rec:
@@ -120,19 +130,31 @@ def score_dialogue(d: Dialogue, grounder: Grounder, k_values: tuple[int, ...] = 
             asked_before_rec = True
         facts += len(report.mentions)
         wrong += len(report.wrong)
-        turns.append({"turn": n, "index": i, "user": _last_user(d, i), "text": msg["content"], "act": msg.get("act"),
-                      "recommended": rec,
-                      "is_recommendation": is_rec, "question": question, "reaction": reaction,
-                      "words": len(M.words(msg["content"])), "repetition": M.repetition_rate(msg["content"]),
-                      "self_overlap": M.overlap_with_previous(msg["content"], previous),
-                      **_grounding_fields(report)})
+        turns.append(
+            {
+                "turn": n,
+                "index": i,
+                "user": _last_user(d, i),
+                "text": msg["content"],
+                "act": msg.get("act"),
+                "recommended": rec,
+                "is_recommendation": is_rec,
+                "question": question,
+                "reaction": reaction,
+                "words": len(M.words(msg["content"])),
+                "repetition": M.repetition_rate(msg["content"]),
+                "self_overlap": M.overlap_with_previous(msg["content"], previous),
+                **_grounding_fields(report),
+            }
+        )
         previous.append(msg["content"])
     rec_turns = [t for t in turns if t["reaction"] is not None]
     unclear = needs_unclear(d, grounder)
     scores: dict[str, Any] = {
         "assistant_turns": len(turns),
         "grounding_rate": (facts - wrong) / facts if facts else None,
-        "facts": facts, "wrong_facts": wrong,
+        "facts": facts,
+        "wrong_facts": wrong,
         "hallucinated_products": sum(len(t["unknown"]) for t in turns),
         "turns_with_error": sum(bool(t["wrong_facts"] or t["unknown"]) for t in turns),
         "recommendation_turns": sum(t["is_recommendation"] for t in turns),
@@ -141,8 +163,9 @@ def score_dialogue(d: Dialogue, grounder: Grounder, k_values: tuple[int, ...] = 
         "rejection": M.mean(t["reaction"] == "reject" for t in rec_turns) if rec_turns else None,
         "needs_unclear": float(unclear),
         "elicited_when_unclear": float(asked_before_rec or first_rec_turn is None) if unclear else None,
-        "questions_before_recommendation": sum(t["question"] for t in turns
-                                               if first_rec_turn is None or t["turn"] < first_rec_turn),
+        "questions_before_recommendation": sum(
+            t["question"] for t in turns if first_rec_turn is None or t["turn"] < first_rec_turn
+        ),
         "words_per_turn": M.mean(t["words"] for t in turns),
         "repetition": M.mean(t["repetition"] for t in turns),
         "self_overlap": M.mean(t["self_overlap"] for t in turns),
@@ -156,8 +179,7 @@ def score_dialogue(d: Dialogue, grounder: Grounder, k_values: tuple[int, ...] = 
         scores["first_target_turn"] = first_target_turn
         accepted = [t for t in rec_turns if d.target in t["recommended"]]
         scores["target_accepted"] = float(any(t["reaction"] == "accept" for t in accepted)) if accepted else None
-    return {"id": d.id, "category": d.category, "mode": "score", "target": d.target, "turns": turns,
-            "scores": scores}
+    return {"id": d.id, "category": d.category, "mode": "score", "target": d.target, "turns": turns, "scores": scores}
 
 
 def _ranking(pred: list[str], gold: list[str], prefix: str, k_values: tuple[int, ...], out: dict[str, Any]) -> None:
@@ -170,8 +192,9 @@ def _ranking(pred: list[str], gold: list[str], prefix: str, k_values: tuple[int,
     out[f"{prefix}_mrr"] = M.mrr(pred, gold)
 
 
-def replay_dialogue(d: Dialogue, assistant: Any, grounder: Grounder, k_values: tuple[int, ...] = K_VALUES
-                    ) -> dict[str, Any]:
+def replay_dialogue(
+    d: Dialogue, assistant: Any, grounder: Grounder, k_values: tuple[int, ...] = K_VALUES
+) -> dict[str, Any]:
     """Replay every reference assistant turn through `assistant.reply(history, category=...)` and compare.
 
     The history is the reference dialogue before the turn (role, content, products; system messages
@@ -193,8 +216,11 @@ def replay_dialogue(d: Dialogue, assistant: Any, grounder: Grounder, k_values: t
     earlier: list[str] = []
     previous: list[str] = []
     for n, (i, ref) in enumerate(d.assistant_turns(), start=1):
-        history = [{"role": m["role"], "content": m["content"], "products": list(m.get("products") or [])}
-                   for m in d.messages[:i] if m["role"] != "system"]
+        history = [
+            {"role": m["role"], "content": m["content"], "products": list(m.get("products") or [])}
+            for m in d.messages[:i]
+            if m["role"] != "system"
+        ]
         for m in d.messages[:i]:
             earlier.extend(p for p in m.get("products") or [] if p not in earlier)
         t0 = time.perf_counter()
@@ -205,13 +231,24 @@ def replay_dialogue(d: Dialogue, assistant: Any, grounder: Grounder, k_values: t
         gold = list(ref.get("products") or [])
         seen = set(earlier)
         row: dict[str, Any] = {
-            "turn": n, "index": i, "user": _last_user(d, i), "reference": ref["content"], "text": text,
+            "turn": n,
+            "index": i,
+            "user": _last_user(d, i),
+            "reference": ref["content"],
+            "text": text,
             "products": pred,
-            "reference_products": gold, "seconds": round(seconds, 4), "routed_category": getattr(r, "category", None),
-            "rouge_l": M.rouge_l(text, ref["content"]), "chrf": M.chrf(text, ref["content"]),
-            "bleu": M.bleu(text, ref["content"]), "words": len(M.words(text)),
-            "reference_words": len(M.words(ref["content"])), "repetition": M.repetition_rate(text),
-            "self_overlap": M.overlap_with_previous(text, previous), **_grounding_fields(report)}
+            "reference_products": gold,
+            "seconds": round(seconds, 4),
+            "routed_category": getattr(r, "category", None),
+            "rouge_l": M.rouge_l(text, ref["content"]),
+            "chrf": M.chrf(text, ref["content"]),
+            "bleu": M.bleu(text, ref["content"]),
+            "words": len(M.words(text)),
+            "reference_words": len(M.words(ref["content"])),
+            "repetition": M.repetition_rate(text),
+            "self_overlap": M.overlap_with_previous(text, previous),
+            **_grounding_fields(report),
+        }
         _ranking(pred, gold, "ref", k_values, row)
         _ranking([p for p in pred if p not in seen], [p for p in gold if p not in seen], "ref_new", k_values, row)
         if d.target is not None:
@@ -220,17 +257,24 @@ def replay_dialogue(d: Dialogue, assistant: Any, grounder: Grounder, k_values: t
                 _ranking([p for p in pred if p not in seen], [d.target], "target_new", k_values, row)
         turns.append(row)
         previous.append(text)
-    numeric = sorted({k for t in turns for k, v in t.items() if isinstance(v, float) and k != "seconds"}
-                     | {"words", "reference_words"})
+    numeric = sorted(
+        {k for t in turns for k, v in t.items() if isinstance(v, float) and k != "seconds"}
+        | {"words", "reference_words"}
+    )
     scores: dict[str, Any] = {"assistant_turns": len(turns)}
     for k in numeric:
         scores[k] = M.mean(t.get(k) for t in turns)
     facts = sum(t["facts"] for t in turns)
     wrong = sum(t["wrong_facts"] for t in turns)
-    scores.update({"grounding_rate": (facts - wrong) / facts if facts else None, "facts": facts, "wrong_facts": wrong,
-                   "hallucinated_products": sum(len(t["unknown"]) for t in turns),
-                   "turns_with_error": sum(bool(t["wrong_facts"] or t["unknown"]) for t in turns),
-                   "seconds_per_turn": M.mean(t["seconds"] for t in turns),
-                   "distinct_2": M.distinct_n([t["text"] for t in turns], 2)})
-    return {"id": d.id, "category": d.category, "mode": "replay", "target": d.target, "turns": turns,
-            "scores": scores}
+    scores.update(
+        {
+            "grounding_rate": (facts - wrong) / facts if facts else None,
+            "facts": facts,
+            "wrong_facts": wrong,
+            "hallucinated_products": sum(len(t["unknown"]) for t in turns),
+            "turns_with_error": sum(bool(t["wrong_facts"] or t["unknown"]) for t in turns),
+            "seconds_per_turn": M.mean(t["seconds"] for t in turns),
+            "distinct_2": M.distinct_n([t["text"] for t in turns], 2),
+        }
+    )
+    return {"id": d.id, "category": d.category, "mode": "replay", "target": d.target, "turns": turns, "scores": scores}

@@ -14,19 +14,54 @@ from typing import Any
 from assistant.evaluation import metrics as M
 
 # Metrics where lower is better; every other metric is read as higher-is-better (for colours and "worst").
-LOWER_IS_BETTER = {"wrong_facts", "hallucinated_products", "turns_with_error", "repetition", "self_overlap",
-                   "rejection", "first_recommendation_turn", "first_target_turn", "target_rank", "seconds_per_turn"}
+LOWER_IS_BETTER = {
+    "wrong_facts",
+    "hallucinated_products",
+    "turns_with_error",
+    "repetition",
+    "self_overlap",
+    "rejection",
+    "first_recommendation_turn",
+    "first_target_turn",
+    "target_rank",
+    "seconds_per_turn",
+}
 # Shown first, in this order, when present.
-HEADLINE = ("grounding_rate", "hallucinated_products", "wrong_facts", "target_hit@1", "target_hit@3", "target_mrr",
-            "acceptance", "elicited_when_unclear", "rouge_l", "chrf", "bleu", "ref_hit@1", "ref_hit@3",
-            "ref_ndcg@5", "ref_mrr", "ref_new_hit@1", "ref_new_ndcg@5", "target_hit@5", "target_new_hit@5",
-            "words_per_turn", "words", "repetition", "distinct_2")
+HEADLINE = (
+    "grounding_rate",
+    "hallucinated_products",
+    "wrong_facts",
+    "target_hit@1",
+    "target_hit@3",
+    "target_mrr",
+    "acceptance",
+    "elicited_when_unclear",
+    "rouge_l",
+    "chrf",
+    "bleu",
+    "ref_hit@1",
+    "ref_hit@3",
+    "ref_ndcg@5",
+    "ref_mrr",
+    "ref_new_hit@1",
+    "ref_new_ndcg@5",
+    "target_hit@5",
+    "target_new_hit@5",
+    "words_per_turn",
+    "words",
+    "repetition",
+    "distinct_2",
+)
 
 
 def metric_names(results: list[dict[str, Any]]) -> list[str]:
     """Numeric score names present in any result, headline metrics first."""
-    names = {k for r in results for k, v in r.get("scores", {}).items()
-             if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    names = {
+        k
+        for r in results
+        for k, v in r.get("scores", {}).items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
     head = [h for h in HEADLINE if h in names]
     return head + sorted(names - set(head))
 
@@ -37,8 +72,12 @@ def _num(v: Any) -> float | None:
     return float(v)
 
 
-def summarize(results: list[dict[str, Any]], skipped: list[dict[str, Any]] | None = None,
-              meta: dict[str, Any] | None = None, n_resamples: int = 1000) -> dict[str, Any]:
+def summarize(
+    results: list[dict[str, Any]],
+    skipped: list[dict[str, Any]] | None = None,
+    meta: dict[str, Any] | None = None,
+    n_resamples: int = 1000,
+) -> dict[str, Any]:
     """Build `metrics.json` from per-dialogue results.
 
     Args:
@@ -78,8 +117,13 @@ def summarize(results: list[dict[str, Any]], skipped: list[dict[str, Any]] | Non
     return {
         "mode": modes[0] if len(modes) == 1 else modes,
         "meta": meta or {},
-        "counts": {"dialogues": len(ok), "assistant_turns": sum(r.get("n_turns", len(r.get("turns", []))) for r in ok),
-                   "errors": len(errors), "skipped_lines": len(skipped or []), "categories": len(by_cat)},
+        "counts": {
+            "dialogues": len(ok),
+            "assistant_turns": sum(r.get("n_turns", len(r.get("turns", []))) for r in ok),
+            "errors": len(errors),
+            "skipped_lines": len(skipped or []),
+            "categories": len(by_cat),
+        },
         "overall": overall,
         "per_category": per_category,
         "corpus": corpus,
@@ -97,8 +141,12 @@ def badness(r: dict[str, Any]) -> tuple:
     hits = _num(s.get("target_hit@3"))
     overlap = _num(s.get("rouge_l"))
     rate = _num(s.get("grounding_rate"))
-    return (1, -(s.get("turns_with_error") or 0), 1.0 if rate is None else rate,
-            overlap if overlap is not None else (hits if hits is not None else 1.0))
+    return (
+        1,
+        -(s.get("turns_with_error") or 0),
+        1.0 if rate is None else rate,
+        overlap if overlap is not None else (hits if hits is not None else 1.0),
+    )
 
 
 def worst_dialogues(results: list[dict[str, Any]], n: int = 5) -> list[dict[str, Any]]:
@@ -106,8 +154,9 @@ def worst_dialogues(results: list[dict[str, Any]], n: int = 5) -> list[dict[str,
     return sorted(results, key=badness)[:n]
 
 
-def compare_runs(a: list[dict[str, Any]], b: list[dict[str, Any]], n_resamples: int = 2000, seed: int = 0
-                 ) -> dict[str, Any]:
+def compare_runs(
+    a: list[dict[str, Any]], b: list[dict[str, Any]], n_resamples: int = 2000, seed: int = 0
+) -> dict[str, Any]:
     """Difference B - A of every shared metric, with bootstrap 95% CIs, overall and per category.
 
     Dialogues present in both runs (same id) are paired (paired bootstrap over those); when the runs share
@@ -148,13 +197,19 @@ def compare_runs(a: list[dict[str, Any]], b: list[dict[str, Any]], n_resamples: 
     else:
         ra, rb = a, b
     cats = sorted({r["category"] for r in ra} & {r["category"] for r in rb})
-    return {"paired": paired, "n_a": len(a), "n_b": len(b), "n_pairs": len(common),
-            "overall": block(ra, rb, paired),
-            "per_category": {c: block(*_in_category(ra, rb, c, paired), paired) for c in cats}}
+    return {
+        "paired": paired,
+        "n_a": len(a),
+        "n_b": len(b),
+        "n_pairs": len(common),
+        "overall": block(ra, rb, paired),
+        "per_category": {c: block(*_in_category(ra, rb, c, paired), paired) for c in cats},
+    }
 
 
-def _in_category(ra: list[dict[str, Any]], rb: list[dict[str, Any]], cat: str, paired: bool
-                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _in_category(
+    ra: list[dict[str, Any]], rb: list[dict[str, Any]], cat: str, paired: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     if paired:  # keep the pairs aligned: select by run A's category
         keep = [i for i, r in enumerate(ra) if r["category"] == cat]
         return [ra[i] for i in keep], [rb[i] for i in keep]

@@ -25,24 +25,80 @@ XSS_TITLE = "<img src=x onerror=alert(1)>"
 def tiny_products() -> list[Product]:
     """Ten products over two categories; one carries a script-injection title."""
     return [
-        Product("a1", "Trailblazer Rain Jacket", "apparel", price=49.99, brand="Peak",
-                attributes={"color": "red", "material": "nylon"}, description="Light waterproof shell."),
-        Product("a2", "Merino Crew Sweater", "apparel", price=79.0, brand="Woolly",
-                attributes={"color": "navy", "material": "wool"}),
-        Product("a3", "Summit Down Parka", "apparel", price=189.5, brand="Peak",
-                attributes={"color": "black", "material": "down"}),
-        Product("a4", "Linen Button Shirt", "apparel", price=35.0, brand="Acme",
-                attributes={"color": "white", "material": "linen"}),
-        Product("a5", XSS_TITLE, "apparel", price=12.0, brand="Acme",
-                attributes={"color": "green", "material": "cotton"}, image_url="https://example.invalid/x.png"),
-        Product("s1", "Velocity Running Sneakers", "shoes", price=89.99, brand="Stride",
-                attributes={"color": "blue", "waterproof": False}),
-        Product("s2", "Ridge Hiking Boots", "shoes", price=129.0, brand="Peak",
-                attributes={"color": "brown", "waterproof": True}),
-        Product("s3", "Canvas Slip-On Sneakers", "shoes", price=39.0, brand="Acme",
-                attributes={"color": "white", "waterproof": False}),
-        Product("s4", "Leather Chelsea Boots", "shoes", price=149.0, brand="Stride",
-                attributes={"color": "black", "material": "leather"}),
+        Product(
+            "a1",
+            "Trailblazer Rain Jacket",
+            "apparel",
+            price=49.99,
+            brand="Peak",
+            attributes={"color": "red", "material": "nylon"},
+            description="Light waterproof shell.",
+        ),
+        Product(
+            "a2",
+            "Merino Crew Sweater",
+            "apparel",
+            price=79.0,
+            brand="Woolly",
+            attributes={"color": "navy", "material": "wool"},
+        ),
+        Product(
+            "a3",
+            "Summit Down Parka",
+            "apparel",
+            price=189.5,
+            brand="Peak",
+            attributes={"color": "black", "material": "down"},
+        ),
+        Product(
+            "a4",
+            "Linen Button Shirt",
+            "apparel",
+            price=35.0,
+            brand="Acme",
+            attributes={"color": "white", "material": "linen"},
+        ),
+        Product(
+            "a5",
+            XSS_TITLE,
+            "apparel",
+            price=12.0,
+            brand="Acme",
+            attributes={"color": "green", "material": "cotton"},
+            image_url="https://example.invalid/x.png",
+        ),
+        Product(
+            "s1",
+            "Velocity Running Sneakers",
+            "shoes",
+            price=89.99,
+            brand="Stride",
+            attributes={"color": "blue", "waterproof": False},
+        ),
+        Product(
+            "s2",
+            "Ridge Hiking Boots",
+            "shoes",
+            price=129.0,
+            brand="Peak",
+            attributes={"color": "brown", "waterproof": True},
+        ),
+        Product(
+            "s3",
+            "Canvas Slip-On Sneakers",
+            "shoes",
+            price=39.0,
+            brand="Acme",
+            attributes={"color": "white", "waterproof": False},
+        ),
+        Product(
+            "s4",
+            "Leather Chelsea Boots",
+            "shoes",
+            price=149.0,
+            brand="Stride",
+            attributes={"color": "black", "material": "leather"},
+        ),
         Product("s5", "Trail Sandals", "shoes", price=45.0, brand="Stride", attributes={"color": "red"}),
     ]
 
@@ -54,8 +110,9 @@ class FakeIndex:
         self.catalog = catalog
         self.queries: list[tuple[str, Filters | None]] = []
 
-    def search(self, query: str, top_k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
-               ) -> list[tuple[Product, float]]:
+    def search(
+        self, query: str, top_k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
+    ) -> list[tuple[Product, float]]:
         self.queries.append((query, filters))
         words = set(re.findall(r"\w+", query.lower()))
         hits = []
@@ -75,8 +132,14 @@ class FakeEngine:
     seconds pass before each word (to watch streaming); `fail` raises instead; `script` is said instead.
     """
 
-    def __init__(self, price_shift: float = 0.0, extra: str = "", fail: bool = False, delay: float = 0.0,
-                 script: str | None = None):
+    def __init__(
+        self,
+        price_shift: float = 0.0,
+        extra: str = "",
+        fail: bool = False,
+        delay: float = 0.0,
+        script: str | None = None,
+    ):
         self.script = script
         self.delay = delay
         self.price_shift = price_shift
@@ -84,8 +147,9 @@ class FakeEngine:
         self.fail = fail
         self.calls: list[dict[str, Any]] = []
 
-    def stream(self, messages: list[dict[str, str]], adapter: str | None = None, settings: Any = None
-               ) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict[str, str]], adapter: str | None = None, settings: Any = None
+    ) -> Iterator[str]:
         self.calls.append({"messages": messages, "adapter": adapter, "settings": settings})
         if self.fail:
             raise RuntimeError("generation failed")
@@ -115,8 +179,9 @@ def make_assistant(tiny_catalog):
     from assistant.orchestrator import Assistant
 
     def make(**engine_kw: Any) -> Assistant:
-        return Assistant(FakeIndex(tiny_catalog), FakeEngine(**engine_kw), adapters=["apparel"],
-                         default_category="apparel")
+        return Assistant(
+            FakeIndex(tiny_catalog), FakeEngine(**engine_kw), adapters=["apparel"], default_category="apparel"
+        )
 
     return make
 
@@ -176,8 +241,9 @@ def build_tiny_bundle(folder: Any) -> Any:
     folder = Path(folder)
     catalog = Catalog(tiny_products())
     texts = [f"{p.title} {p.brand} {p.attributes} ${p.price}" for p in catalog] * 5
-    tok = train_tokenizer(texts + ["I recommend the jacket. It costs $49.99. Hello, what do you need?"] * 5,
-                          vocab_size=400)
+    tok = train_tokenizer(
+        texts + ["I recommend the jacket. It costs $49.99. Hello, what do you need?"] * 5, vocab_size=400
+    )
     model = build_model(tok, hidden_size=32, num_layers=1, num_heads=2, max_positions=2048)
     model.save_pretrained(folder / "base")
     tok.save_pretrained(folder / "base")
@@ -186,8 +252,10 @@ def build_tiny_bundle(folder: Any) -> Any:
         lora = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))
     lora.save_pretrained(folder / "adapters" / "apparel")
     ProductIndex.build(catalog, encoder="hash:64").save(folder / "index")
-    atomic_write_json(folder / "assistant.json", {"base": "base", "adapters": {"apparel": "adapters/apparel"},
-                                                  "index": "index", "default_category": "apparel"})
+    atomic_write_json(
+        folder / "assistant.json",
+        {"base": "base", "adapters": {"apparel": "adapters/apparel"}, "index": "index", "default_category": "apparel"},
+    )
     return folder
 
 

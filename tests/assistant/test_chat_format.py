@@ -13,17 +13,25 @@ from assistant.chat_format import IGNORE_INDEX, build_messages, render, render_p
 from assistant.prompts import format_cards, product_card
 from retrieval.catalog import Product
 
-CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-          "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
-LLAMA3 = ("{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n"
-          "{{ m['content'] }}<|eot_id|>{% endfor %}"
-          "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}")
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+LLAMA3 = (
+    "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n"
+    "{{ m['content'] }}<|eot_id|>{% endfor %}"
+    "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}"
+)
 
-PRODUCTS = [Product("a1", "Trail Jacket", "apparel", price=49.99, brand="Peak", attributes={"color": "red"}),
-            Product("a2", "Wool Scarf", "apparel", price=15.0, attributes={"material": "wool", "size": ["S", "M"]})]
-HISTORY = [{"role": "user", "content": "I need a red jacket", "needs": {}},
-           {"role": "assistant", "content": "How much do you want to spend?", "act": "elicit"},
-           {"role": "user", "content": "under 60 dollars"}]
+PRODUCTS = [
+    Product("a1", "Trail Jacket", "apparel", price=49.99, brand="Peak", attributes={"color": "red"}),
+    Product("a2", "Wool Scarf", "apparel", price=15.0, attributes={"material": "wool", "size": ["S", "M"]}),
+]
+HISTORY = [
+    {"role": "user", "content": "I need a red jacket", "needs": {}},
+    {"role": "assistant", "content": "How much do you want to spend?", "act": "elicit"},
+    {"role": "user", "content": "under 60 dollars"},
+]
 REPLY = {"role": "assistant", "content": "The Trail Jacket by Peak is red and costs $49.99."}
 
 
@@ -39,8 +47,17 @@ def base_tokenizer():
 def tokenizer(request, base_tokenizer):
     tok = copy.deepcopy(base_tokenizer)
     if request.param != "project":
-        tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>", "<|start_header_id|>",
-                                                              "<|end_header_id|>", "<|eot_id|>"]})
+        tok.add_special_tokens(
+            {
+                "additional_special_tokens": [
+                    "<|im_start|>",
+                    "<|im_end|>",
+                    "<|start_header_id|>",
+                    "<|end_header_id|>",
+                    "<|eot_id|>",
+                ]
+            }
+        )
         tok.chat_template = CHATML if request.param == "chatml" else LLAMA3
     return tok
 
@@ -69,7 +86,7 @@ def test_render_masks_exactly_the_last_reply(tokenizer):
     trained = [i for i, lab in zip(ids, labels) if lab != IGNORE_INDEX]
     text = tokenizer.decode(trained)
     assert text.startswith(REPLY["content"])
-    end = text[len(REPLY["content"]):]
+    end = text[len(REPLY["content"]) :]
     assert end in (tokenizer.eos_token, "<|im_end|>", "<|eot_id|>")  # the end-of-turn marker is trained too
     # labels are one contiguous block equal to the ids, -100 everywhere else
     first = next(k for k, lab in enumerate(labels) if lab != IGNORE_INDEX)

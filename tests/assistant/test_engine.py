@@ -18,7 +18,6 @@ pytestmark = [
 TEXTS = ["I want a red jacket under 60 dollars", "The Trail Jacket by Peak costs $49.99", "It is red."] * 3
 
 
-
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
     import torch
@@ -85,8 +84,9 @@ def test_settings_are_validated():
         GenerationSettings(top_p=0)
 
 
-CARD = SimpleNamespace(id="a12", title="Trail Jacket", brand="Peak", price=49.99, currency="USD",
-                       attributes={"color": "red", "size": "M"})
+CARD = SimpleNamespace(
+    id="a12", title="Trail Jacket", brand="Peak", price=49.99, currency="USD", attributes={"color": "red", "size": "M"}
+)
 CARD_MSGS = build_messages([{"role": "user", "content": "Is the Trail Jacket red?"}], [CARD], "apparel")
 
 
@@ -124,11 +124,11 @@ def test_copy_continuation_boosts_the_next_card_token(engine):
     from assistant.prompts import format_cards
 
     tok = engine.tokenizer
-    source = tok(format_cards([CARD])[len("<products>"):-len("</products>")], add_special_tokens=False)["input_ids"]
+    source = tok(format_cards([CARD])[len("<products>") : -len("</products>")], add_special_tokens=False)["input_ids"]
     proc = copy_processor(tok, CARD_MSGS, bias=0.0, continuation=5.0, prompt_len=2)
     j = next(j for j in range(2, len(source)) if source[j] in proc.boost_ids and source[j - 1] in proc.boost_ids)
     prompt = [0, 0]
-    out = proc(torch.tensor([prompt + source[j - 2:j]]), torch.zeros(1, len(tok)))
+    out = proc(torch.tensor([prompt + source[j - 2 : j]]), torch.zeros(1, len(tok)))
     assert out[0, source[j]] == 5.0
     assert int((out[0] != 0).sum()) >= 1 and set(torch.nonzero(out[0]).flatten().tolist()) <= set(proc.boost_ids)
     assert torch.equal(proc(torch.tensor([prompt]), torch.zeros(1, len(tok))), torch.zeros(1, len(tok)))
@@ -142,16 +142,26 @@ def test_large_copy_bias_makes_the_reply_copy_card_tokens(engine, monkeypatch):
 
     def spy(**kwargs):
         out = generate(**kwargs)
-        outputs.append(out[0, kwargs["input_ids"].shape[1]:].tolist())  # the reply's token ids
+        outputs.append(out[0, kwargs["input_ids"].shape[1] :].tolist())  # the reply's token ids
         return out
 
     monkeypatch.setattr(engine.model, "generate", spy)
     boosted = set(copy_processor(engine.tokenizer, CARD_MSGS, bias=1.0).boost_ids) | set(engine.stop_ids)
-    plain = engine.generate(CARD_MSGS, "apparel", GenerationSettings(
-        max_new_tokens=8, repetition_penalty=1.0, copy_bias=0.0, copy_continuation=0.0, copy_focus=0.0))
+    plain = engine.generate(
+        CARD_MSGS,
+        "apparel",
+        GenerationSettings(
+            max_new_tokens=8, repetition_penalty=1.0, copy_bias=0.0, copy_continuation=0.0, copy_focus=0.0
+        ),
+    )
     assert outputs[-1] and not set(outputs[-1]) <= boosted  # this untrained model does not copy by itself
-    copied = engine.generate(CARD_MSGS, "apparel", GenerationSettings(
-        max_new_tokens=8, repetition_penalty=1.0, copy_bias=1e4, copy_continuation=0.0, copy_focus=0.0))
+    copied = engine.generate(
+        CARD_MSGS,
+        "apparel",
+        GenerationSettings(
+            max_new_tokens=8, repetition_penalty=1.0, copy_bias=1e4, copy_continuation=0.0, copy_focus=0.0
+        ),
+    )
     assert copied != plain
     assert outputs[-1] and set(outputs[-1]) <= boosted
 
@@ -162,8 +172,14 @@ def test_copy_focus_boosts_the_card_the_reply_names(engine):
     from assistant.engine import copy_processor
 
     tok = engine.tokenizer
-    other = SimpleNamespace(id="b7", title="Rain Coat", brand="Vento", price=30.0, currency="USD",
-                            attributes={"color": "blue", "size": "XL"})
+    other = SimpleNamespace(
+        id="b7",
+        title="Rain Coat",
+        brand="Vento",
+        price=30.0,
+        currency="USD",
+        attributes={"color": "blue", "size": "XL"},
+    )
     msgs = build_messages([{"role": "user", "content": "Which is red?"}], [CARD, other], "apparel")
     proc = copy_processor(tok, msgs, bias=0.0, focus=5.0, prompt_len=1)
     only_first, only_other = proc.line_ids[0] - proc.line_ids[1], proc.line_ids[1] - proc.line_ids[0]

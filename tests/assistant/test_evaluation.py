@@ -51,9 +51,14 @@ def dialogue(i: str, msgs: list[dict], target: str | None = "p1") -> Dialogue:
 
 
 def test_target_at_turn_one_has_hit_at_1(catalog):
-    d = dialogue("d1", [u("I want running shoes under $60"),
-                        a("Try the Acme Trail Runner at $49.99.", ["p1"]),
-                        u("Great, I'll take it!")])
+    d = dialogue(
+        "d1",
+        [
+            u("I want running shoes under $60"),
+            a("Try the Acme Trail Runner at $49.99.", ["p1"]),
+            u("Great, I'll take it!"),
+        ],
+    )
     s = score_dialogue(d, Grounder(catalog))["scores"]
     assert s["target_hit@1"] == 1.0 and s["target_rank"] == 1 and s["first_target_turn"] == 1
     assert s["target_mrr"] == 1.0 and s["acceptance"] == 1.0 and s["target_accepted"] == 1.0
@@ -61,13 +66,18 @@ def test_target_at_turn_one_has_hit_at_1(catalog):
 
 
 def test_target_second_and_wrong_price_flagged(catalog):
-    d = dialogue("d2", [u("hi, I need shoes"),
-                        a("What is your budget?"),
-                        u("around 100"),
-                        a("The Zephyr Cloud Walker costs $79.99.", ["p2"]),  # catalog: 89.50
-                        u("No, something else please"),
-                        a("Then the Acme Trail Runner at $49.99.", ["p1"]),
-                        u("sounds good")])
+    d = dialogue(
+        "d2",
+        [
+            u("hi, I need shoes"),
+            a("What is your budget?"),
+            u("around 100"),
+            a("The Zephyr Cloud Walker costs $79.99.", ["p2"]),  # catalog: 89.50
+            u("No, something else please"),
+            a("Then the Acme Trail Runner at $49.99.", ["p1"]),
+            u("sounds good"),
+        ],
+    )
     r = score_dialogue(d, Grounder(catalog))
     s = r["scores"]
     # recommendations in order: p2, p1 -> target rank 2; Hit@1 0, Hit@3 1; MRR 1/2
@@ -115,11 +125,20 @@ class FakeAssistant:
 
 
 def test_replay_hand_computed(catalog):
-    d = dialogue("r1", [u("running shoes"), a("Try the Acme Trail Runner.", ["p1"]), u("{system noise}"),
-                        a("Compare the Acme Trail Runner and the Nimbus Road Racer.", ["p1", "p3"]), u("ok")])
+    d = dialogue(
+        "r1",
+        [
+            u("running shoes"),
+            a("Try the Acme Trail Runner.", ["p1"]),
+            u("{system noise}"),
+            a("Compare the Acme Trail Runner and the Nimbus Road Racer.", ["p1", "p3"]),
+            u("ok"),
+        ],
+    )
     d.messages.insert(2, {"role": "system", "content": "log line", "products": []})
-    fake = FakeAssistant([("Try the Acme Trail Runner.", ["p1"]),
-                          ("The Zephyr Cloud Walker costs $99.", ["p2", "p1"])])
+    fake = FakeAssistant(
+        [("Try the Acme Trail Runner.", ["p1"]), ("The Zephyr Cloud Walker costs $99.", ["p2", "p1"])]
+    )
     r = replay_dialogue(d, fake, Grounder(catalog))
     t1, t2 = r["turns"]
     assert t1["rouge_l"] == pytest.approx(1.0) and t1["chrf"] == pytest.approx(100.0)
@@ -141,9 +160,18 @@ def write_inputs(tmp_path: Path, n: int = 6, bad: bool = True) -> tuple[Path, Pa
     for i in range(n):
         target = ["p1", "p2", "p3"][i % 3]
         title = {"p1": "Acme Trail Runner", "p2": "Zephyr Cloud Walker", "p3": "Nimbus Road Racer"}[target]
-        d = {"id": f"d{i}", "category": "shoes", "target": target,
-             "messages": [u("hi, I need shoes"), a("Any budget?"), u("under $150"),
-                          a(f"The {title} is a good pick.", [target if i % 2 else "p1"]), u("I'll take it")]}
+        d = {
+            "id": f"d{i}",
+            "category": "shoes",
+            "target": target,
+            "messages": [
+                u("hi, I need shoes"),
+                a("Any budget?"),
+                u("under $150"),
+                a(f"The {title} is a good pick.", [target if i % 2 else "p1"]),
+                u("I'll take it"),
+            ],
+        }
         lines.append(json.dumps(d))
     if bad:
         lines.insert(1, "{not json")
@@ -192,8 +220,11 @@ def test_parallel_workers_match_serial(tmp_path):
 
 
 def test_report_escapes_catalog_and_dialogue_text(tmp_path, catalog):
-    d = dialogue("x1", [u(f"show me {XSS}"), a(f"Here is {XSS} for $10.00, and the Evil Acme Runner 9000.", ["p4"]),
-                        u("no")], target="p4")
+    d = dialogue(
+        "x1",
+        [u(f"show me {XSS}"), a(f"Here is {XSS} for $10.00, and the Evil Acme Runner 9000.", ["p4"]), u("no")],
+        target="p4",
+    )
     r = score_dialogue(d, Grounder(catalog))
     r["line"] = 1
     from assistant.evaluation.summary import summarize
@@ -233,8 +264,12 @@ def test_compare_ci_contains_true_difference(tmp_path):
     for name, rows in (("A", ra), ("B", rb)):
         (tmp_path / name).mkdir()
         (tmp_path / name / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert eval_main(["--compare", str(tmp_path / "A"), str(tmp_path / "B"), "--out", str(tmp_path / "C"),
-                      "--resamples", "300"]) == 0
+    assert (
+        eval_main(
+            ["--compare", str(tmp_path / "A"), str(tmp_path / "B"), "--out", str(tmp_path / "C"), "--resamples", "300"]
+        )
+        == 0
+    )
     saved = json.loads((tmp_path / "C" / "comparison.json").read_text())
     assert saved["overall"]["x"]["lo"] <= 0.1 <= saved["overall"]["x"]["hi"]
     assert (tmp_path / "C" / "compare.html").read_text().startswith("<!DOCTYPE html>")

@@ -13,17 +13,44 @@ from retrieval.catalog import Catalog, Product
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return Catalog([
-        Product("s1", "Acme Trail Runner 39", "shoes", price=49.99, currency="USD", brand="Acme",
-                attributes={"color": "red", "material": "mesh"}),
-        Product("s2", "Acme Trail Runner 40", "shoes", price=59.0, brand="Acme",
-                attributes={"color": "blue", "material": "leather"}),
-        Product("s3", "Zephyr Cloud Walker", "shoes", price=89.5, brand="Zephyr",
-                attributes={"color": "black", "material": "leather"}),
-        Product("B07XYZ1234", "ASICS Men's Gel-Kayano 29 Running Shoes, 10.5, Black/White", "shoes", price=120,
-                brand="ASICS", attributes={"color": "black"}),
-        Product("h1", "Zephyr Cloud Lamp", "home", price=30, brand="Zephyr", attributes={"color": "white"}),
-    ])
+    return Catalog(
+        [
+            Product(
+                "s1",
+                "Acme Trail Runner 39",
+                "shoes",
+                price=49.99,
+                currency="USD",
+                brand="Acme",
+                attributes={"color": "red", "material": "mesh"},
+            ),
+            Product(
+                "s2",
+                "Acme Trail Runner 40",
+                "shoes",
+                price=59.0,
+                brand="Acme",
+                attributes={"color": "blue", "material": "leather"},
+            ),
+            Product(
+                "s3",
+                "Zephyr Cloud Walker",
+                "shoes",
+                price=89.5,
+                brand="Zephyr",
+                attributes={"color": "black", "material": "leather"},
+            ),
+            Product(
+                "B07XYZ1234",
+                "ASICS Men's Gel-Kayano 29 Running Shoes, 10.5, Black/White",
+                "shoes",
+                price=120,
+                brand="ASICS",
+                attributes={"color": "black"},
+            ),
+            Product("h1", "Zephyr Cloud Lamp", "home", price=30, brand="Zephyr", attributes={"color": "white"}),
+        ]
+    )
 
 
 def test_names_and_correct_facts(catalog):
@@ -93,7 +120,7 @@ def test_contrasts_needs_and_shortened_titles(catalog):
     assert [(m.stated, m.ok) for m in r.mentions] == [("not mesh", True)]
     text = "The Zephyr Cloud Walker isn't leather."
     m = check_reply(text, catalog, "shoes").mentions[0]
-    assert (m.stated, m.ok) == ("isn't leather", False) and text[m.start:m.end] == m.stated
+    assert (m.stated, m.ok) == ("isn't leather", False) and text[m.start : m.end] == m.stated
     # a brand-led shortened title that only one product holds names that product
     r = check_reply("The ASICS Kayano 29 costs $120.", catalog, "shoes")
     assert r.products == ["B07XYZ1234"] and r.mentions[0].ok and r.unknown == []

@@ -36,11 +36,14 @@ def test_pick_dtype_cpu_default_and_env_override(monkeypatch):
         pick_dtype("mps")
 
 
-@pytest.mark.parametrize("arch,expected", [
-    ("llama", {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}),
-    ("qwen2", {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}),
-    ("gpt2", {"c_attn", "c_proj", "c_fc"}),
-])
+@pytest.mark.parametrize(
+    "arch,expected",
+    [
+        ("llama", {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}),
+        ("qwen2", {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}),
+        ("gpt2", {"c_attn", "c_proj", "c_fc"}),
+    ],
+)
 def test_find_lora_targets_per_architecture(arch, expected, tokenizer):
     from assistant.model import find_lora_targets
     from training.pretrain import build_model
@@ -63,4 +66,3 @@ def test_load_base_installs_project_template_and_pad(tokenizer, tmp_path):
     loaded, tok = load_base(tmp_path, device="cpu", dtype=torch.float32)
     assert tok.chat_template == PROJECT_CHAT_TEMPLATE and tok.pad_token is not None
     assert not loaded.training and next(loaded.parameters()).dtype == torch.float32
-

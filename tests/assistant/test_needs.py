@@ -22,20 +22,23 @@ def vocab(tiny_catalog):
     return Vocabulary.from_catalog(tiny_catalog)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("something under $50", (None, 50.0)),
-    ("between 20 and 40 please", (20.0, 40.0)),
-    ("$20-$40", (20.0, 40.0)),
-    ("20 to 40 dollars", (20.0, 40.0)),
-    ("around 100", (80.0, 120.0)),
-    ("over $30", (30.0, None)),
-    ("my budget is $80", (None, 80.0)),
-    ("up to 1,200 dollars", (None, 1200.0)),
-    ("$50 or less", (None, 50.0)),
-    ("no budget, surprise me", (None, None)),
-    ("a size 10 that weighs under 5 kg", None),
-    ("something warm", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("something under $50", (None, 50.0)),
+        ("between 20 and 40 please", (20.0, 40.0)),
+        ("$20-$40", (20.0, 40.0)),
+        ("20 to 40 dollars", (20.0, 40.0)),
+        ("around 100", (80.0, 120.0)),
+        ("over $30", (30.0, None)),
+        ("my budget is $80", (None, 80.0)),
+        ("up to 1,200 dollars", (None, 1200.0)),
+        ("$50 or less", (None, 50.0)),
+        ("no budget, surprise me", (None, None)),
+        ("a size 10 that weighs under 5 kg", None),
+        ("something warm", None),
+    ],
+)
 def test_parse_budget(text, expected):
     assert parse_budget(text) == expected
 
@@ -56,9 +59,11 @@ def test_list_after_negation_is_all_excluded(vocab):
 
 
 def test_later_turns_override_earlier_ones(vocab):
-    msgs = [{"role": "user", "content": "a red jacket from Peak under $100"},
-            {"role": "assistant", "content": "Here is one."},
-            {"role": "user", "content": "actually black, and not Peak; around $50"}]
+    msgs = [
+        {"role": "user", "content": "a red jacket from Peak under $100"},
+        {"role": "assistant", "content": "Here is one."},
+        {"role": "user", "content": "actually black, and not Peak; around $50"},
+    ]
     n = needs_from_dialogue(msgs, vocab)
     assert n.category == "apparel"
     assert n.attributes == {"color": "black"}
@@ -67,8 +72,10 @@ def test_later_turns_override_earlier_ones(vocab):
 
 
 def test_boolean_attribute_and_category_switch(vocab):
-    msgs = [{"role": "user", "content": "a red linen shirt"},
-            {"role": "user", "content": "now I need waterproof boots, any price"}]
+    msgs = [
+        {"role": "user", "content": "a red linen shirt"},
+        {"role": "user", "content": "now I need waterproof boots, any price"},
+    ]
     n = needs_from_dialogue(msgs, vocab)
     assert n.category == "shoes"
     assert n.attributes == {"waterproof": True}  # apparel's red/linen forgotten on the switch
@@ -89,8 +96,15 @@ def test_negation_stops_at_a_new_list(vocab):
 
 def test_to_filters_and_dict_shape(vocab, tiny_catalog):
     n = needs_from_dialogue([{"role": "user", "content": "white sneakers from Acme under $50"}], vocab)
-    assert set(n.to_dict()) == {"category", "min_price", "max_price", "attributes", "exclude_attributes",
-                                "brands", "exclude_brands"}
+    assert set(n.to_dict()) == {
+        "category",
+        "min_price",
+        "max_price",
+        "attributes",
+        "exclude_attributes",
+        "brands",
+        "exclude_brands",
+    }
     f = n.to_filters()
     assert [p.id for p in tiny_catalog if f.matches(p)] == ["s3"]
 

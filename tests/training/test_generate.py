@@ -73,9 +73,15 @@ def test_splits_do_not_share_dialogue_ids(demo):
 
 
 def _needs_filters(needs: dict) -> Filters:
-    return Filters(category=needs["category"], min_price=needs["min_price"], max_price=needs["max_price"],
-                   brands=needs["brands"], exclude_brands=needs["exclude_brands"],
-                   attributes_equal=needs["attributes"], exclude_attributes=needs["exclude_attributes"])
+    return Filters(
+        category=needs["category"],
+        min_price=needs["min_price"],
+        max_price=needs["max_price"],
+        brands=needs["brands"],
+        exclude_brands=needs["exclude_brands"],
+        attributes_equal=needs["attributes"],
+        exclude_attributes=needs["exclude_attributes"],
+    )
 
 
 @pytest.mark.parametrize("cat", CATEGORIES)
@@ -117,8 +123,9 @@ def test_annotations_match_the_catalog(demo, cat):
 
 
 def _stated(needs: dict) -> int:
-    return (len([a for a in needs["attributes"] if a != "type"]) + (needs["max_price"] is not None)
-            + bool(needs["brands"]))
+    return (
+        len([a for a in needs["attributes"] if a != "type"]) + (needs["max_price"] is not None) + bool(needs["brands"])
+    )
 
 
 @pytest.mark.parametrize("cat", ["apparel", "electronics"])

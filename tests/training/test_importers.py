@@ -31,8 +31,9 @@ def test_recquest_import_validates(recquest, capsys):
     dialogues = load_dialogues(files, set(catalog.by_id))  # raises DataError on any problem
     assert 500 <= len(dialogues) <= 517
     for f in files:
-        assert cli(["data", "validate", str(f), "--kind", "dialogues", "--catalog",
-                    str(recquest / "catalog.jsonl")]) == 0
+        assert (
+            cli(["data", "validate", str(f), "--kind", "dialogues", "--catalog", str(recquest / "catalog.jsonl")]) == 0
+        )
 
 
 def test_recquest_turns_and_annotations(recquest):
@@ -52,23 +53,41 @@ def test_recquest_turns_and_annotations(recquest):
 
 
 def test_parse_task_content_and_details():
-    parts = parse_task_content("title: Acer Predator 17  features: Core i7  description: Fast.  details: "
-                               "Screen Size: 17.3 Inches RAM: 16 GB DDR4 Memory Speed: 2133 MHz Brand: Acer")
+    parts = parse_task_content(
+        "title: Acer Predator 17  features: Core i7  description: Fast.  details: "
+        "Screen Size: 17.3 Inches RAM: 16 GB DDR4 Memory Speed: 2133 MHz Brand: Acer"
+    )
     assert parts["title"] == "Acer Predator 17" and parts["features"] == "Core i7"
     d = parse_details(parts["details"])
     assert d == {"Screen Size": "17.3 Inches", "RAM": "16 GB DDR4", "Memory Speed": "2133 MHz", "Brand": "Acer"}
 
 
 AMAZON_ROWS = [
-    {"parent_asin": "B01", "title": "Trail Runner 2", "features": ["Grippy sole"], "description": ["Light."],
-     "price": 89.99, "store": "Acme", "categories": ["Shoes", "Running"], "details": {"Color": "Blue", "Weight": 250},
-     "average_rating": 4.5, "images": [{"large": "http://img/1.jpg"}]},
-    {"parent_asin": "B02", "title": "Desk Lamp", "price": "$1,299.00", "store": None, "categories": [],
-     "details": {"Brand": "Lumo"}, "main_category": "Home"},
-    "not json {",                                                            # line 3: invalid JSON
-    {"parent_asin": "B03", "title": "", "price": 5},                         # line 4: empty title
+    {
+        "parent_asin": "B01",
+        "title": "Trail Runner 2",
+        "features": ["Grippy sole"],
+        "description": ["Light."],
+        "price": 89.99,
+        "store": "Acme",
+        "categories": ["Shoes", "Running"],
+        "details": {"Color": "Blue", "Weight": 250},
+        "average_rating": 4.5,
+        "images": [{"large": "http://img/1.jpg"}],
+    },
+    {
+        "parent_asin": "B02",
+        "title": "Desk Lamp",
+        "price": "$1,299.00",
+        "store": None,
+        "categories": [],
+        "details": {"Brand": "Lumo"},
+        "main_category": "Home",
+    },
+    "not json {",  # line 3: invalid JSON
+    {"parent_asin": "B03", "title": "", "price": 5},  # line 4: empty title
     {"parent_asin": "B04", "title": "Mystery", "price": "from 5 to 9", "categories": ["Toys"]},  # price dropped
-    {"parent_asin": "B01", "title": "Duplicate", "categories": ["Shoes"]},   # line 6: duplicate id
+    {"parent_asin": "B01", "title": "Duplicate", "categories": ["Shoes"]},  # line 6: duplicate id
     {"parent_asin": "B05", "title": "Odd", "features": "not a list", "categories": ["X"]},  # line 7
 ]
 

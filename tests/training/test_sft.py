@@ -19,9 +19,17 @@ COLORS = ["red", "blue", "black", "green", "white", "grey"]
 
 def write_tiny_data(root: Path) -> Path:
     """A 6-product apparel catalog and short guide dialogues with candidates / facts, like the generator's."""
-    products = [{"id": f"a{i}", "title": f"{c.title()} Shirt", "category": "apparel", "price": 10.0 + 5 * i,
-                 "brand": "Peak" if i % 2 else "Nord", "attributes": {"color": c, "material": "cotton"}}
-                for i, c in enumerate(COLORS)]
+    products = [
+        {
+            "id": f"a{i}",
+            "title": f"{c.title()} Shirt",
+            "category": "apparel",
+            "price": 10.0 + 5 * i,
+            "brand": "Peak" if i % 2 else "Nord",
+            "attributes": {"color": c, "material": "cotton"},
+        }
+        for i, c in enumerate(COLORS)
+    ]
     (root / "catalog").mkdir(parents=True)
     (root / "catalog" / "apparel.jsonl").write_text("".join(json.dumps(p) + "\n" for p in products))
     (root / "dialogues").mkdir()
@@ -30,14 +38,31 @@ def write_tiny_data(root: Path) -> Path:
         for k in range(n):
             p = products[k % 6]
             q = products[(k + 1) % 6]
-            rows.append({"id": f"{split}{k}", "category": "apparel", "messages": [
-                {"role": "user", "content": f"I want a {p['attributes']['color']} shirt"},
-                {"role": "assistant", "content": f"The {p['title']} by {p['brand']} costs ${p['price']:.2f}.",
-                 "products": [p["id"]], "candidates": [p["id"], q["id"]], "act": "recommend"},
-                {"role": "user", "content": "What color is it?"},
-                {"role": "assistant", "content": f"It is {p['attributes']['color']}.", "products": [p["id"]],
-                 "candidates": [p["id"]], "act": "answer",
-                 "facts": [{"product": p["id"], "field": "color", "value": p["attributes"]["color"]}]}]})
+            rows.append(
+                {
+                    "id": f"{split}{k}",
+                    "category": "apparel",
+                    "messages": [
+                        {"role": "user", "content": f"I want a {p['attributes']['color']} shirt"},
+                        {
+                            "role": "assistant",
+                            "content": f"The {p['title']} by {p['brand']} costs ${p['price']:.2f}.",
+                            "products": [p["id"]],
+                            "candidates": [p["id"], q["id"]],
+                            "act": "recommend",
+                        },
+                        {"role": "user", "content": "What color is it?"},
+                        {
+                            "role": "assistant",
+                            "content": f"It is {p['attributes']['color']}.",
+                            "products": [p["id"]],
+                            "candidates": [p["id"]],
+                            "act": "answer",
+                            "facts": [{"product": p["id"], "field": "color", "value": p["attributes"]["color"]}],
+                        },
+                    ],
+                }
+            )
         (root / "dialogues" / f"apparel.{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return root
 
@@ -55,7 +80,6 @@ def build_tiny_base(out: Path, arch: str, data_dir: Path) -> Path:
     return out
 
 
-
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory) -> Path:
     return write_tiny_data(tmp_path_factory.mktemp("data"))
@@ -71,8 +95,11 @@ def tiny_cfg(base: Path, data: Path, out: Path, *overrides: str):
     from training.config import load_config
     from training.sft import SFTConfig
 
-    return load_config(SFTConfig, "training/configs/tiny.yaml",
-                       [f"base={base}", f"data.data_dir={data}", f"out_dir={out}", *overrides])
+    return load_config(
+        SFTConfig,
+        "training/configs/tiny.yaml",
+        [f"base={base}", f"data.data_dir={data}", f"out_dir={out}", *overrides],
+    )
 
 
 @pytest.mark.parametrize("arch", ["llama", "qwen2", "gpt2"])
@@ -90,7 +117,7 @@ def test_packed_rows_do_not_attend_across_examples(arch, bases, tiny_data):
         # use_cache=False as in training: with a cache transformers does not look for packed positions
         joint = model(input_ids=packed["input_ids"], position_ids=packed["position_ids"], use_cache=False).logits[0]
         alone = model(input_ids=torch.tensor([b.input_ids])).logits[0]
-    assert torch.allclose(joint[len(a):], alone, atol=1e-5)
+    assert torch.allclose(joint[len(a) :], alone, atol=1e-5)
 
 
 @pytest.mark.parametrize("arch", ["llama", "qwen2", "gpt2"])
@@ -163,8 +190,10 @@ def test_forever_iterator_and_mixer_resume_exactly():
     assert all(sum(len(examples[i]) for i in r) <= 64 for r in rows)
 
     def make():
-        its = {"a": ForeverDataIterator(examples, 64, 2, seed=3),
-               "b": ForeverDataIterator(examples[:4], 64, 1, seed=4)}
+        its = {
+            "a": ForeverDataIterator(examples, 64, 2, seed=3),
+            "b": ForeverDataIterator(examples[:4], 64, 1, seed=4),
+        }
         return CategoryMixer(its, "proportional", seed=5)
 
     mixer = make()

@@ -90,25 +90,37 @@ def _time_run(name: str, transcripts: Path, catalog: Path, workdir: Path, **kw: 
     wall = time.perf_counter() - t0
     c = m["counts"]
     words = m["overall"].get("words", m["overall"].get("words_per_turn", {})).get("mean")
-    return {"dialogues": c["dialogues"], "turns": c["assistant_turns"], "seconds": wall, "words": words,
-            "per_minute": 60 * c["dialogues"] / wall if wall else float("nan"),
-            "turns_per_second": c["assistant_turns"] / wall if wall else float("nan"),
-            "errors": c["errors"]}
+    return {
+        "dialogues": c["dialogues"],
+        "turns": c["assistant_turns"],
+        "seconds": wall,
+        "words": words,
+        "per_minute": 60 * c["dialogues"] / wall if wall else float("nan"),
+        "turns_per_second": c["assistant_turns"] / wall if wall else float("nan"),
+        "errors": c["errors"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table and write the markdown results file; returns the exit code."""
-    p = argparse.ArgumentParser(prog="shopguide bench eval", description=__doc__.split("\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = argparse.ArgumentParser(
+        prog="shopguide bench eval",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     p.add_argument("--data", default=str(REPO / "data" / "demo"), help="demo data folder (catalog/, dialogues/)")
-    p.add_argument("--recquest", default=None,
-                   help="RecQuest import folder (catalog.jsonl, dialogues/); default: import "
-                        "../shared/data/recquest into a temporary folder when present")
-    p.add_argument("--assistant", default=None,
-                   help="assistant bundle for the replay row (default demo/ if present)")
+    p.add_argument(
+        "--recquest",
+        default=None,
+        help="RecQuest import folder (catalog.jsonl, dialogues/); default: import "
+        "../shared/data/recquest into a temporary folder when present",
+    )
+    p.add_argument("--assistant", default=None, help="assistant bundle for the replay row (default demo/ if present)")
     p.add_argument("--workers", default="1,2", help="process counts for the scoring rows (default 1,2)")
-    p.add_argument("--replay-dialogues", type=int, default=10,
-                   help="dialogues replayed through the model (default 10)")
+    p.add_argument(
+        "--replay-dialogues", type=int, default=10, help="dialogues replayed through the model (default 10)"
+    )
     p.add_argument("--out", default=str(REPO / "docs" / "bench_eval.md"), help="markdown results file")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -147,25 +159,38 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("no assistant bundle (pass --assistant DIR): replay row skipped")
     cmd = "shopguide bench eval " + " ".join(argv if argv is not None else sys.argv[1:])
-    lines = ["# `shopguide eval` throughput", "",
-             f"Command: `{cmd.strip()}`", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores visible, Python {platform.python_version()}. "
-             "CPU shared with other jobs while this ran, so the numbers are noisy (a lower bound).", "",
-             "| mode | transcripts | processes | dialogues | assistant turns | seconds | transcripts/min | turns/s |"
-             " words/reply | failed |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# `shopguide eval` throughput",
+        "",
+        f"Command: `{cmd.strip()}`",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores visible, Python {platform.python_version()}. "
+        "CPU shared with other jobs while this ran, so the numbers are noisy (a lower bound).",
+        "",
+        "| mode | transcripts | processes | dialogues | assistant turns | seconds | transcripts/min | turns/s |"
+        " words/reply | failed |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for mode, label, procs, r in rows:
         words = "–" if r["words"] is None else f"{r['words']:.1f}"
-        lines.append(f"| {mode} | {label} | {procs} | {r['dialogues']} | {r['turns']} | {r['seconds']:.1f} | "
-                     f"{r['per_minute']:.1f} | {r['turns_per_second']:.2f} | {words} | {r['errors']} |")
+        lines.append(
+            f"| {mode} | {label} | {procs} | {r['dialogues']} | {r['turns']} | {r['seconds']:.1f} | "
+            f"{r['per_minute']:.1f} | {r['turns_per_second']:.2f} | {words} | {r['errors']} |"
+        )
     if not any(m.startswith("replay (") for m, *_ in rows):
-        lines += ["", "No assistant bundle was available, so the model replay row is missing; "
-                  "run with `--assistant DIR`."]
-    lines += ["", "Rows: *score* = transcript scoring; *replay harness* = replay through an assistant that echoes "
-              "the reference reply (metrics and bookkeeping cost without a model); *replay* = replay through "
-              "the bundle (each reference assistant turn regenerated; the first `--replay-dialogues` dialogues; "
-              "wall time includes loading the bundle, and generation time grows with reply length, so "
-              "words/reply is shown).",
-              ""]
+        lines += [
+            "",
+            "No assistant bundle was available, so the model replay row is missing; run with `--assistant DIR`.",
+        ]
+    lines += [
+        "",
+        "Rows: *score* = transcript scoring; *replay harness* = replay through an assistant that echoes "
+        "the reference reply (metrics and bookkeeping cost without a model); *replay* = replay through "
+        "the bundle (each reference assistant turn regenerated; the first `--replay-dialogues` dialogues; "
+        "wall time includes loading the bundle, and generation time grows with reply length, so "
+        "words/reply is shown).",
+        "",
+    ]
     atomic_write_text(args.out, "\n".join(lines))
     print(f"wrote {args.out}")
     return 0

@@ -51,8 +51,9 @@ def _embed(encoder, texts: list[str], cache: dict, key: str, queries: bool = Fal
     return cache[key]
 
 
-def evaluate_set(es: EvalSet, encoders: dict[str, object], source_texts: list[str], tca_seeds: list[int],
-                 rng_seed: int = 0) -> dict:
+def evaluate_set(
+    es: EvalSet, encoders: dict[str, object], source_texts: list[str], tca_seeds: list[int], rng_seed: int = 0
+) -> dict:
     """Every method on one evaluation set; returns {method: {metric: value or [values over seeds]}}."""
 
     qtexts = [q for q, _, _ in es.queries]
@@ -69,8 +70,9 @@ def evaluate_set(es: EvalSet, encoders: dict[str, object], source_texts: list[st
         return ranking_metrics(ranked, gold)
 
     first = next(iter(encoders.values()))
-    lex = ProductIndex.build(es.products, encoder=first, kind="exact",
-                             embeddings=np.zeros((len(es.products), first.dim), np.float32))
+    lex = ProductIndex.build(
+        es.products, encoder=first, kind="exact", embeddings=np.zeros((len(es.products), first.dim), np.float32)
+    )
     rng = np.random.default_rng(rng_seed)
     ranked = []
     for f in filters:
@@ -115,8 +117,10 @@ def weight_sweep(es: EvalSet, enc, weights: list[tuple[float, float]]) -> dict:
     idx = ProductIndex.build(es.products, encoder=enc, kind="exact", embeddings=pe)
     out = {}
     for w in weights:
-        ranked = [[p.id for p, _ in idx.search(q, 10, f, "hybrid", query_vector=qe[i], fusion="linear", weights=w)]
-                  for i, (q, _, f) in enumerate(es.queries)]
+        ranked = [
+            [p.id for p, _ in idx.search(q, 10, f, "hybrid", query_vector=qe[i], fusion="linear", weights=w)]
+            for i, (q, _, f) in enumerate(es.queries)
+        ]
         out[f"{w[0]:g}:{w[1]:g}"] = ranking_metrics(ranked, [g for _, g, _ in es.queries])
     return out
 
@@ -138,45 +142,70 @@ def quality_tables(results: dict) -> str:
                 out.append(f"| {method} | " + " | ".join(_fmt(m[k]) for k in METRICS) + " |")
         if "mmd_before_after_tca" in res:
             b, a = res["mmd_before_after_tca"]
-            out.append(f"\nMMD² (RBF, median bandwidth) source vs target embeddings: {b:.4f} before TCA, "
-                       f"{a:.4f} after (mean over seeds).")
+            out.append(
+                f"\nMMD² (RBF, median bandwidth) source vs target embeddings: {b:.4f} before TCA, "
+                f"{a:.4f} after (mean over seeds)."
+            )
     return "\n".join(out)
 
 
-SPEED_COLS = [("n", "products"), ("kind", "index"), ("st_semantic_search_p50_ms", "ST semantic_search p50"),
-              ("dense_p50_ms", "dense p50"), ("dense_p95_ms", "dense p95"), ("exact_p50_ms", "our exact p50"),
-              ("bm25_p50_ms", "BM25 p50"), ("hybrid_p50_ms", "hybrid (RRF) p50"),
-              ("hybrid_p95_ms", "hybrid (RRF) p95"),
-              ("hybrid_filtered_p50_ms", "hybrid+filters p50"), ("recall@10_vs_exact", "recall@10 vs exact"),
-              ("build_per_s", "build products/s (given emb.)"), ("memory_mb", "index MB"),
-              ("baseline_memory_mb", "baseline MB")]
+SPEED_COLS = [
+    ("n", "products"),
+    ("kind", "index"),
+    ("st_semantic_search_p50_ms", "ST semantic_search p50"),
+    ("dense_p50_ms", "dense p50"),
+    ("dense_p95_ms", "dense p95"),
+    ("exact_p50_ms", "our exact p50"),
+    ("bm25_p50_ms", "BM25 p50"),
+    ("hybrid_p50_ms", "hybrid (RRF) p50"),
+    ("hybrid_p95_ms", "hybrid (RRF) p95"),
+    ("hybrid_filtered_p50_ms", "hybrid+filters p50"),
+    ("recall@10_vs_exact", "recall@10 vs exact"),
+    ("build_per_s", "build products/s (given emb.)"),
+    ("memory_mb", "index MB"),
+    ("baseline_memory_mb", "baseline MB"),
+]
 
 
 def speed_table(rows: list[dict], enc: dict) -> str:
-    out = ["| " + " | ".join(h for _, h in SPEED_COLS) + " | dense vs ST | hybrid vs BM25 |",
-           "|" + "---:|" * (len(SPEED_COLS) + 2)]
+    out = [
+        "| " + " | ".join(h for _, h in SPEED_COLS) + " | dense vs ST | hybrid vs BM25 |",
+        "|" + "---:|" * (len(SPEED_COLS) + 2),
+    ]
     for r in rows:
         cells = [f"{r[k]:,}" if k == "n" else r[k] if isinstance(r[k], str) else f"{r[k]:.2f}" for k, _ in SPEED_COLS]
-        cells += [f"{r['st_semantic_search_p50_ms'] / max(r['dense_p50_ms'], 1e-9):.1f}x faster",
-                  f"{r['hybrid_p50_ms'] / max(r['bm25_p50_ms'], 1e-9):.2f}x the time"]
+        cells += [
+            f"{r['st_semantic_search_p50_ms'] / max(r['dense_p50_ms'], 1e-9):.1f}x faster",
+            f"{r['hybrid_p50_ms'] / max(r['bm25_p50_ms'], 1e-9):.2f}x the time",
+        ]
         out.append("| " + " | ".join(cells) + " |")
     for r in rows:
         if r.get("ef_sweep"):
-            out.append(f"\nHNSW beam width at {r['n']:,} products (same graph, {r.get('hnsw')}): " + "; ".join(
-                f"ef {e['ef']}: dense p50 {e['p50_ms']:.2f} ms, p95 {e['p95_ms']:.2f} ms, "
-                f"recall@10 {e['recall@10']:.3f}" for e in r["ef_sweep"]) + ".")
+            out.append(
+                f"\nHNSW beam width at {r['n']:,} products (same graph, {r.get('hnsw')}): "
+                + "; ".join(
+                    f"ef {e['ef']}: dense p50 {e['p50_ms']:.2f} ms, p95 {e['p95_ms']:.2f} ms, "
+                    f"recall@10 {e['recall@10']:.3f}"
+                    for e in r["ef_sweep"]
+                )
+                + "."
+            )
     if enc:
-        out.append(f"\nQuery encoding ({enc.get('encoder')}, {enc['torch_threads']} torch threads): uncached single "
-                   f"p50 {enc['encode_p50_ms']:.1f} ms / p95 {enc['encode_p95_ms']:.1f} ms; cached p50 "
-                   f"{enc['encode_cached_p50_ms']:.3f} ms; batched (32) "
-                   f"{enc['encode_batched_per_query_ms']:.1f} ms per query. Product encoding: "
-                   f"{enc['product_encode_per_s']:.0f} products/s (measured on a "
-                   f"{enc['product_sample']}-product sample).")
+        out.append(
+            f"\nQuery encoding ({enc.get('encoder')}, {enc['torch_threads']} torch threads): uncached single "
+            f"p50 {enc['encode_p50_ms']:.1f} ms / p95 {enc['encode_p95_ms']:.1f} ms; cached p50 "
+            f"{enc['encode_cached_p50_ms']:.3f} ms; batched (32) "
+            f"{enc['encode_batched_per_query_ms']:.1f} ms per query. Product encoding: "
+            f"{enc['product_encode_per_s']:.0f} products/s (measured on a "
+            f"{enc['product_sample']}-product sample)."
+        )
         for r in rows:
             r_incl = r["dense_p50_ms"] + enc["encode_p50_ms"]
-            out.append(f"- {r['n']:,}: dense p50 incl. uncached query encoding ≈ {r_incl:.1f} ms; "
-                       f"build incl. encoding ≈ {r['n'] / enc['product_encode_per_s'] / 60:.1f} min "
-                       f"(extrapolated from the sample rate, not measured at this size).")
+            out.append(
+                f"- {r['n']:,}: dense p50 incl. uncached query encoding ≈ {r_incl:.1f} ms; "
+                f"build incl. encoding ≈ {r['n'] / enc['product_encode_per_s'] / 60:.1f} min "
+                f"(extrapolated from the sample rate, not measured at this size)."
+            )
     return "\n".join(out)
 
 
@@ -191,37 +220,67 @@ def _machine() -> str:
 
 def write_doc(path: Path, state: dict) -> None:
     """Render docs/bench_retrieval.md from the stored results of both parts."""
-    lines = ["# Retrieval benchmark", "",
-             "Produced by `shopguide bench retrieval` (`training/bench/retrieval.py`). Each part lists the exact "
-             "command that produced it. Numbers are from one shared machine; speed numbers were measured while "
-             "other engineers' jobs shared the CPU, so they are noisy (compare ratios measured in the same run).", ""]
+    lines = [
+        "# Retrieval benchmark",
+        "",
+        "Produced by `shopguide bench retrieval` (`training/bench/retrieval.py`). Each part lists the exact "
+        "command that produced it. Numbers are from one shared machine; speed numbers were measured while "
+        "other engineers' jobs shared the CPU, so they are noisy (compare ratios measured in the same run).",
+        "",
+    ]
     q = state.get("quality")
     if q:
-        lines += ["## Quality", "", f"Command: `{q['command']}`  ", f"Date: {q['date']}; machine: {q['machine']}; "
-                  f"encoders: {', '.join(f'{k} = `{v}`' for k, v in q['encoders'].items())}; TCA seeds "
-                  f"{q['tca_seeds']} (TCA rows: mean ± std).", "", quality_tables(q["results"]), ""]
+        lines += [
+            "## Quality",
+            "",
+            f"Command: `{q['command']}`  ",
+            f"Date: {q['date']}; machine: {q['machine']}; "
+            f"encoders: {', '.join(f'{k} = `{v}`' for k, v in q['encoders'].items())}; TCA seeds "
+            f"{q['tca_seeds']} (TCA rows: mean ± std).",
+            "",
+            quality_tables(q["results"]),
+            "",
+        ]
     w = state.get("sweep")
     if w:
-        lines += ["## Fusion weights (sensitivity, real data)", "", f"Command: `{w['command']}`  ",
-                  f"Date: {w['date']}; encoder `{w['encoder']}`; hybrid with linear fusion, weights (dense:lexical). "
-                  "A sensitivity check on the evaluation data itself, not a tuned setting: the library default "
-                  "stays 1:1. 1:0 is dense-only and 0:1 BM25-only ranking through the same fusion code.", ""]
+        lines += [
+            "## Fusion weights (sensitivity, real data)",
+            "",
+            f"Command: `{w['command']}`  ",
+            f"Date: {w['date']}; encoder `{w['encoder']}`; hybrid with linear fusion, weights (dense:lexical). "
+            "A sensitivity check on the evaluation data itself, not a tuned setting: the library default "
+            "stays 1:1. 1:0 is dense-only and 0:1 BM25-only ranking through the same fusion code.",
+            "",
+        ]
         for set_name, rows in w["results"].items():
-            lines += [f"**{set_name}**", "", "| weights | " + " | ".join(METRICS) + " |",
-                      "|---|" + "---:|" * len(METRICS)]
+            lines += [
+                f"**{set_name}**",
+                "",
+                "| weights | " + " | ".join(METRICS) + " |",
+                "|---|" + "---:|" * len(METRICS),
+            ]
             lines += [f"| {k} | " + " | ".join(_fmt(m[x]) for x in METRICS) + " |" for k, m in rows.items()]
             lines.append("")
     s = state.get("speed")
     if s:
-        lines += ["## Speed", "", f"Command: `{s['command']}`  ", f"Date: {s['date']}; machine: {s['machine']}.", "",
-                  "Latencies in ms per single query (top 10), query embedding given unless stated; baselines in the "
-                  "same run: `sentence_transformers.util.semantic_search` over a torch tensor of the same "
-                  "embeddings, and our BM25 alone. Catalogs above 27,555 products are BigBasket replicated (copies "
-                  "get a 'pack N' title suffix and Gaussian-noised embeddings). Search latencies are timed with BLAS "
-                  "and torch limited to 1 thread (single-query work; the shared machine had a load average near "
-                  "10 on 2 cores). HNSW settings per size: "
-                  + "; ".join(f"{r['n']:,}: {r.get('hnsw')}" for r in s["rows"] if r["kind"] == "hnsw") + ".", "",
-                  speed_table(s["rows"], s.get("encoding", {})), ""]
+        lines += [
+            "## Speed",
+            "",
+            f"Command: `{s['command']}`  ",
+            f"Date: {s['date']}; machine: {s['machine']}.",
+            "",
+            "Latencies in ms per single query (top 10), query embedding given unless stated; baselines in the "
+            "same run: `sentence_transformers.util.semantic_search` over a torch tensor of the same "
+            "embeddings, and our BM25 alone. Catalogs above 27,555 products are BigBasket replicated (copies "
+            "get a 'pack N' title suffix and Gaussian-noised embeddings). Search latencies are timed with BLAS "
+            "and torch limited to 1 thread (single-query work; the shared machine had a load average near "
+            "10 on 2 cores). HNSW settings per size: "
+            + "; ".join(f"{r['n']:,}: {r.get('hnsw')}" for r in s["rows"] if r["kind"] == "hnsw")
+            + ".",
+            "",
+            speed_table(s["rows"], s.get("encoding", {})),
+            "",
+        ]
     if state.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in state["notes"]]
     atomic_write_text(path, "\n".join(lines) + "\n")
@@ -229,8 +288,11 @@ def write_doc(path: Path, state: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`shopguide bench retrieval`."""
-    ap = argparse.ArgumentParser(prog="shopguide bench retrieval", description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="shopguide bench retrieval",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--parts", default="quality,speed", help="comma-separated: quality, speed")
     ap.add_argument("--data", default="data/demo", help="demo data folder (generated to a temp folder if absent)")
     ap.add_argument("--source", default="apparel")
@@ -239,8 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--encoder", default=None, help="base encoder (default bundled all-MiniLM-L6-v2)")
     ap.add_argument("--tuned-encoder", default=None, help="a `shopguide train retriever` output folder")
     ap.add_argument("--tca-seeds", default="0,1,2")
-    ap.add_argument("--weights", default="1:0,1:0.5,1:1,1:2,1:4,0:1",
-                    help="(dense:lexical) weights of linear fusion for the sweep part")
+    ap.add_argument(
+        "--weights",
+        default="1:0,1:0.5,1:1,1:2,1:4,0:1",
+        help="(dense:lexical) weights of linear fusion for the sweep part",
+    )
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--queries", type=int, default=200, help="timed queries per size")
     ap.add_argument("--hnsw", default="m=32,ef_construction=80,ef_search=96", help="HNSW settings for speed runs")
@@ -282,8 +347,14 @@ def main(argv: list[str] | None = None) -> int:
         for es in sets:
             log.info("quality: %s (%d queries)", es.name, len(es.queries))
             results[es.name] = evaluate_set(es, encoders, source_texts, seeds)
-        state["quality"] = {"command": command, "date": stamp, "machine": _machine(), "tca_seeds": seeds,
-                            "encoders": {k: v.name for k, v in encoders.items()}, "results": results}
+        state["quality"] = {
+            "command": command,
+            "date": stamp,
+            "machine": _machine(),
+            "tca_seeds": seeds,
+            "encoders": {k: v.name for k, v in encoders.items()},
+            "results": results,
+        }
         print(quality_tables(results))
     if "sweep" in parts:
         weights = [tuple(float(x) for x in w.split(":")) for w in args.weights.split(",") if w]
@@ -292,8 +363,12 @@ def main(argv: list[str] | None = None) -> int:
             sweep_sets.append(epqa_set(shared / "product-qa/ePQA/dev.csv", args.epqa_questions))
         if (shared / "recquest/dialogues").exists():
             sweep_sets.append(recquest_set(shared / "recquest"))
-        state["sweep"] = {"command": command, "date": stamp, "encoder": base.name,
-                          "results": {es.name: weight_sweep(es, base, weights) for es in sweep_sets}}
+        state["sweep"] = {
+            "command": command,
+            "date": stamp,
+            "encoder": base.name,
+            "results": {es.name: weight_sweep(es, base, weights) for es in sweep_sets},
+        }
     if "speed" in parts:
         bb = bigbasket_products(shared / "bigbasket/BigBasket_Products.csv")
         cache = Path("outputs/bench_cache") / f"bigbasket_{Path(base.name).name}.npy"
@@ -320,8 +395,14 @@ def main(argv: list[str] | None = None) -> int:
             r.update(command=command, date=stamp, hnsw=hnsw)
         old = [r for r in state.get("speed", {}).get("rows", []) if r["n"] not in {x["n"] for x in rows}]
         rows = sorted(old + rows, key=lambda r: r["n"])
-        state["speed"] = {"command": "; ".join(dict.fromkeys(r["command"] for r in rows)), "date": stamp,
-                          "machine": _machine(), "rows": rows, "encoding": enc_info, "hnsw": hnsw}
+        state["speed"] = {
+            "command": "; ".join(dict.fromkeys(r["command"] for r in rows)),
+            "date": stamp,
+            "machine": _machine(),
+            "rows": rows,
+            "encoding": enc_info,
+            "hnsw": hnsw,
+        }
         print(speed_table(rows, enc_info))
     state_path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(state_path, state)

@@ -59,8 +59,15 @@ def epqa_set(path: Path, max_questions: int | None = None) -> EvalSet:
     for qid, rows in list(by_q.items())[:max_questions]:
         gold = {f"{qid}-{r['qa_pair_id']}" for r in rows if r["label"] == "2"}
         for r in rows:
-            products.append(Product(f"{qid}-{r['qa_pair_id']}", r["candidate"].strip() or "-", r["ASIN"],
-                                    description=r["title"], attributes={"qid": qid, "source": r["source"]}))
+            products.append(
+                Product(
+                    f"{qid}-{r['qa_pair_id']}",
+                    r["candidate"].strip() or "-",
+                    r["ASIN"],
+                    description=r["title"],
+                    attributes={"qid": qid, "source": r["source"]},
+                )
+            )
         if gold:
             queries.append((rows[0]["question"], gold, Filters(attributes_equal={"qid": qid})))
     return EvalSet("ePQA evidence", products, queries, [q for q, _, _ in queries])
@@ -104,14 +111,22 @@ def bigbasket_products(path: Path) -> list[Product]:
                 price = float(row["sale_price"])
             except (TypeError, ValueError):
                 price = None
-            out.append(Product(f"bb{row['index']}", (row["product"] or "").strip() or "-", row["category"].strip(),
-                               price=price, brand=(row["brand"] or "").strip() or None,
-                               attributes={"sub_category": row["sub_category"].strip(), "type": row["type"].strip()}))
+            out.append(
+                Product(
+                    f"bb{row['index']}",
+                    (row["product"] or "").strip() or "-",
+                    row["category"].strip(),
+                    price=price,
+                    brand=(row["brand"] or "").strip() or None,
+                    attributes={"sub_category": row["sub_category"].strip(), "type": row["type"].strip()},
+                )
+            )
     return out
 
 
-def replicate(products: list[Product], emb: np.ndarray, n: int, noise: float = 0.01, seed: int = 0
-              ) -> tuple[list[Product], np.ndarray]:
+def replicate(
+    products: list[Product], emb: np.ndarray, n: int, noise: float = 0.01, seed: int = 0
+) -> tuple[list[Product], np.ndarray]:
     """`n` products by replicating `products` (copy r gets id suffix and a jittered price) with their
     embeddings plus Gaussian noise (re-normalised) so that copies are near, not exact, duplicates."""
     rng = np.random.default_rng(seed)
@@ -121,8 +136,16 @@ def replicate(products: list[Product], emb: np.ndarray, n: int, noise: float = 0
         p = products[i % base]
         r = i // base
         price = None if p.price is None else round(p.price * (1 + 0.01 * (r % 7)), 2)
-        reps.append(Product(f"{p.id}-{r}", p.title if r == 0 else f"{p.title} pack {r}", p.category, price=price,
-                            brand=p.brand, attributes=p.attributes))
+        reps.append(
+            Product(
+                f"{p.id}-{r}",
+                p.title if r == 0 else f"{p.title} pack {r}",
+                p.category,
+                price=price,
+                brand=p.brand,
+                attributes=p.attributes,
+            )
+        )
     x = np.empty((n, emb.shape[1]), np.float32)
     for s in range(0, n, 100_000):  # in chunks: float32 throughout, no n x d float64 temporaries
         e = min(n, s + 100_000)

@@ -58,7 +58,7 @@ def encoding_speed(encoder, query_texts: list[str], product_texts: list[str]) ->
     for q in qs:
         encoder.encode_query(q)
     res["encode_cached_p50_ms"], _ = _pcts(_time(encoder.encode_query, qs))
-    batches = [qs[i:i + 32] for i in range(0, len(qs), 32)]
+    batches = [qs[i : i + 32] for i in range(0, len(qs), 32)]
     if cache is not None:
         cache.clear()
     tb = _time(lambda b: (cache.clear() if cache is not None else None, encoder.encode_queries(b)), batches)
@@ -70,20 +70,29 @@ def encoding_speed(encoder, query_texts: list[str], product_texts: list[str]) ->
     return res
 
 
-def speed_at_size(n: int, base_products, base_emb: np.ndarray, encoder, query_texts: list[str],
-                  query_vecs: np.ndarray, n_queries: int = 200, seed: int = 0,
-                  hnsw_params: dict | None = None) -> dict:
+def speed_at_size(
+    n: int,
+    base_products,
+    base_emb: np.ndarray,
+    encoder,
+    query_texts: list[str],
+    query_vecs: np.ndarray,
+    n_queries: int = 200,
+    seed: int = 0,
+    hnsw_params: dict | None = None,
+) -> dict:
     """Build an index of `n` replicated products and time searches against the baselines."""
     products, emb = replicate(base_products, base_emb, n, seed=seed)
     gc.collect()
     t = time.perf_counter()
-    idx = ProductIndex.build(products, encoder=encoder, kind="auto", embeddings=emb, show_progress=True,
-                             hnsw_params=hnsw_params)
+    idx = ProductIndex.build(
+        products, encoder=encoder, kind="auto", embeddings=emb, show_progress=True, hnsw_params=hnsw_params
+    )
     build_s = time.perf_counter() - t
     del products
     qv = query_vecs[:n_queries]
     qt = query_texts[:n_queries]
-    nq_slow = n_queries if n <= 200_000 else min(n_queries, 50)   # exact searches at 1M are ~100x slower
+    nq_slow = n_queries if n <= 200_000 else min(n_queries, 50)  # exact searches at 1M are ~100x slower
     row = {"n": n, "kind": idx.kind, "build_s": build_s, "build_per_s": n / build_s}
     with _one_thread():
         _timings(row, idx, qt, qv, n_queries, nq_slow)
@@ -121,40 +130,71 @@ def _timings(row: dict, idx: ProductIndex, qt: list[str], qv: np.ndarray, n_quer
     n = len(idx)
     corpus = torch.from_numpy(idx.embeddings)
     qt_t = torch.from_numpy(qv)
-    base = _time(lambda i: util.semantic_search(qt_t[i:i + 1], corpus, top_k=10), range(nq_slow))
+    base = _time(lambda i: util.semantic_search(qt_t[i : i + 1], corpus, top_k=10), range(nq_slow))
     row["st_semantic_search_p50_ms"], row["st_semantic_search_p95_ms"] = _pcts(base)
     row["exact_p50_ms"], row["exact_p95_ms"] = _pcts(
-        _time(lambda i: exact_search(idx.embeddings, qv[i], 10), range(nq_slow)))
+        _time(lambda i: exact_search(idx.embeddings, qv[i], 10), range(nq_slow))
+    )
     row["dense_p50_ms"], row["dense_p95_ms"] = _pcts(
-        _time(lambda i: idx.search(qt[i], 10, mode="dense", query_vector=qv[i]), range(n_queries)))
+        _time(lambda i: idx.search(qt[i], 10, mode="dense", query_vector=qv[i]), range(n_queries))
+    )
     row["bm25_p50_ms"], row["bm25_p95_ms"] = _pcts(
-        _time(lambda i: idx.search(qt[i], 10, mode="lexical"), range(n_queries)))
+        _time(lambda i: idx.search(qt[i], 10, mode="lexical"), range(n_queries))
+    )
     row["hybrid_p50_ms"], row["hybrid_p95_ms"] = _pcts(
-        _time(lambda i: idx.search(qt[i], 10, mode="hybrid", query_vector=qv[i], fusion="rrf"), range(n_queries)))
+        _time(lambda i: idx.search(qt[i], 10, mode="hybrid", query_vector=qv[i], fusion="rrf"), range(n_queries))
+    )
     f = Filters(category="Beauty & Hygiene", max_price=300)
     row["hybrid_filtered_p50_ms"], row["hybrid_filtered_p95_ms"] = _pcts(
-        _time(lambda i: idx.search(qt[i], 10, f, mode="hybrid", query_vector=qv[i], fusion="rrf"), range(n_queries)))
+        _time(lambda i: idx.search(qt[i], 10, f, mode="hybrid", query_vector=qv[i], fusion="rrf"), range(n_queries))
+    )
     allowed = idx.mask(f)
-    ok = all(bool(allowed[idx.slot_of[p.id]]) for i in range(20)
-             for p, _ in idx.search(qt[i], 10, f, mode="hybrid", query_vector=qv[i], fusion="rrf"))
+    ok = all(
+        bool(allowed[idx.slot_of[p.id]])
+        for i in range(20)
+        for p, _ in idx.search(qt[i], 10, f, mode="hybrid", query_vector=qv[i], fusion="rrf")
+    )
     row["filtered_results_exact"] = ok
     exact = [set(exact_search(idx.embeddings, qv[i], 10)[0].tolist()) for i in range(nq_slow)]
 
     def recall(ef: int | None) -> float:
-        return float(np.mean([len(exact[i] & {idx.slot_of[p.id] for p, _ in idx.search(
-            qt[i], 10, mode="dense", query_vector=qv[i], ef_search=ef)}) / 10 for i in range(nq_slow)]))
+        return float(
+            np.mean(
+                [
+                    len(
+                        exact[i]
+                        & {
+                            idx.slot_of[p.id]
+                            for p, _ in idx.search(qt[i], 10, mode="dense", query_vector=qv[i], ef_search=ef)
+                        }
+                    )
+                    / 10
+                    for i in range(nq_slow)
+                ]
+            )
+        )
 
     row["recall@10_vs_exact"] = recall(None)
     if idx.hnsw is not None:  # the recall / latency trade-off of the HNSW beam width, same graph
         row["ef_sweep"] = []
         for ef in (64, 160, 400, 1000):
-            p50, p95 = _pcts(_time(lambda i: idx.search(qt[i], 10, mode="dense", query_vector=qv[i], ef_search=ef),
-                                   range(n_queries)))
+            p50, p95 = _pcts(
+                _time(
+                    lambda i: idx.search(qt[i], 10, mode="dense", query_vector=qv[i], ef_search=ef), range(n_queries)
+                )
+            )
             row["ef_sweep"].append({"ef": ef, "p50_ms": p50, "p95_ms": p95, "recall@10": recall(ef)})
     bm = idx.bm25
     w = bm.weights
     hnsw_bytes = 0 if idx.hnsw is None else n * (idx.dim * 4 + idx.hnsw.m * 2 * 4 * 1.1)
-    row["memory_mb"] = (idx.embeddings.nbytes + hnsw_bytes + bm.counts.data.nbytes * 2 + bm.counts.indices.nbytes * 2
-                        + w.data.nbytes + w.indices.nbytes + idx.columns.price.nbytes * 2) / 2**20
+    row["memory_mb"] = (
+        idx.embeddings.nbytes
+        + hnsw_bytes
+        + bm.counts.data.nbytes * 2
+        + bm.counts.indices.nbytes * 2
+        + w.data.nbytes
+        + w.indices.nbytes
+        + idx.columns.price.nbytes * 2
+    ) / 2**20
     row["baseline_memory_mb"] = idx.embeddings.nbytes / 2**20
     row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -61,8 +61,12 @@ def one_request(url: str, prompt: str, max_tokens: int, token: str | None) -> tu
     """Stream one completion; returns (ttft_s, full_s, reply_chars). TTFT is inf when no text came back."""
     import httpx
 
-    body = {"model": "shopguide", "stream": True, "max_tokens": max_tokens,
-            "messages": [{"role": "user", "content": prompt}]}
+    body = {
+        "model": "shopguide",
+        "stream": True,
+        "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": prompt}],
+    }
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     t0 = time.perf_counter()
     ttft, chars = float("inf"), 0
@@ -98,10 +102,17 @@ def run_level(url: str, concurrency: int, requests: int, max_tokens: int) -> dic
     bar.close()
     ttft = [r[0] for r in results if r[0] != float("inf")]
     full = [r[1] for r in results]
-    return {"concurrency": concurrency, "requests": requests, "ttft_p50": _percentile(ttft, 0.5) if ttft else None,
-            "ttft_p95": _percentile(ttft, 0.95) if ttft else None, "full_p50": _percentile(full, 0.5),
-            "full_p95": _percentile(full, 0.95), "chars_mean": sum(r[2] for r in results) / len(results),
-            "no_text": len(results) - len(ttft), "replies_per_min": 60 * requests / wall}
+    return {
+        "concurrency": concurrency,
+        "requests": requests,
+        "ttft_p50": _percentile(ttft, 0.5) if ttft else None,
+        "ttft_p95": _percentile(ttft, 0.95) if ttft else None,
+        "full_p50": _percentile(full, 0.5),
+        "full_p95": _percentile(full, 0.95),
+        "chars_mean": sum(r[2] for r in results) / len(results),
+        "no_text": len(results) - len(ttft),
+        "replies_per_min": 60 * requests / wall,
+    }
 
 
 def measure_startup(bundle: str) -> tuple[float, float]:
@@ -112,8 +123,11 @@ def measure_startup(bundle: str) -> tuple[float, float]:
     port = _port()
     url = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--bundle", bundle, "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "app.py"), "--bundle", bundle, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         while True:
             if proc.poll() is not None:
@@ -133,8 +147,12 @@ def measure_startup(bundle: str) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """`shopguide bench serve`: TTFT and full-reply latency for concurrent streamed chats."""
-    p = argparse.ArgumentParser(prog="shopguide bench serve", description=main.__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = argparse.ArgumentParser(
+        prog="shopguide bench serve",
+        description=main.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     p.add_argument("--bundle", default="demo", help="assistant bundle folder (default: demo)")
     p.add_argument("--concurrency", default="1,8", help="comma-separated concurrent chats (default 1,8)")
     p.add_argument("--requests", type=int, default=16, help="requests per concurrency level (default 16)")
@@ -152,8 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     if assistant is None:
         return 1
     port = _port()
-    server = uvicorn.Server(uvicorn.Config(build_app(assistant, feedback_path="/dev/null"), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(assistant, feedback_path="/dev/null"), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
@@ -167,32 +188,53 @@ def main(argv: list[str] | None = None) -> int:
     def f(x: float | None) -> str:
         return "-" if x is None else f"{x:.2f}"
 
-    header = "| concurrent chats | requests | TTFT p50 (s) | TTFT p95 (s) | full p50 (s) | full p95 (s) | " \
-             "reply chars (mean) | replies/min |"
+    header = (
+        "| concurrent chats | requests | TTFT p50 (s) | TTFT p95 (s) | full p50 (s) | full p95 (s) | "
+        "reply chars (mean) | replies/min |"
+    )
     lines = [header, "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['concurrency']} | {r['requests']} | {f(r['ttft_p50'])} | {f(r['ttft_p95'])} | {f(r['full_p50'])} "
-              f"| {f(r['full_p95'])} | {r['chars_mean']:.0f} | {r['replies_per_min']:.1f} |" for r in rows]
+    lines += [
+        f"| {r['concurrency']} | {r['requests']} | {f(r['ttft_p50'])} | {f(r['ttft_p95'])} | {f(r['full_p50'])} "
+        f"| {f(r['full_p95'])} | {r['chars_mean']:.0f} | {r['replies_per_min']:.1f} |"
+        for r in rows
+    ]
     print("\n".join(lines))
     if startup:
         print(f"startup: page served {startup[0]:.1f} s after launch; first streamed chunk {startup[1]:.2f} s later")
     command = "shopguide bench serve " + " ".join(argv if argv is not None else sys.argv[1:])
-    doc = ["# Serving latency", "", f"Command: `{command.strip()}`", "",
-           f"Bundle: `{args.bundle}` ({len(assistant.catalog)} products, categories "
-           f"{', '.join(assistant.categories)}, adapters {', '.join(assistant.adapters) or 'none'}); "
-           f"`max_tokens={args.max_tokens}`; {threads} torch thread(s); streamed `POST /v1/chat/completions` "
-           "through uvicorn on 127.0.0.1, timed at the client.", "",
-           f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
-           f"load average {load[0]:.1f} at the start (other jobs shared the machine: numbers are noisy).", ""] + lines
+    doc = [
+        "# Serving latency",
+        "",
+        f"Command: `{command.strip()}`",
+        "",
+        f"Bundle: `{args.bundle}` ({len(assistant.catalog)} products, categories "
+        f"{', '.join(assistant.categories)}, adapters {', '.join(assistant.adapters) or 'none'}); "
+        f"`max_tokens={args.max_tokens}`; {threads} torch thread(s); streamed `POST /v1/chat/completions` "
+        "through uvicorn on 127.0.0.1, timed at the client.",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
+        f"load average {load[0]:.1f} at the start (other jobs shared the machine: numbers are noisy).",
+        "",
+    ] + lines
     if any(r["no_text"] for r in rows):
-        doc += ["", "Requests whose reply had no text are left out of the TTFT columns: "
-                + ", ".join(f"{r['no_text']} at {r['concurrency']} chats" for r in rows)]
+        doc += [
+            "",
+            "Requests whose reply had no text are left out of the TTFT columns: "
+            + ", ".join(f"{r['no_text']} at {r['concurrency']} chats" for r in rows),
+        ]
     if startup:
-        doc += ["", f"Startup (`python app.py --bundle {args.bundle}`, fresh interpreter): the page answers "
-                f"{startup[0]:.1f} s after launch; a request sent then gets its first streamed chunk after "
-                f"{startup[1]:.2f} s."]
-    doc += ["", "The engine serves one generation at a time (a lock around adapter selection + generate), so with "
-            "8 concurrent chats a request waits for the ones ahead of it: TTFT grows with the queue, not per-token "
-            "speed."]
+        doc += [
+            "",
+            f"Startup (`python app.py --bundle {args.bundle}`, fresh interpreter): the page answers "
+            f"{startup[0]:.1f} s after launch; a request sent then gets its first streamed chunk after "
+            f"{startup[1]:.2f} s.",
+        ]
+    doc += [
+        "",
+        "The engine serves one generation at a time (a lock around adapter selection + generate), so with "
+        "8 concurrent chats a request waits for the ones ahead of it: TTFT grows with the queue, not per-token "
+        "speed.",
+    ]
     atomic_write_text(args.out, "\n".join(doc) + "\n")
     print(f"wrote {args.out}")
     return 0

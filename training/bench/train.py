@@ -75,8 +75,13 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
         sched.step()
         opt.zero_grad(set_to_none=True)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu0
-    return {"seconds": seconds, "cpu_seconds": cpu, "steps": steps, "val_loss": _val_loss(model, val, pad),
-            "tokens": sum(len(e) for e in train)}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "steps": steps,
+        "val_loss": _val_loss(model, val, pad),
+        "tokens": sum(len(e) for e in train),
+    }
 
 
 def run_plain(args: argparse.Namespace) -> dict[str, Any]:
@@ -99,17 +104,33 @@ def run_plain(args: argparse.Namespace) -> dict[str, Any]:
         return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
     steps = math.ceil(len(rows) / args.plain_batch)
-    targs = TrainingArguments(output_dir=str(Path(args.work) / "plain"), per_device_train_batch_size=args.plain_batch,
-                              num_train_epochs=1, learning_rate=args.lr, lr_scheduler_type="cosine",
-                              warmup_steps=max(1, steps // 10), save_strategy="no", report_to=[], use_cpu=True,
-                              logging_steps=10**6, disable_tqdm=True, seed=args.seed, remove_unused_columns=False,
-                              dataloader_num_workers=0)
+    targs = TrainingArguments(
+        output_dir=str(Path(args.work) / "plain"),
+        per_device_train_batch_size=args.plain_batch,
+        num_train_epochs=1,
+        learning_rate=args.lr,
+        lr_scheduler_type="cosine",
+        warmup_steps=max(1, steps // 10),
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        logging_steps=10**6,
+        disable_tqdm=True,
+        seed=args.seed,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+    )
     trainer = Trainer(model=model, args=targs, train_dataset=rows, data_collator=collate)
     start, cpu0 = time.perf_counter(), time.process_time()
     trainer.train()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu0
-    return {"seconds": seconds, "cpu_seconds": cpu, "steps": steps, "val_loss": _val_loss(model, val, pad),
-            "tokens": sum(len(e) for e in train)}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "steps": steps,
+        "val_loss": _val_loss(model, val, pad),
+        "tokens": sum(len(e) for e in train),
+    }
 
 
 def reply_bits_per_char(base: str, data: str, categories: list[str], dialogues: int = 20) -> dict[str, float]:
@@ -167,8 +188,9 @@ def _child(arm: str, args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`shopguide bench train`."""
-    p = argparse.ArgumentParser(prog="shopguide bench train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="shopguide bench train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--base", default="demo/base")
     p.add_argument("--data", default="data/demo")
     p.add_argument("--category", default="apparel")
@@ -183,8 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--work", default="outputs/bench-train")
     p.add_argument("--out", default="docs/bench_train.md")
-    p.add_argument("--bases", nargs="+",
-                   help="instead of the speed benchmark: reply bits/char of these bases (BASE or BASE::ADAPTER_DIR)")
+    p.add_argument(
+        "--bases",
+        nargs="+",
+        help="instead of the speed benchmark: reply bits/char of these bases (BASE or BASE::ADAPTER_DIR)",
+    )
     p.add_argument("--categories", default="apparel,electronics,beauty", help="categories for --bases")
     p.add_argument("--arm", choices=["ours", "plain"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -204,31 +229,58 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         results[arm] = json.loads(line[7:])
     rows = []
-    for arm, name in ((("ours", f"ours: {args.batching} batches, LM head on reply tokens")),
-                      ("plain", "plain Trainer + peft, padded batches")):
+    for arm, name in (
+        (("ours", f"ours: {args.batching} batches, LM head on reply tokens")),
+        ("plain", "plain Trainer + peft, padded batches"),
+    ):
         r = results[arm]
-        rows.append((name, r["steps"], r["seconds"], r["tokens"] / r["seconds"], r["cpu_seconds"],
-                     r["tokens"] / r["cpu_seconds"], r["peak_rss_mb"], r["val_loss"]))
+        rows.append(
+            (
+                name,
+                r["steps"],
+                r["seconds"],
+                r["tokens"] / r["seconds"],
+                r["cpu_seconds"],
+                r["tokens"] / r["cpu_seconds"],
+                r["peak_rss_mb"],
+                r["val_loss"],
+            )
+        )
     speedup, cpu_speedup = rows[0][3] / rows[1][3], rows[0][5] / rows[1][5]
     gap = (rows[0][7] - rows[1][7]) / rows[1][7]
-    table = ["| run | optimizer steps | wall s | tokens/s (wall) | CPU s | tokens per CPU-s | peak RSS (MB) "
-             "| final val loss |", "|---|---|---|---|---|---|---|---|"]
-    table += [f"| {n} | {s} | {t:.1f} | {tps:.0f} | {c:.1f} | {cps:.0f} | {m:.0f} | {v:.4f} |"
-              for n, s, t, tps, c, cps, m, v in rows]
+    table = [
+        "| run | optimizer steps | wall s | tokens/s (wall) | CPU s | tokens per CPU-s | peak RSS (MB) "
+        "| final val loss |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    table += [
+        f"| {n} | {s} | {t:.1f} | {tps:.0f} | {c:.1f} | {cps:.0f} | {m:.0f} | {v:.4f} |"
+        for n, s, t, tps, c, cps, m, v in rows
+    ]
     command = "OMP_NUM_THREADS=1 nice -n 10 shopguide bench train " + " ".join(given)
-    text = "\n".join([
-        "# Training throughput: our SFT loop vs a plain Trainer run", "",
-        f"Command: `{command}`", "",
-        f"Same base model (`{args.base}`), same {results['ours']['tokens']} tokens of {args.category} training "
-        f"examples (one epoch), LoRA r={args.lora_r} on every linear layer, lr {args.lr}, fp32 on CPU. "
-        "tokens/s counts real (non-padding) tokens of the examples. Peak RSS is each arm's own subprocess.", "",
-        *table, "",
-        f"Speed-up: **{speedup:.2f}x** tokens/s wall-clock, **{cpu_speedup:.2f}x** tokens per CPU-second; "
-        f"final validation loss differs by {gap:+.1%} (ours vs plain).", "",
-        "CPU seconds are this process's own CPU time: with one thread (`OMP_NUM_THREADS=1`) they do not grow "
-        "when other jobs share the cores, so they are the steadier comparison here.", "",
-        "Measured on a 2-core machine shared with five other engineers' jobs: absolute numbers are noisy, "
-        "the two arms ran back to back in one invocation.", ""])
+    text = "\n".join(
+        [
+            "# Training throughput: our SFT loop vs a plain Trainer run",
+            "",
+            f"Command: `{command}`",
+            "",
+            f"Same base model (`{args.base}`), same {results['ours']['tokens']} tokens of {args.category} training "
+            f"examples (one epoch), LoRA r={args.lora_r} on every linear layer, lr {args.lr}, fp32 on CPU. "
+            "tokens/s counts real (non-padding) tokens of the examples. Peak RSS is each arm's own subprocess.",
+            "",
+            *table,
+            "",
+            f"Speed-up: **{speedup:.2f}x** tokens/s wall-clock, **{cpu_speedup:.2f}x** tokens per CPU-second; "
+            f"final validation loss differs by {gap:+.1%} (ours vs plain).",
+            "",
+            "CPU seconds are this process's own CPU time: with one thread (`OMP_NUM_THREADS=1`) they do not grow "
+            "when other jobs share the cores, so they are the steadier comparison here.",
+            "",
+            "Measured on a 2-core machine shared with five other engineers' jobs: absolute numbers are noisy, "
+            "the two arms ran back to back in one invocation.",
+            "",
+        ]
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
 
     atomic_write_text(args.out, text)

@@ -72,8 +72,11 @@ def amazon_record(obj: Any, file: str, line: int, category: str | None) -> tuple
     rating = obj.get("average_rating")
     if rating is not None and (isinstance(rating, bool) or not isinstance(rating, (int, float)) or rating < 0):
         probs.append(Problem(file, line, "average_rating", f"must be a non-negative number, got {rating!r}"))
-    cats = [c for c in obj.get("categories") or [] if isinstance(c, str) and c.strip()] \
-        if isinstance(obj.get("categories"), list) else []
+    cats = (
+        [c for c in obj.get("categories") or [] if isinstance(c, str) and c.strip()]
+        if isinstance(obj.get("categories"), list)
+        else []
+    )
     cat = category or (cats[-1] if cats else None) or obj.get("main_category")
     if not isinstance(cat, str) or not cat.strip():
         probs.append(Problem(file, line, "categories", "no category: give --category or a `categories` entry"))
@@ -82,16 +85,28 @@ def amazon_record(obj: Any, file: str, line: int, category: str | None) -> tuple
     price, msg = _parse_price(obj.get("price"))
     warn = [Problem(file, line, "price", msg)] if msg else []
     details = obj.get("details") or {}
-    attrs = {str(k): v for k, v in details.items()
-             if isinstance(v, (str, int, float, bool)) or (isinstance(v, list) and all(isinstance(x, str) for x in v))}
+    attrs = {
+        str(k): v
+        for k, v in details.items()
+        if isinstance(v, (str, int, float, bool)) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+    }
     brand = obj.get("store") if isinstance(obj.get("store"), str) and obj["store"].strip() else None
     brand = brand or (attrs.get("Brand") if isinstance(attrs.get("Brand"), str) else None)
     text = [str(x).strip() for x in (obj.get("features") or []) + (obj.get("description") or []) if str(x).strip()]
     extra = {"categories": cats} if cats else {}
-    return Product(id=pid.strip(), title=" ".join(title.split()), category=cat.strip(), price=price,
-                   currency="USD" if price is not None else None, brand=brand, description=" ".join(text) or None,
-                   attributes=attrs, image_url=_image(obj.get("images")),
-                   rating=None if rating is None else float(rating), extra=extra), warn
+    return Product(
+        id=pid.strip(),
+        title=" ".join(title.split()),
+        category=cat.strip(),
+        price=price,
+        currency="USD" if price is not None else None,
+        brand=brand,
+        description=" ".join(text) or None,
+        attributes=attrs,
+        image_url=_image(obj.get("images")),
+        rating=None if rating is None else float(rating),
+        extra=extra,
+    ), warn
 
 
 def import_amazon(file: str | Path, out: str | Path, category: str | None = None) -> dict[str, Any]:
@@ -126,8 +141,9 @@ def import_amazon(file: str | Path, out: str | Path, category: str | None = None
             skipped += 1
             continue
         if p.id in seen:
-            problems.append(Problem(str(file), line, "parent_asin",
-                                    f"duplicate {p.id!r} (first on line {seen[p.id]})"))
+            problems.append(
+                Problem(str(file), line, "parent_asin", f"duplicate {p.id!r} (first on line {seen[p.id]})")
+            )
             skipped += 1
             continue
         seen[p.id] = line

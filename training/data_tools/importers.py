@@ -27,12 +27,19 @@ IMPORTERS = {
 
 def main(argv: list[str] | None = None) -> int:
     """`shopguide data import` entry point."""
-    ap = argparse.ArgumentParser(prog="shopguide data import", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="shopguide data import", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="source", required=True)
     for name, importer in IMPORTERS.items():
-        importer.add_args(sub.add_parser(name, help=importer.HELP, description=importer.__doc__,
-                                         formatter_class=argparse.RawDescriptionHelpFormatter))
+        importer.add_args(
+            sub.add_parser(
+                name,
+                help=importer.HELP,
+                description=importer.__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+        )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

@@ -31,10 +31,17 @@ from retrieval.fileio import DataError, Problem, atomic_write_jsonl
 
 log = logging.getLogger(__name__)
 
-_SELECTED = re.compile(r"Selected item for recommendation:\s*(?P<title>.*?)\s*\(ID:\s*(?P<id>[A-Z0-9]{6,})\)\s*$",
-                       re.S)
-_ACTS = {"recommend": "recommend", "elicit": "elicit", "answer": "answer", "answer_about_recommendation": "answer",
-         "question_about_recommendation": "answer", "redirect": "redirect"}
+_SELECTED = re.compile(
+    r"Selected item for recommendation:\s*(?P<title>.*?)\s*\(ID:\s*(?P<id>[A-Z0-9]{6,})\)\s*$", re.S
+)
+_ACTS = {
+    "recommend": "recommend",
+    "elicit": "elicit",
+    "answer": "answer",
+    "answer_about_recommendation": "answer",
+    "question_about_recommendation": "answer",
+    "redirect": "redirect",
+}
 
 
 def _title_id(title: str) -> str:
@@ -91,8 +98,15 @@ def import_recquest(src: str | Path, out: str | Path) -> dict[str, Any]:
             attrs = parse_details(parsed.get("details", ""))
             desc = " ".join(x for x in (parsed.get("features"), parsed.get("description")) if x) or None
             brand = attrs.get("Brand") or attrs.get("Manufacturer")
-            add(tgt["asin"], parsed.get("title"), tf.stem, description=desc, attributes=attrs or None, brand=brand,
-                image_url=t.get("img_path"))
+            add(
+                tgt["asin"],
+                parsed.get("title"),
+                tf.stem,
+                description=desc,
+                attributes=attrs or None,
+                brand=brand,
+                image_url=t.get("img_path"),
+            )
 
     # 2. dialogues: parse all, collecting titles of selected items first
     raw: list[tuple[Path, dict]] = []
@@ -114,8 +128,11 @@ def import_recquest(src: str | Path, out: str | Path) -> dict[str, Any]:
                 if mm:
                     add(mm["id"], mm["title"], d["domain"])
         for m in d["messages"]:  # newline-separated retrieved titles (ids made from titles when unknown)
-            if isinstance(m,
-                          dict) and m.get("role") == "system" and str(m.get("content")).startswith("Retrieved items"):
+            if (
+                isinstance(m, dict)
+                and m.get("role") == "system"
+                and str(m.get("content")).startswith("Retrieved items")
+            ):
                 for title in _retrieved_lines(m["content"]):
                     add(title_to_id.get(title.lower()) or _title_id(title), title, d["domain"])
         tgt = d.get("target") or {}
@@ -134,14 +151,25 @@ def import_recquest(src: str | Path, out: str | Path) -> dict[str, Any]:
         if rec is not None:
             by_domain.setdefault(rec["category"], []).append(rec)
 
-    n_products = atomic_write_jsonl(out / "catalog.jsonl",
-                                    (Product(**{k: v for k, v in p.items()}).to_dict() for p in products.values()))
+    n_products = atomic_write_jsonl(
+        out / "catalog.jsonl", (Product(**{k: v for k, v in p.items()}).to_dict() for p in products.values())
+    )
     for dom, rows in sorted(by_domain.items()):
         atomic_write_jsonl(out / "dialogues" / f"{dom}.jsonl", rows)
-    report = {"dialogues": {k: len(v) for k, v in sorted(by_domain.items())}, "products": n_products,
-              "messages": dict(n_msgs), "dropped": dict(dropped)}
-    log.info("RecQuest: %d dialogues in %d domains (%s), %d products, messages %s", sum(report["dialogues"].values()),
-             len(by_domain), ", ".join(f"{k} {v}" for k, v in report["dialogues"].items()), n_products, dict(n_msgs))
+    report = {
+        "dialogues": {k: len(v) for k, v in sorted(by_domain.items())},
+        "products": n_products,
+        "messages": dict(n_msgs),
+        "dropped": dict(dropped),
+    }
+    log.info(
+        "RecQuest: %d dialogues in %d domains (%s), %d products, messages %s",
+        sum(report["dialogues"].values()),
+        len(by_domain),
+        ", ".join(f"{k} {v}" for k, v in report["dialogues"].items()),
+        n_products,
+        dict(n_msgs),
+    )
     for reason, n in sorted(dropped.items()):
         if n:
             log.info("dropped or changed %d: %s", n, reason)
@@ -155,8 +183,9 @@ def _retrieved_lines(text: str) -> list[str]:
     return lines if len(lines) > 1 or (lines and body.lstrip(" ").startswith("\n")) else []
 
 
-def _convert_dialogue(f: Path, d: dict, products: dict, title_to_id: dict, known: dict, dropped: Counter,
-                      n_msgs: Counter) -> dict | None:
+def _convert_dialogue(
+    f: Path, d: dict, products: dict, title_to_id: dict, known: dict, dropped: Counter, n_msgs: Counter
+) -> dict | None:
     """One RecQuest dialogue -> our record (or None when it has no user message)."""
     domain = d["domain"]
     msgs: list[dict[str, Any]] = []
@@ -243,21 +272,71 @@ def _convert_dialogue(f: Path, d: dict, products: dict, title_to_id: dict, known
 
 # ---- RecQuest task text --------------------------------------------------------------------------------
 _SECTION = re.compile(r"\s+(features|description|details):\s")
-_UNITS = frozenset("inches inch pounds pound ounces ounce hours hour gb tb mb ghz mhz mah watts watt mm cm kg lbs "
-                   "pixels black white silver grey gray red blue green pink gold yes no".split())
+_UNITS = frozenset(
+    "inches inch pounds pound ounces ounce hours hour gb tb mb ghz mhz mah watts watt mm cm kg lbs "
+    "pixels black white silver grey gray red blue green pink gold yes no".split()
+)
 # Common Amazon detail keys: a parsed key that ENDS with one of these gives its extra leading words back to
 # the previous value ("SSD Graphics Coprocessor" -> value "... SSD", key "Graphics Coprocessor").
-_KNOWN_KEYS = frozenset(k.lower() for k in (
-    "Brand", "Series", "Color", "Colour", "Manufacturer", "Model Name", "Number of Processors", "Graphics Coprocessor",
-    "Bike Type", "Included Components", "Number of Speeds", "Wireless Type", "Flash Memory Size", "Batteries",
-    "Item Weight", "Wheel Size", "Frame Material", "Screen Size", "Display Type", "Operating System", "Material",
-    "Style", "Department", "Size", "Special Feature", "Connectivity Technology", "Battery Life", "Resolution",
-    "Chipset Brand", "Screen Size", "Max Screen Resolution", "Hard Disk Size", "Standing screen display size",
-    "Ram Memory Installed Size", "Card Description", "Graphics Card Description", "Computer Memory Type",
-    "Power Source", "Suspension Type", "Brake Style", "Front Brake Style", "Age Range (Description)",
-    "Hard Drive Rotational Speed", "Item model number", "Date First Available", "Product Dimensions",
-    "Brand Name", "Part Number", "Suggested Users", "Processor", "Memory Speed", "Hard Drive", "CPU Model",
-    "Processor Brand"))
+_KNOWN_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "Brand",
+        "Series",
+        "Color",
+        "Colour",
+        "Manufacturer",
+        "Model Name",
+        "Number of Processors",
+        "Graphics Coprocessor",
+        "Bike Type",
+        "Included Components",
+        "Number of Speeds",
+        "Wireless Type",
+        "Flash Memory Size",
+        "Batteries",
+        "Item Weight",
+        "Wheel Size",
+        "Frame Material",
+        "Screen Size",
+        "Display Type",
+        "Operating System",
+        "Material",
+        "Style",
+        "Department",
+        "Size",
+        "Special Feature",
+        "Connectivity Technology",
+        "Battery Life",
+        "Resolution",
+        "Chipset Brand",
+        "Screen Size",
+        "Max Screen Resolution",
+        "Hard Disk Size",
+        "Standing screen display size",
+        "Ram Memory Installed Size",
+        "Card Description",
+        "Graphics Card Description",
+        "Computer Memory Type",
+        "Power Source",
+        "Suspension Type",
+        "Brake Style",
+        "Front Brake Style",
+        "Age Range (Description)",
+        "Hard Drive Rotational Speed",
+        "Item model number",
+        "Date First Available",
+        "Product Dimensions",
+        "Brand Name",
+        "Part Number",
+        "Suggested Users",
+        "Processor",
+        "Memory Speed",
+        "Hard Drive",
+        "CPU Model",
+        "Processor Brand",
+    )
+)
 _KEY_WORD = re.compile(r"^(?:[A-Z][a-z]+|[A-Z]{2,5}|[a-z]+|\([^)]*\)?|[a-z]*\))$")
 
 
@@ -325,6 +404,7 @@ def add_args(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Import with the parsed `args`, print a summary; returns an exit code (DataError is the caller's)."""
     r = import_recquest(args.src, args.out)
-    print(f"imported {sum(r['dialogues'].values())} dialogues ({r['dialogues']}), {r['products']} products "
-          f"-> {args.out}")
+    print(
+        f"imported {sum(r['dialogues'].values())} dialogues ({r['dialogues']}), {r['products']} products -> {args.out}"
+    )
     return 0

@@ -53,8 +53,9 @@ def check_annotations(path: str, catalog: Catalog) -> list[Problem]:
                 else:
                     for c in cands:
                         if str(c) not in catalog:
-                            problems.append(Problem(path, line, f"{where}.candidates",
-                                                    f"product {c!r} is not in the catalog"))
+                            problems.append(
+                                Problem(path, line, f"{where}.candidates", f"product {c!r} is not in the catalog")
+                            )
             facts = m.get("facts")
             if facts is None:
                 continue
@@ -79,8 +80,9 @@ def check_annotations(path: str, catalog: Catalog) -> list[Problem]:
                     problems.append(Problem(path, line, fw, f"{p.id} has no field {field!r}"))
                     continue
                 if not _same(actual, f["value"]):
-                    problems.append(Problem(path, line, fw, f"{p.id} {field} is {actual!r} in the catalog, "
-                                                            f"not {f['value']!r}"))
+                    problems.append(
+                        Problem(path, line, fw, f"{p.id} {field} is {actual!r} in the catalog, not {f['value']!r}")
+                    )
     return problems
 
 
@@ -93,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         0 when the file has no problem, 1 otherwise.
     """
-    ap = argparse.ArgumentParser(prog="shopguide data validate", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="shopguide data validate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("file", help="the file to check (.jsonl; catalogs may also be .csv or .parquet)")
     ap.add_argument("--kind", choices=["catalog", "dialogues"], required=True, help="what the file holds")
     ap.add_argument("--catalog", help="with --kind dialogues: catalog file or folder to check product ids against")

@@ -19,8 +19,16 @@ DESCRIPTION_OPENERS = [
     "Meet the {title}: a {adj} {t} by {brand}.",
     "A {adj} {t} from {brand}, the {title}.",
 ]
-ADJECTIVES = ["well-made", "popular", "versatile", "thoughtfully designed", "dependable", "great-value", "premium",
-              "customer-favorite"]
+ADJECTIVES = [
+    "well-made",
+    "popular",
+    "versatile",
+    "thoughtfully designed",
+    "dependable",
+    "great-value",
+    "premium",
+    "customer-favorite",
+]
 
 
 def title_case(s: str) -> str:
@@ -36,8 +44,7 @@ def _price(rng: random.Random, lo: float, hi: float) -> float:
 
 def _description(rng: random.Random, spec: dict, p: dict) -> str:
     t = p["attributes"]["type"]
-    first = rng.choice(DESCRIPTION_OPENERS).format(title=p["title"], adj=rng.choice(ADJECTIVES), t=t,
-                                                   brand=p["brand"])
+    first = rng.choice(DESCRIPTION_OPENERS).format(title=p["title"], adj=rng.choice(ADJECTIVES), t=t, brand=p["brand"])
     labels = spec["labels"]
     parts = [f"{labels.get(k, k)}: {v}" for k, v in p["attributes"].items() if k != "type"]
     rng.shuffle(parts)
@@ -79,10 +86,17 @@ def make_catalog(category: str, n: int, rng: random.Random) -> list[Product]:
             title = f"{brand} {rng.choice(spec['lines'])} {title_case(ptype)} {i + 1}"
         seen_titles.add(title)
         d = {"title": title, "brand": brand, "attributes": attrs}
-        products.append(Product(
-            id=f"{spec['prefix']}-{i + 1:04d}", title=title, category=category,
-            price=_price(rng, *tspec["price"]), currency="USD", brand=brand,
-            description=_description(rng, spec, d), attributes=attrs,
-            rating=round(rng.triangular(2.8, 5.0, 4.4), 1),
-        ))
+        products.append(
+            Product(
+                id=f"{spec['prefix']}-{i + 1:04d}",
+                title=title,
+                category=category,
+                price=_price(rng, *tspec["price"]),
+                currency="USD",
+                brand=brand,
+                description=_description(rng, spec, d),
+                attributes=attrs,
+                rating=round(rng.triangular(2.8, 5.0, 4.4), 1),
+            )
+        )
     return products

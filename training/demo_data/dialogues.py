@@ -83,8 +83,9 @@ class DialogueMaker:
             return value
         return f"{label}: {value}"  # "bedroom": not "bedroom room"
 
-    def reason(self, p: Product, needs: dict[str, Any], facts: list[dict], also: str | None = None,
-               first: bool = True) -> str:
+    def reason(
+        self, p: Product, needs: dict[str, Any], facts: list[dict], also: str | None = None, first: bool = True
+    ) -> str:
         """Why `p` fits: the stated attribute needs (verbatim values), the relaxed attribute `also` (its
         actual value), plus sometimes one extra highlight."""
         wanted = [a for a in needs["attributes"] if a != "type" and a in p.attributes]
@@ -102,19 +103,39 @@ class DialogueMaker:
             facts.append({"product": p.id, "field": "brand", "value": p.brand})
             extra = f" It's from {p.brand}, as you wanted."
         if needs["max_price"] is not None and first and self.rng.random() < 0.5:
-            extra += self.rng.choice([" Within your budget.", " Fits your budget.", "", " Comfortably in budget.",
-                                      " And it's under your budget."])
-        tpl = self.rng.choice(["It has {b}.", "You get {b}.", "Highlights: {b}.", "It comes with {b}.", "{B}.",
-                               "It offers {b}.", "Key points: {b}.", "It features {b}.", "Why it fits: {b}.",
-                               "Good match on {b}."])
+            extra += self.rng.choice(
+                [
+                    " Within your budget.",
+                    " Fits your budget.",
+                    "",
+                    " Comfortably in budget.",
+                    " And it's under your budget.",
+                ]
+            )
+        tpl = self.rng.choice(
+            [
+                "It has {b}.",
+                "You get {b}.",
+                "Highlights: {b}.",
+                "It comes with {b}.",
+                "{B}.",
+                "It offers {b}.",
+                "Key points: {b}.",
+                "It features {b}.",
+                "Why it fits: {b}.",
+                "Good match on {b}.",
+            ]
+        )
         return (tpl.format(b=bits, B=bits[:1].upper() + bits[1:]) if bits else "") + extra
 
-    def product_line(self, p: Product, needs: dict[str, Any], facts: list[dict], n: int, i: int,
-                     also: str | None = None) -> str:
+    def product_line(
+        self, p: Product, needs: dict[str, Any], facts: list[dict], n: int, i: int, also: str | None = None
+    ) -> str:
         facts.append({"product": p.id, "field": "title", "value": p.title})
         facts.append({"product": p.id, "field": "price", "value": p.price})
-        head = self.rng.choice(["{t} ({p})", "{t} at {p}", "{t} for {p}", "{t}, {p}", "{t} — {p}",
-                                "The {t}, priced at {p}", "{t}: {p}"]).format(t=p.title, p=money(p.price))
+        head = self.rng.choice(
+            ["{t} ({p})", "{t} at {p}", "{t} for {p}", "{t}, {p}", "{t} — {p}", "The {t}, priced at {p}", "{t}: {p}"]
+        ).format(t=p.title, p=money(p.price))
         why = self.reason(p, needs, facts, also, first=i == 0)
         return (f"{i + 1}. " if n > 1 else "") + f"{head}. {why}".strip()
 
@@ -136,24 +157,45 @@ class DialogueMaker:
             act = "relax"
             k = len(chosen)
         facts: list[dict] = []
-        lines = [self.product_line(p, needs if act == "recommend" else relaxed[1], facts, k, i,
-                                   None if act == "recommend" else relaxed[0])
-                 for i, p in enumerate(chosen)]
+        lines = [
+            self.product_line(
+                p, needs if act == "recommend" else relaxed[1], facts, k, i, None if act == "recommend" else relaxed[0]
+            )
+            for i, p in enumerate(chosen)
+        ]
         if act == "recommend":
             leads = V.RECOMMEND_ONE_LEAD if k == 1 else V.RECOMMEND_LEAD
             lead = self.rng.choice(leads).format(t=self.plural_type(needs))
         else:
             lead = self.relax_lead(needs, relaxed[0], chosen, facts)
-        tail = self.rng.choice(["", "", " Want details on any of them?", " Shall I compare them?",
-                                " Any of these look good?", " Happy to tell you more about any of them.",
-                                " Let me know if one catches your eye."]) if k > 1 else \
-            self.rng.choice(["", " Want to know more about it?", " Any questions about it?"])
+        tail = (
+            self.rng.choice(
+                [
+                    "",
+                    "",
+                    " Want details on any of them?",
+                    " Shall I compare them?",
+                    " Any of these look good?",
+                    " Happy to tell you more about any of them.",
+                    " Let me know if one catches your eye.",
+                ]
+            )
+            if k > 1
+            else self.rng.choice(["", " Want to know more about it?", " Any questions about it?"])
+        )
         sep = "\n" if self.rng.random() < 0.6 else " "
         text = lead + sep + sep.join(lines) + tail
         extra_pool = found[k:] if act == "recommend" else []
         cands = self.candidates(chosen, needs, extra_pool)
-        return {"role": "assistant", "content": text, "act": act, "products": [p.id for p in chosen],
-                "facts": facts, "candidates": cands, **({"relaxed": relaxed[0]} if relaxed else {})}
+        return {
+            "role": "assistant",
+            "content": text,
+            "act": act,
+            "products": [p.id for p in chosen],
+            "facts": facts,
+            "candidates": cands,
+            **({"relaxed": relaxed[0]} if relaxed else {}),
+        }
 
     def relax(self, needs: dict[str, Any], last_key: str | None) -> tuple[tuple[str, dict], list[Product]]:
         """Drop one stated need (the last one added first) so that something matches.
@@ -194,24 +236,38 @@ class DialogueMaker:
         rng = self.rng
         if key == "price":
             budget = f"under ${needs['max_price']:.0f}" if needs["max_price"] is not None else "in that price range"
-            return rng.choice([f"I couldn't find {t} that fit everything {budget}. If you can stretch the budget a "
-                               f"little, these are the closest:",
-                               f"Nothing matches all your needs {budget}, sorry. Relaxing the budget, here's what "
-                               f"comes closest:",
-                               f"Unfortunately there are no {t} {budget} with all of that. "
-                               f"Going slightly over budget:"])
+            return rng.choice(
+                [
+                    f"I couldn't find {t} that fit everything {budget}. If you can stretch the budget a "
+                    f"little, these are the closest:",
+                    f"Nothing matches all your needs {budget}, sorry. Relaxing the budget, here's what comes closest:",
+                    f"Unfortunately there are no {t} {budget} with all of that. Going slightly over budget:",
+                ]
+            )
         if key == "brand":
             b = ", ".join(needs["brands"])
-            return rng.choice([f"I don't have {b} {t} that fit the rest of your needs. From other brands:",
-                               f"Nothing from {b} matches, unfortunately. If you're open to another brand:"])
+            return rng.choice(
+                [
+                    f"I don't have {b} {t} that fit the rest of your needs. From other brands:",
+                    f"Nothing from {b} matches, unfortunately. If you're open to another brand:",
+                ]
+            )
         if key in ("*", "**"):
-            return rng.choice([f"I couldn't find {t} that match all of that. These are the closest I have:",
-                               "Nothing matches everything you asked for. Dropping some of the requirements:"])
+            return rng.choice(
+                [
+                    f"I couldn't find {t} that match all of that. These are the closest I have:",
+                    "Nothing matches everything you asked for. Dropping some of the requirements:",
+                ]
+            )
         label, want = self.label(key), needs["attributes"][key]
-        return rng.choice([f"Sorry, there are no {t} with {label} {want} that also meet your other needs. If you're "
-                           f"flexible on {label}, these come closest:",
-                           f"I couldn't find {want} {t} that fit everything else. Relaxing the {label}, I'd suggest:",
-                           f"Nothing in {want} matches all of your needs, unfortunately. With a different {label}:"])
+        return rng.choice(
+            [
+                f"Sorry, there are no {t} with {label} {want} that also meet your other needs. If you're "
+                f"flexible on {label}, these come closest:",
+                f"I couldn't find {want} {t} that fit everything else. Relaxing the {label}, I'd suggest:",
+                f"Nothing in {want} matches all of your needs, unfortunately. With a different {label}:",
+            ]
+        )
 
     def browse_candidates(self, needs: dict[str, Any]) -> list[str]:
         """What a retriever shows before anything is recommended (serving always shows cards): a few products
@@ -228,8 +284,14 @@ class DialogueMaker:
         return ids
 
     def greet(self) -> dict[str, Any]:
-        return {"role": "assistant", "content": self.rng.choice(V.GREET).format(cat=self.cat), "act": "greet",
-                "products": [], "facts": [], "candidates": self.browse_candidates(empty_needs(self.cat))}
+        return {
+            "role": "assistant",
+            "content": self.rng.choice(V.GREET).format(cat=self.cat),
+            "act": "greet",
+            "products": [],
+            "facts": [],
+            "candidates": self.browse_candidates(empty_needs(self.cat)),
+        }
 
     def elicit(self, ask: list[str], needs: dict[str, Any]) -> dict[str, Any]:
         qs = []
@@ -241,89 +303,180 @@ class DialogueMaker:
             else:
                 qs.append(self.rng.choice(V.ELICIT_ATTR).format(label=self.label(a)))
         text = self.rng.choice(V.ELICIT_LEAD) + " " + " ".join(qs)
-        return {"role": "assistant", "content": text, "act": "elicit", "products": [], "facts": [],
-                "candidates": self.browse_candidates(needs)}
+        return {
+            "role": "assistant",
+            "content": text,
+            "act": "elicit",
+            "products": [],
+            "facts": [],
+            "candidates": self.browse_candidates(needs),
+        }
 
     def answer(self, p: Product, field: str, guess: str | None, cands: list[str]) -> dict[str, Any]:
         rng = self.rng
         if field == "price":
-            value, text = p.price, rng.choice(["The {t} costs {v}.", "It's {v} — that's the {t}.",
-                                               "The {t} is priced at {v}.", "The {t} sells for {v}.",
-                                               "You can get the {t} for {v}."]).format(t=p.title, v=money(p.price))
+            value, text = (
+                p.price,
+                rng.choice(
+                    [
+                        "The {t} costs {v}.",
+                        "It's {v} — that's the {t}.",
+                        "The {t} is priced at {v}.",
+                        "The {t} sells for {v}.",
+                        "You can get the {t} for {v}.",
+                    ]
+                ).format(t=p.title, v=money(p.price)),
+            )
         elif field == "brand":
-            value, text = p.brand, rng.choice(["The {t} is made by {v}.", "That one is from {v} (the {t}).",
-                                               "{v} makes the {t}.", "The brand of the {t} is {v}."]
-                                              ).format(t=p.title, v=p.brand)
+            value, text = (
+                p.brand,
+                rng.choice(
+                    [
+                        "The {t} is made by {v}.",
+                        "That one is from {v} (the {t}).",
+                        "{v} makes the {t}.",
+                        "The brand of the {t} is {v}.",
+                    ]
+                ).format(t=p.title, v=p.brand),
+            )
         else:
             value, label = p.attributes[field], self.label(field)
             if guess is None:
-                text = rng.choice(["The {t} has {l} {v}.", "Its {l} is {v} — that's the {t}.",
-                                   "For the {t}, the {l} is {v}.", "{v}: that's the {l} of the {t}.",
-                                   "The {l} of the {t} is {v}.", "Good question! The {t} has {l} {v}.",
-                                   "According to the listing, the {t} has {l} {v}."])
+                text = rng.choice(
+                    [
+                        "The {t} has {l} {v}.",
+                        "Its {l} is {v} — that's the {t}.",
+                        "For the {t}, the {l} is {v}.",
+                        "{v}: that's the {l} of the {t}.",
+                        "The {l} of the {t} is {v}.",
+                        "Good question! The {t} has {l} {v}.",
+                        "According to the listing, the {t} has {l} {v}.",
+                    ]
+                )
             elif guess.lower() == str(value).lower():
-                text = rng.choice(["Yes, the {t} has {l} {v}.", "Yes! The {t} is {v}.",
-                                   "That's right, {l}: {v} on the {t}.", "Correct — the {t} has {l} {v}.",
-                                   "Yep, the {t}'s listing says {l} {v}."])
+                text = rng.choice(
+                    [
+                        "Yes, the {t} has {l} {v}.",
+                        "Yes! The {t} is {v}.",
+                        "That's right, {l}: {v} on the {t}.",
+                        "Correct — the {t} has {l} {v}.",
+                        "Yep, the {t}'s listing says {l} {v}.",
+                    ]
+                )
             else:
-                text = rng.choice(["No, the {t} has {l} {v}.", "Not quite: for the {t}, the {l} is {v}.",
-                                   "No — the {t} is {v}.", "Actually no, the {t} has {l} {v}.",
-                                   "I'm afraid not. The {t} has {l} {v}."])
+                text = rng.choice(
+                    [
+                        "No, the {t} has {l} {v}.",
+                        "Not quite: for the {t}, the {l} is {v}.",
+                        "No — the {t} is {v}.",
+                        "Actually no, the {t} has {l} {v}.",
+                        "I'm afraid not. The {t} has {l} {v}.",
+                    ]
+                )
             text = text.format(t=p.title, l=label, v=value, g=guess)
             text = text[:1].upper() + text[1:]
-        return {"role": "assistant", "content": text, "act": "answer", "products": [p.id],
-                "facts": [{"product": p.id, "field": field, "value": value}], "candidates": cands}
+        return {
+            "role": "assistant",
+            "content": text,
+            "act": "answer",
+            "products": [p.id],
+            "facts": [{"product": p.id, "field": field, "value": value}],
+            "candidates": cands,
+        }
 
     def compare(self, a: Product, b: Product, needs: dict[str, Any], cands: list[str]) -> tuple[dict, Product]:
         rng = self.rng
-        facts = [{"product": a.id, "field": "price", "value": a.price}, {"product": b.id, "field": "price",
-                                                                         "value": b.price}]
+        facts = [
+            {"product": a.id, "field": "price", "value": a.price},
+            {"product": b.id, "field": "price", "value": b.price},
+        ]
         common = [k for k in a.attributes if k in b.attributes and k != "type"]
         differ = [k for k in common if a.attributes[k] != b.attributes[k]]
         show = rng.sample(differ, min(len(differ), 2)) if differ else common[:1]
         pa = ", ".join(self.attr_phrase(k, a.attributes[k]) for k in show)
         pb = ", ".join(self.attr_phrase(k, b.attributes[k]) for k in show)
         for k in show:
-            facts += [{"product": a.id, "field": k, "value": a.attributes[k]},
-                      {"product": b.id, "field": k, "value": b.attributes[k]}]
-        body = rng.choice(["The {A} is {pa} with {xa}, while the {B} is {pb} with {xb}.",
-                           "{A}: {pa}, {xa}. {B}: {pb}, {xb}.",
-                           "Comparing them: the {A} costs {pa} and has {xa}; the {B} costs {pb} and has {xb}.",
-                           "Side by side: the {A} ({pa}) has {xa}, and the {B} ({pb}) has {xb}.",
-                           "Here's the difference. The {A} is {pa} and offers {xa}. The {B} is {pb} and offers {xb}."]
-                          ).format(A=a.title, B=b.title, pa=money(a.price), pb=money(b.price), xa=pa, xb=pb)
+            facts += [
+                {"product": a.id, "field": k, "value": a.attributes[k]},
+                {"product": b.id, "field": k, "value": b.attributes[k]},
+            ]
+        body = rng.choice(
+            [
+                "The {A} is {pa} with {xa}, while the {B} is {pb} with {xb}.",
+                "{A}: {pa}, {xa}. {B}: {pb}, {xb}.",
+                "Comparing them: the {A} costs {pa} and has {xa}; the {B} costs {pb} and has {xb}.",
+                "Side by side: the {A} ({pa}) has {xa}, and the {B} ({pb}) has {xb}.",
+                "Here's the difference. The {A} is {pa} and offers {xa}. The {B} is {pb} and offers {xb}.",
+            ]
+        ).format(A=a.title, B=b.title, pa=money(a.price), pb=money(b.price), xa=pa, xb=pb)
         cheaper = a if a.price <= b.price else b
         wanted = {k: v for k, v in needs["attributes"].items() if k != "type"}
         fit_a = sum(str(a.attributes.get(k)).lower() == str(v).lower() for k, v in wanted.items())
         fit_b = sum(str(b.attributes.get(k)).lower() == str(v).lower() for k, v in wanted.items())
         if fit_a != fit_b:  # one of them meets more of the stated needs: say which need
             better, other = (a, b) if fit_a > fit_b else (b, a)
-            k = next(k for k, v in wanted.items() if str(better.attributes.get(k)).lower() == str(v).lower()
-                     and str(other.attributes.get(k)).lower() != str(v).lower())
+            k = next(
+                k
+                for k, v in wanted.items()
+                if str(better.attributes.get(k)).lower() == str(v).lower()
+                and str(other.attributes.get(k)).lower() != str(v).lower()
+            )
             if k not in show:
                 facts.append({"product": better.id, "field": k, "value": better.attributes[k]})
-            verdict = rng.choice([f"Since you wanted {self.label(k)} {better.attributes[k]}, the {better.title} is "
-                                  f"the better fit.",
-                                  f"For your needs I'd pick the {better.title}: it has {self.label(k)} "
-                                  f"{better.attributes[k]}."])
+            verdict = rng.choice(
+                [
+                    f"Since you wanted {self.label(k)} {better.attributes[k]}, the {better.title} is the better fit.",
+                    f"For your needs I'd pick the {better.title}: it has {self.label(k)} {better.attributes[k]}.",
+                ]
+            )
             pick = better
         elif a.price == b.price:
             verdict, pick = "They cost the same, so it's a matter of taste.", a
         else:
-            verdict, pick = rng.choice([f"If price matters most, the {cheaper.title} is the cheaper one.",
-                                        f"The {cheaper.title} is the better deal of the two.",
-                                        f"Both fit your needs; the {cheaper.title} costs less."]), cheaper
-        return ({"role": "assistant", "content": f"{body} {verdict}", "act": "compare", "products": [a.id, b.id],
-                 "facts": facts, "candidates": cands}, pick)
+            verdict, pick = (
+                rng.choice(
+                    [
+                        f"If price matters most, the {cheaper.title} is the cheaper one.",
+                        f"The {cheaper.title} is the better deal of the two.",
+                        f"Both fit your needs; the {cheaper.title} costs less.",
+                    ]
+                ),
+                cheaper,
+            )
+        return (
+            {
+                "role": "assistant",
+                "content": f"{body} {verdict}",
+                "act": "compare",
+                "products": [a.id, b.id],
+                "facts": facts,
+                "candidates": cands,
+            },
+            pick,
+        )
 
     def close(self, p: Product | None, cands: list[str]) -> dict[str, Any]:
         if p is None:
-            return {"role": "assistant", "content": self.rng.choice(V.CLOSE_NONE), "act": "close", "products": [],
-                    "facts": [], "candidates": cands}
+            return {
+                "role": "assistant",
+                "content": self.rng.choice(V.CLOSE_NONE),
+                "act": "close",
+                "products": [],
+                "facts": [],
+                "candidates": cands,
+            }
         text = self.rng.choice(V.CLOSE).format(title=p.title, price=money(p.price))
-        return {"role": "assistant", "content": text, "act": "close", "products": [p.id],
-                "facts": [{"product": p.id, "field": "title", "value": p.title},
-                          {"product": p.id, "field": "price", "value": p.price}], "candidates": cands}
+        return {
+            "role": "assistant",
+            "content": text,
+            "act": "close",
+            "products": [p.id],
+            "facts": [
+                {"product": p.id, "field": "title", "value": p.title},
+                {"product": p.id, "field": "price", "value": p.price},
+            ],
+            "candidates": cands,
+        }
 
     # ---- one whole dialogue ----------------------------------------------------------------------------
     def make(self, dialogue_id: str) -> dict[str, Any]:

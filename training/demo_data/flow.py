@@ -15,8 +15,13 @@ from typing import Any
 from training.demo_data.needs import empty_needs, satisfies
 from training.demo_data.user import nice_ceil, nice_floor
 
-OPEN_NO_TYPE = ["I need some help choosing something", "can you help me shop?", "looking for a gift, not sure what",
-                "I want to buy something but don't know where to start", "what would you recommend?"]
+OPEN_NO_TYPE = [
+    "I need some help choosing something",
+    "can you help me shop?",
+    "looking for a gift, not sure what",
+    "I want to buy something but don't know where to start",
+    "what would you recommend?",
+]
 
 
 def run_flow(m, did: str) -> dict[str, Any]:
@@ -65,8 +70,11 @@ def run_flow(m, did: str) -> dict[str, Any]:
         msgs.append({"role": "user", "content": text, "products": [], "needs": copy.deepcopy(needs)})
 
     def stated() -> int:
-        return (len([a for a in needs["attributes"] if a != "type"]) + (needs["max_price"] is not None)
-                + bool(needs["brands"]))
+        return (
+            len([a for a in needs["attributes"] if a != "type"])
+            + (needs["max_price"] is not None)
+            + bool(needs["brands"])
+        )
 
     # opening
     if rng.random() < 0.3:
@@ -104,8 +112,9 @@ def run_flow(m, did: str) -> dict[str, Any]:
         for a in ask:
             if a == "type":
                 needs["attributes"]["type"] = ptype
-                clauses.append(rng.choice(["{t}", "I need {t}", "{t} I think",
-                                           "maybe {t}"]).format(t=voice.type_np(ptype)))
+                clauses.append(
+                    rng.choice(["{t}", "I need {t}", "{t} I think", "maybe {t}"]).format(t=voice.type_np(ptype))
+                )
             elif a == "budget":
                 item = next((x for x in pending if x[0] == "price"), None)
                 if item:
@@ -170,8 +179,9 @@ def run_flow(m, did: str) -> dict[str, Any]:
             asked_about.add((p.id, field))
             guess = None
             if field not in ("price", "brand") and rng.random() < 0.35:
-                values = (m.spec["types"][ptype]["attrs"].get(field) or m.spec["common"].get(field)
-                          or [p.attributes[field]])
+                values = (
+                    m.spec["types"][ptype]["attrs"].get(field) or m.spec["common"].get(field) or [p.attributes[field]]
+                )
                 guess = p.attributes[field] if rng.random() < 0.5 else rng.choice(values)
             user(voice.question(field, _ref(m, shown, i), guess))
             msgs.append(m.answer(p, field, guess, cands))
@@ -254,8 +264,11 @@ def _refine(m, needs: dict, shown: list, state: dict, user) -> bool:
         needs["exclude_brands"].append(p.brand)
         user(voice.style(voice.avoid_brand(p.brand)))
         return True
-    free = [a for a in p.attributes
-            if a != "type" and a not in needs["attributes"] and a not in needs["exclude_attributes"]]
+    free = [
+        a
+        for a in p.attributes
+        if a != "type" and a not in needs["attributes"] and a not in needs["exclude_attributes"]
+    ]
     if not free:
         return False
     a = rng.choice(free)

@@ -41,8 +41,14 @@ def _rng(seed: int, category: str, part: str) -> random.Random:
     return random.Random(f"shopguide:{seed}:{category}:{part}")
 
 
-def generate_category(out: Path, category: str, seed: int, n_products: int = N_PRODUCTS,
-                      sizes: dict[str, int] | None = None, n_unlabeled: int = N_UNLABELED) -> dict[str, int]:
+def generate_category(
+    out: Path,
+    category: str,
+    seed: int,
+    n_products: int = N_PRODUCTS,
+    sizes: dict[str, int] | None = None,
+    n_unlabeled: int = N_UNLABELED,
+) -> dict[str, int]:
     """Write one category's catalog, dialogue splits and unlabeled utterances under `out`.
 
     Args:
@@ -75,8 +81,9 @@ def generate_category(out: Path, category: str, seed: int, n_products: int = N_P
                 texts.append(msg["content"])
         if len(texts) >= n_unlabeled:
             break
-    counts["unlabeled"] = atomic_write_jsonl(out / "unlabeled" / f"{category}.jsonl",
-                                             ({"category": category, "text": t} for t in texts[:n_unlabeled]))
+    counts["unlabeled"] = atomic_write_jsonl(
+        out / "unlabeled" / f"{category}.jsonl", ({"category": category, "text": t} for t in texts[:n_unlabeled])
+    )
     return counts
 
 
@@ -92,8 +99,9 @@ def generate(out: str | Path, seed: int = 0, categories: list[str] | None = None
 
 def main(argv: list[str] | None = None) -> int:
     """`shopguide data generate` entry point."""
-    ap = argparse.ArgumentParser(prog="shopguide data generate", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="shopguide data generate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--out", required=True, help="output folder (created; files in it are replaced)")
     ap.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same bytes")
     ap.add_argument("--categories", nargs="+", choices=list(CATEGORIES), help="only these categories (default all)")

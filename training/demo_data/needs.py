@@ -11,8 +11,15 @@ from retrieval.catalog import Product
 
 def empty_needs(category: str) -> dict[str, Any]:
     """The needs of a shopper who said nothing yet."""
-    return {"category": category, "min_price": None, "max_price": None, "attributes": {},
-            "exclude_attributes": {}, "brands": [], "exclude_brands": []}
+    return {
+        "category": category,
+        "min_price": None,
+        "max_price": None,
+        "attributes": {},
+        "exclude_attributes": {},
+        "brands": [],
+        "exclude_brands": [],
+    }
 
 
 def satisfies(p: Product, needs: dict[str, Any]) -> bool:

@@ -13,32 +13,79 @@ import re
 from training.demo_data import vocab as V
 
 GREETINGS = ["hi", "hello", "hey there", "hi!", "good morning", "hey", "hello, can you help me?", "hiya"]
-BUDGET_MAX = ["under ${m}", "no more than {m} dollars", "my budget is about ${m}", "I can spend up to ${m}",
-              "less than {m} bucks", "max ${m}", "${m} tops", "budget ${m}", "nothing over ${m}",
-              "ideally below ${m}"]
-BUDGET_RANGE = ["between ${lo} and ${hi}", "in the ${lo}-${hi} range", "somewhere from {lo} to {hi} dollars",
-                "at least ${lo} but under ${hi}"]
-NO_BUDGET = ["no fixed budget", "price doesn't matter much", "I'm flexible on price", "not sure about budget, "
-             "whatever is reasonable"]
-NO_PREF = ["no preference on {l}", "I don't mind the {l}", "{l} doesn't matter", "any {l} is fine",
-           "not fussy about {l}"]
+BUDGET_MAX = [
+    "under ${m}",
+    "no more than {m} dollars",
+    "my budget is about ${m}",
+    "I can spend up to ${m}",
+    "less than {m} bucks",
+    "max ${m}",
+    "${m} tops",
+    "budget ${m}",
+    "nothing over ${m}",
+    "ideally below ${m}",
+]
+BUDGET_RANGE = [
+    "between ${lo} and ${hi}",
+    "in the ${lo}-${hi} range",
+    "somewhere from {lo} to {hi} dollars",
+    "at least ${lo} but under ${hi}",
+]
+NO_BUDGET = [
+    "no fixed budget",
+    "price doesn't matter much",
+    "I'm flexible on price",
+    "not sure about budget, whatever is reasonable",
+]
+NO_PREF = [
+    "no preference on {l}",
+    "I don't mind the {l}",
+    "{l} doesn't matter",
+    "any {l} is fine",
+    "not fussy about {l}",
+]
 BRAND_WANT = ["I like {b}", "ideally from {b}", "{b} if you have it", "I trust {b}", "only {b} please"]
 BRAND_AVOID = ["not {b} though", "anything but {b}", "I had a bad experience with {b}, so not them", "no {b} please"]
 ATTR_AVOID = ["not {v}", "anything except {v}", "I don't want {v}", "nothing {v} please"]
-CHEAPER = ["those are a bit pricey, anything under ${m}?", "can you find something cheaper, like under ${m}?",
-           "too expensive for me. max ${m}", "hmm, I'd rather stay below ${m}"]
+CHEAPER = [
+    "those are a bit pricey, anything under ${m}?",
+    "can you find something cheaper, like under ${m}?",
+    "too expensive for me. max ${m}",
+    "hmm, I'd rather stay below ${m}",
+]
 ADD_LATER = ["oh, and {c}", "actually, {c}", "one more thing: {c}", "forgot to say, {c}", "also {c}"]
 QUESTION_PRICE = ["how much is {ref}?", "what does {ref} cost?", "price of {ref}?"]
 QUESTION_BRAND = ["who makes {ref}?", "what brand is {ref}?"]
 YES_NO = ["is {ref} {v}?", "does {ref} have {l} {v}?", "{ref} is {v}, right?", "can you confirm {ref} is {v}?"]
-COMPARE = ["what's the difference between {a} and {b}?", "which is better, {a} or {b}?", "compare {a} and {b} for me",
-           "{a} vs {b}?", "how do {a} and {b} differ?"]
-PICK = ["I'll take {ref}", "{ref} it is", "ok let's go with {ref}", "sold! {ref} please", "I'll order {ref}",
-        "great, I'll get {ref}", "going with {ref}, thanks"]
-NO_BUY = ["I'll think about it, thanks", "not sure yet, I'll come back later", "thanks, I'll keep looking",
-          "none of these are quite right, I'll pass for now"]
-ACCEPT_RELAX = ["ok, that works", "fine, I can live with that", "sure, show me", "alright, that's ok",
-                "hmm ok, that's acceptable"]
+COMPARE = [
+    "what's the difference between {a} and {b}?",
+    "which is better, {a} or {b}?",
+    "compare {a} and {b} for me",
+    "{a} vs {b}?",
+    "how do {a} and {b} differ?",
+]
+PICK = [
+    "I'll take {ref}",
+    "{ref} it is",
+    "ok let's go with {ref}",
+    "sold! {ref} please",
+    "I'll order {ref}",
+    "great, I'll get {ref}",
+    "going with {ref}, thanks",
+]
+NO_BUY = [
+    "I'll think about it, thanks",
+    "not sure yet, I'll come back later",
+    "thanks, I'll keep looking",
+    "none of these are quite right, I'll pass for now",
+]
+ACCEPT_RELAX = [
+    "ok, that works",
+    "fine, I can live with that",
+    "sure, show me",
+    "alright, that's ok",
+    "hmm ok, that's acceptable",
+]
 # Light paraphrases applied to user turns (word-bounded, case-insensitive); never touch values or titles.
 PARAPHRASE = {
     "looking for": ["searching for", "hunting for", "on the lookout for", "trying to find"],
@@ -54,8 +101,9 @@ PARAPHRASE = {
     "something": ["smth", "an item"],
     "my budget is": ["budget-wise i'm at", "i'm budgeting"],
 }
-_PARA_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(PARAPHRASE, key=len, reverse=True)) + r")\b",
-                      re.I)
+_PARA_RE = re.compile(
+    r"\b(" + "|".join(re.escape(k) for k in sorted(PARAPHRASE, key=len, reverse=True)) + r")\b", re.I
+)
 
 # attributes whose values read as adjectives ("is it navy?"); others are asked as "does it have <label> <v>?"
 ADJECTIVAL = frozenset({"color", "material", "fit", "style", "finish", "shape", "width", "scent", "light control"})
@@ -87,10 +135,16 @@ class UserVoice:
     def type_np(self, t: str) -> str:
         plural = self.spec["types"][t].get("plural", False)
         if plural:
-            return self.rng.choice(["some " + t, t, "new " + t] + (["a pair of " + t] if "shoe" in t or "boot" in t
-                                                                    or t in ("jeans", "shorts", "sandals",
-                                                                             "sneakers", "loafers", "slippers",
-                                                                             "headphones") else []))
+            return self.rng.choice(
+                ["some " + t, t, "new " + t]
+                + (
+                    ["a pair of " + t]
+                    if "shoe" in t
+                    or "boot" in t
+                    or t in ("jeans", "shorts", "sandals", "sneakers", "loafers", "slippers", "headphones")
+                    else []
+                )
+            )
         return ("an " if t[0] in "aeiou" else "a ") + self.rng.choice(["", "", "new ", "good "]) + t
 
     def need(self, attr: str, value: str) -> str:
@@ -132,11 +186,16 @@ class UserVoice:
             text = clauses[0]
         else:
             glue = self.rng.choice([", ", ". ", ", and ", "; ", " - "])
-            text = clauses[0] + "".join((glue if i < len(clauses) - 1 else self.rng.choice([glue, " and ", ", "])) + c
-                                        for i, c in enumerate(clauses[1:], start=1))
+            text = clauses[0] + "".join(
+                (glue if i < len(clauses) - 1 else self.rng.choice([glue, " and ", ", "])) + c
+                for i, c in enumerate(clauses[1:], start=1)
+            )
         if self.rng.random() < 0.2:
-            text += ("" if text[-1:] in ".!?" else self.rng.choice([".", ",", "!"])) + " " + \
-                self.rng.choice(self.spec["context"])
+            text += (
+                ("" if text[-1:] in ".!?" else self.rng.choice([".", ",", "!"]))
+                + " "
+                + self.rng.choice(self.spec["context"])
+            )
         return self.style(text)
 
     def style(self, text: str) -> str:
@@ -156,8 +215,11 @@ class UserVoice:
 
     def ref(self, p_title: str, pos: int, n: int, brand_unique: str | None) -> str:
         """How the shopper points at a shown product: title, ordinal, brand or a pronoun."""
-        opts = ["title", "title",
-                "lower"] + (["ord"] if n > 1 and pos < 3 else ["it"]) + (["brand"] if brand_unique else [])
+        opts = (
+            ["title", "title", "lower"]
+            + (["ord"] if n > 1 and pos < 3 else ["it"])
+            + (["brand"] if brand_unique else [])
+        )
         kind = self.rng.choice(opts)
         if kind == "title":
             return "the " + p_title
@@ -181,15 +243,17 @@ class UserVoice:
         if guess is not None:
             forms = YES_NO if field in ADJECTIVAL else [f for f in YES_NO if "{l}" in f]
             return self.style(self.rng.choice(forms).format(ref=ref, v=guess, l=self.label(field)))
-        return self.style(self.rng.choice(self.spec["ask"].get(field, ["what's the {l} of {ref}?"])).format(
-            ref=ref, l=self.label(field)))
+        return self.style(
+            self.rng.choice(self.spec["ask"].get(field, ["what's the {l} of {ref}?"])).format(
+                ref=ref, l=self.label(field)
+            )
+        )
 
     def compare(self, a: str, b: str) -> str:
         return self.style(self.rng.choice(COMPARE).format(a=a, b=b))
 
     def pick_phrase(self, kind: str, **kw) -> str:
-        table = {"greet": GREETINGS, "no_buy": NO_BUY, "accept": ACCEPT_RELAX, "cheaper": CHEAPER,
-                 "later": ADD_LATER}
+        table = {"greet": GREETINGS, "no_buy": NO_BUY, "accept": ACCEPT_RELAX, "cheaper": CHEAPER, "later": ADD_LATER}
         return self.style(self.rng.choice(table[kind]).format(**kw))
 
 
@@ -204,9 +268,9 @@ def typo(text: str, rng: random.Random) -> str:
     j = rng.randrange(1, len(w) - 1)
     kind = rng.random()
     if kind < 0.4:
-        w = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+        w = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
     elif kind < 0.7:
-        w = w[:j] + w[j + 1:]
+        w = w[:j] + w[j + 1 :]
     else:
         w = w[:j] + w[j] + w[j:]
     words[i] = w
