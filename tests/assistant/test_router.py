@@ -5,8 +5,8 @@ Run: python -m pytest -q tests/assistant/test_router.py
 
 from __future__ import annotations
 
-from assistant.router import route
 from assistant.needs import Vocabulary
+from assistant.router import route
 
 CATS = ["apparel", "shoes"]
 
