@@ -83,7 +83,9 @@ def gguf_path(spec: PackagedBase) -> Path:
     if not path.is_file():
         raise BaseNotInstalled(f"base {spec.name!r}: {path} is missing; reinstall with `{spec.install}`")
     if importlib.util.find_spec("gguf") is None:
-        raise BaseNotInstalled(f"base {spec.name!r}: transformers needs the `gguf` package to read it: run `{spec.install}`")
+        raise BaseNotInstalled(
+            f"base {spec.name!r}: transformers needs the `gguf` package to read it: run `{spec.install}`"
+        )
     return path
 
 
@@ -132,8 +134,12 @@ def convert_gguf(gguf_file: str | Path, out_dir: str | Path, dtype: str = "bfloa
     return out_dir
 
 
-def ensure_converted(spec: PackagedBase, cache: str | Path | None = None, progress: bool = True,
-                     convert: Callable[..., Path] = convert_gguf) -> Path:
+def ensure_converted(
+    spec: PackagedBase,
+    cache: str | Path | None = None,
+    progress: bool = True,
+    convert: Callable[..., Path] = convert_gguf,
+) -> Path:
     """The cached HF folder of a packaged base, converting it on first use.
 
     A cached folder counts only when its marker file exists (the marker is written last, and the folder is

@@ -34,6 +34,7 @@ from typing import Any
 from assistant.base_models import cache_root
 from assistant.chat_format import render_prompt
 from assistant.engine import END_OF_TURN, GenerationSettings
+from assistant.model import ensure_chat_template, load_adapters
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,9 @@ def cache_key(base_dir: str | Path, adapter_dir: str | Path | None, quantization
     return h.hexdigest()[:24]
 
 
-def merge_and_convert(base_dir: str | Path, adapter_dir: str | Path | None, out_dir: str | Path,
-                      quantization: str = "int8") -> Path:
+def merge_and_convert(
+    base_dir: str | Path, adapter_dir: str | Path | None, out_dir: str | Path, quantization: str = "int8"
+) -> Path:
     """Merge `adapter_dir` into the base (if given) and convert to a CTranslate2 model folder `out_dir`."""
     import torch
     from ctranslate2.converters import TransformersConverter
@@ -71,8 +73,6 @@ def merge_and_convert(base_dir: str | Path, adapter_dir: str | Path | None, out_
     with tempfile.TemporaryDirectory(prefix="shopguide-merge-") as tmp:
         source = str(base_dir)
         if adapter_dir is not None:
-            from assistant.model import load_adapters
-
             model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
             model = load_adapters(model, {"merge": adapter_dir}).merge_and_unload()
             model.save_pretrained(tmp, safe_serialization=True)
@@ -81,27 +81,45 @@ def merge_and_convert(base_dir: str | Path, adapter_dir: str | Path | None, out_
                 if f.is_file() and f.suffix != ".safetensors" and not (Path(tmp) / f.name).exists():
                     shutil.copy2(f, Path(tmp) / f.name)
             source = tmp
-        TransformersConverter(source, low_cpu_mem_usage=True).convert(str(out_dir), quantization=quantization,
-                                                                     force=True)
+        TransformersConverter(source, low_cpu_mem_usage=True).convert(
+            str(out_dir), quantization=quantization, force=True
+        )
     return Path(out_dir)
 
 
-def ensure_ct2_model(base_dir: str | Path, adapter_dir: str | Path | None = None, quantization: str = "int8",
-                     cache: str | Path | None = None) -> Path:
+def ensure_ct2_model(
+    base_dir: str | Path,
+    adapter_dir: str | Path | None = None,
+    quantization: str = "int8",
+    cache: str | Path | None = None,
+) -> Path:
     """The cached CTranslate2 folder for (base, adapter, quantization), converting it on first use."""
     root = Path(cache or cache_root()) / "ct2"
     target = root / cache_key(base_dir, adapter_dir, quantization)
     if (target / "model.bin").is_file():
         return target
     root.mkdir(parents=True, exist_ok=True)
-    log.info("converting %s%s to CTranslate2 %s (once; cached in %s)", base_dir,
-             f" + adapter {adapter_dir}" if adapter_dir else "", quantization, target)
+    log.info(
+        "converting %s%s to CTranslate2 %s (once; cached in %s)",
+        base_dir,
+        f" + adapter {adapter_dir}" if adapter_dir else "",
+        quantization,
+        target,
+    )
     work = Path(tempfile.mkdtemp(prefix=".convert-", dir=root))
     try:
         merge_and_convert(base_dir, adapter_dir, work / "model", quantization)
-        (work / "model" / "shopguide_source.json").write_text(json.dumps(
-            {"base": str(base_dir), "adapter": str(adapter_dir) if adapter_dir else None,
-             "quantization": quantization}, indent=1) + "\n")
+        (work / "model" / "shopguide_source.json").write_text(
+            json.dumps(
+                {
+                    "base": str(base_dir),
+                    "adapter": str(adapter_dir) if adapter_dir else None,
+                    "quantization": quantization,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
         if target.exists():
             shutil.rmtree(target)
         os.replace(work / "model", target)
@@ -132,10 +150,17 @@ class CT2Engine:
         self._warned_copy = False
 
     @classmethod
-    def from_folders(cls, base_dir: str | Path, adapters: Mapping[str, str | Path] | None = None,
-                     quantization: str = "int8", threads: int = 1, device: str = "cpu",
-                     cache: str | Path | None = None, progress: bool = True, include_base: bool = True
-                     ) -> CT2Engine:
+    def from_folders(
+        cls,
+        base_dir: str | Path,
+        adapters: Mapping[str, str | Path] | None = None,
+        quantization: str = "int8",
+        threads: int = 1,
+        device: str = "cpu",
+        cache: str | Path | None = None,
+        progress: bool = True,
+        include_base: bool = True,
+    ) -> CT2Engine:
         """Convert (or reuse from the cache) the base and each adapter, and load one generator each.
 
         Args:
@@ -150,8 +175,6 @@ class CT2Engine:
         from tqdm.auto import tqdm
         from transformers import AutoConfig, AutoTokenizer
 
-        from assistant.model import ensure_chat_template
-
         tokenizer = ensure_chat_template(AutoTokenizer.from_pretrained(str(base_dir)))
         config = AutoConfig.from_pretrained(str(base_dir))
         todo: dict[str, str | Path | None] = dict(adapters or {})
@@ -160,11 +183,13 @@ class CT2Engine:
         generators = {}
         for name, folder in tqdm(todo.items(), desc="CTranslate2 models", unit="model", disable=not progress):
             path = ensure_ct2_model(base_dir, folder, quantization, cache)
-            generators[name] = ctranslate2.Generator(str(path), device=device, compute_type=quantization,
-                                                     intra_threads=threads)
+            generators[name] = ctranslate2.Generator(
+                str(path), device=device, compute_type=quantization, intra_threads=threads
+            )
         limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
-        log.info("CTranslate2 engine: %s, %s on %s with %d thread(s)", ", ".join(generators), quantization, device,
-                 threads)
+        log.info(
+            "CTranslate2 engine: %s, %s on %s with %d thread(s)", ", ".join(generators), quantization, device, threads
+        )
         return cls(generators, tokenizer, limit)
 
     @property
@@ -181,8 +206,9 @@ class CT2Engine:
             return self.generators[BASE_KEY]
         return next(iter(self.generators.values()))
 
-    def stream(self, msgs: Sequence[dict[str, str]], adapter: str | None = None,
-               settings: GenerationSettings | None = None) -> Iterator[str]:
+    def stream(
+        self, msgs: Sequence[dict[str, str]], adapter: str | None = None, settings: GenerationSettings | None = None
+    ) -> Iterator[str]:
         """Yield the reply text in chunks as it is generated (see `assistant.engine.Engine.stream`)."""
         settings = settings or GenerationSettings()
         if (settings.copy_bias or settings.copy_continuation or settings.copy_focus) and not self._warned_copy:
@@ -190,15 +216,25 @@ class CT2Engine:
             self._warned_copy = True
         ids = render_prompt(msgs, self.tokenizer)
         if self.max_length and len(ids) + settings.max_new_tokens > self.max_length:
-            log.warning("prompt of %d tokens cut to its last %d to fit the %d-token context", len(ids),
-                        self.max_length - settings.max_new_tokens, self.max_length)
-            ids = ids[-(self.max_length - settings.max_new_tokens):]
+            log.warning(
+                "prompt of %d tokens cut to its last %d to fit the %d-token context",
+                len(ids),
+                self.max_length - settings.max_new_tokens,
+                self.max_length,
+            )
+            ids = ids[-(self.max_length - settings.max_new_tokens) :]
         tokens = self.tokenizer.convert_ids_to_tokens(ids)
-        kwargs: dict[str, Any] = dict(max_length=settings.max_new_tokens, repetition_penalty=settings.repetition_penalty,
-                                      end_token=self.end_tokens)
+        kwargs: dict[str, Any] = dict(
+            max_length=settings.max_new_tokens,
+            repetition_penalty=settings.repetition_penalty,
+            end_token=self.end_tokens,
+        )
         if settings.do_sample:
-            kwargs.update(sampling_topk=settings.top_k or 0, sampling_topp=settings.top_p,
-                          sampling_temperature=settings.temperature)
+            kwargs.update(
+                sampling_topk=settings.top_k or 0,
+                sampling_topp=settings.top_p,
+                sampling_temperature=settings.temperature,
+            )
             if settings.seed is not None:
                 import ctranslate2
 
@@ -217,7 +253,7 @@ class CT2Engine:
                 if text.endswith("\ufffd"):  # an incomplete multi-byte character: wait for the next token
                     continue
                 if len(text) > len(emitted) and text.startswith(emitted):
-                    yield text[len(emitted):]
+                    yield text[len(emitted) :]
                     emitted = text
         finally:
             close = getattr(steps, "close", None)
@@ -225,21 +261,24 @@ class CT2Engine:
                 close()  # stops CTranslate2's decoding when the consumer leaves early
         text = self.tokenizer.decode(generated, skip_special_tokens=True)
         if text.startswith(emitted) and len(text) > len(emitted) and not text.endswith("\ufffd"):
-            yield text[len(emitted):]
+            yield text[len(emitted) :]
 
-    def generate(self, msgs: Sequence[dict[str, str]], adapter: str | None = None,
-                 settings: GenerationSettings | None = None) -> str:
+    def generate(
+        self, msgs: Sequence[dict[str, str]], adapter: str | None = None, settings: GenerationSettings | None = None
+    ) -> str:
         """The whole reply as one string (see `stream`)."""
         return "".join(self.stream(msgs, adapter, settings)).strip()
 
-    def token_ids(self, msgs: Sequence[dict[str, str]], adapter: str | None = None, max_new_tokens: int = 32
-                  ) -> list[int]:
+    def token_ids(
+        self, msgs: Sequence[dict[str, str]], adapter: str | None = None, max_new_tokens: int = 32
+    ) -> list[int]:
         """Greedy reply token ids without repetition penalty (for comparing engines)."""
         ids = render_prompt(msgs, self.tokenizer)
         tokens = self.tokenizer.convert_ids_to_tokens(ids)
         out = []
-        for step in self._generator(adapter).generate_tokens(tokens, max_length=max_new_tokens, sampling_topk=1,
-                                                             end_token=self.end_tokens):
+        for step in self._generator(adapter).generate_tokens(
+            tokens, max_length=max_new_tokens, sampling_topk=1, end_token=self.end_tokens
+        ):
             if step.token_id in self.stop_ids:
                 break
             out.append(step.token_id)

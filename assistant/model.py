@@ -1,6 +1,7 @@
 """Device / dtype choice and loading of the base model, its tokenizer and per-category LoRA adapters.
 
-    model, tok = load_base("demo/base")                       # any HF causal LM folder or hub id
+    model, tok = load_base("smollm2-135m-instruct")           # a packaged base (assistant/base_models.py),
+    model, tok = load_base("path/to/folder")                  # or any HF causal LM folder or hub id
     model = load_adapters(model, {"apparel": "demo/adapters/apparel"})   # PeftModel, adapter_name=category
 
 Device and dtype are decided once here and logged with the reason. Weights load from safetensors only and
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from assistant.base_models import resolve_base
 from assistant.chat_format import PROJECT_CHAT_TEMPLATE
 
 log = logging.getLogger(__name__)
@@ -94,7 +96,8 @@ def load_base(name_or_path: str | Path, device: str | None = None, dtype: Any = 
     """Load a causal LM and its tokenizer (local folder or hub id), ready for generation.
 
     Args:
-        name_or_path: HF model folder or hub id (Llama, Qwen2, GPT-2, Mistral, ... any causal LM).
+        name_or_path: a packaged base's short name (converted once, `assistant.base_models`), an HF model folder
+            or a hub id (Llama, Qwen2, GPT-2, Mistral, ... any causal LM).
         device: None -> `pick_device()`.
         dtype: None -> `pick_dtype(device)`.
 
@@ -106,6 +109,7 @@ def load_base(name_or_path: str | Path, device: str | None = None, dtype: Any = 
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    name_or_path = resolve_base(name_or_path)
     device = device or pick_device()
     dtype = dtype or pick_dtype(device)
     tokenizer = ensure_chat_template(AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=False))

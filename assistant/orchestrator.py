@@ -15,6 +15,7 @@ product names flagged), and `Reply.corrections` says what changed so a streaming
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import threading
@@ -25,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant import grounding
+from assistant.base_models import is_packaged_base, resolve_base
 from assistant.chat_format import build_messages
+from assistant.ct2_engine import CT2Engine
 from assistant.engine import Engine, GenerationSettings
 from assistant.model import load_adapters, load_base
 from assistant.needs import ShopperNeeds, Vocabulary, needs_from_dialogue
@@ -172,7 +175,14 @@ class Assistant:
 
     @classmethod
     def from_pretrained(
-        cls, path: str | Path, device: str | None = None, dtype: Any = None, warm_up: bool = True, **kwargs: Any
+        cls,
+        path: str | Path,
+        device: str | None = None,
+        dtype: Any = None,
+        warm_up: bool = True,
+        engine: str | None = None,
+        threads: int = 1,
+        **kwargs: Any,
     ) -> Assistant:
         """Load an assistant bundle folder (`assistant.json`, base model, adapters, index).
 
@@ -180,6 +190,10 @@ class Assistant:
             path: the bundle folder, e.g. `demo`.
             device, dtype: passed to `assistant.model.load_base` (None: chosen there).
             warm_up: run `warm_up()` before returning.
+            engine: "ctranslate2" (fast CPU engine, adapters merged and converted once), "torch" (the reference,
+                and the GPU path), or None/"auto": the bundle's `engine` key, else ctranslate2 on CPU when it
+                is installed, else torch.
+            threads: CPU threads of the CTranslate2 engine (torch's are set by the caller).
             **kwargs: passed to `Assistant` (e.g. `top_k`).
 
         Raises:
@@ -211,25 +225,36 @@ class Assistant:
         if not isinstance(adapters, dict):
             problems.append(Problem(str(cfg_file), None, "adapters", "must be an object category -> folder"))
             adapters = {}
-        for key, rel in [("base", cfg.get("base")), ("index", cfg.get("index"))] + [
-            (f"adapters.{c}", p) for c, p in adapters.items()
-        ]:
+        folders = [("index", cfg.get("index"))] + [(f"adapters.{c}", p) for c, p in adapters.items()]
+        if not is_packaged_base(cfg.get("base")):
+            folders.append(("base", cfg.get("base")))
+        for key, rel in folders:
             if isinstance(rel, str) and not (path / rel).is_dir():
                 problems.append(Problem(str(cfg_file), None, key, f"folder {path / rel} does not exist"))
         if problems:
             raise DataError(problems)
 
         index = ProductIndex.load(path / cfg["index"])
-        model, tok = load_base(str(path / cfg["base"]), device=device, dtype=dtype)
-        if adapters:
-            model = load_adapters(model, {c: str(path / p) for c, p in adapters.items()})
-        log.info("loaded assistant bundle %s: %d products, adapters %s", path, len(index.catalog), sorted(adapters))
+        base = cfg["base"] if is_packaged_base(cfg["base"]) else str(path / cfg["base"])
+        base = resolve_base(base)
+        adapter_dirs = {c: str(path / p) for c, p in adapters.items()}
+        kind = choose_engine(engine or cfg.get("engine"), device)
+        if kind == "ctranslate2":
+            generator = CT2Engine.from_folders(base, adapter_dirs, threads=threads, device=device or "cpu")
+        else:
+            model, tok = load_base(base, device=device, dtype=dtype)
+            if adapters:
+                model = load_adapters(model, adapter_dirs)
+            generator = Engine(model, tok)
+        log.info(
+            "loaded assistant bundle %s: %d products, adapters %s, engine %s",
+            path,
+            len(index.catalog),
+            sorted(adapters),
+            kind,
+        )
         assistant = cls(
-            index,
-            Engine(model, tok),
-            adapters=sorted(adapters),
-            default_category=cfg.get("default_category"),
-            **kwargs,
+            index, generator, adapters=sorted(adapters), default_category=cfg.get("default_category"), **kwargs
         )
         if warm_up:
             assistant.warm_up()
@@ -376,6 +401,32 @@ class Assistant:
             if isinstance(event, Reply):
                 final = event
         return final
+
+
+ENGINES = ("auto", "ctranslate2", "torch")
+
+
+def choose_engine(wanted: str | None, device: str | None = None) -> str:
+    """ "ctranslate2" or "torch" for a requested engine name (None/"auto": CTranslate2 on CPU when installed).
+
+    Raises:
+        ValueError: an unknown engine name, or ctranslate2 requested but not installed.
+    """
+    wanted = (wanted or "auto").lower()
+    if wanted not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {wanted!r}")
+    have_ct2 = importlib.util.find_spec("ctranslate2") is not None
+    if wanted == "ctranslate2" and not have_ct2:
+        raise ValueError("engine ctranslate2 needs the ctranslate2 package: pip install ctranslate2")
+    if wanted == "auto":
+        wanted = "ctranslate2" if have_ct2 and device in (None, "cpu") and not _cuda() else "torch"
+    return wanted
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def load_assistant(path: str | Path = "demo", **kwargs: Any) -> Assistant:

