@@ -1,8 +1,8 @@
 """What every face of the assistant (chat page + API in `server.py`, terminal in `terminal.py`, `app.py`)
 shares: the bundle options, torch thread setup, and loading a bundle with a readable error.
 
-    parser = add_bundle_args(argparse.ArgumentParser())     # --bundle, --device, --threads
-    assistant = open_bundle(args.bundle, device=args.device, threads=args.threads)   # None: error printed
+    parser = add_bundle_args(argparse.ArgumentParser())     # --bundle, --device, --threads, --engine
+    assistant = open_bundle(args.bundle, args.device, args.threads, args.engine)   # None: error printed
 
 A new face (say a Slack bot) is a module in `assistant/` that calls these two, wraps `Assistant.stream`,
 and gets one line in the command table (`training/cli.py`).
@@ -16,17 +16,28 @@ import os
 import sys
 from typing import Any
 
-from assistant.orchestrator import load_assistant
+from assistant.base_models import BaseNotInstalled
+from assistant.orchestrator import ENGINES, load_assistant
 from retrieval.fileio import DataError
 
 log = logging.getLogger(__name__)
 
 
 def add_bundle_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The options every face takes: `--bundle`, `--device`, `--threads`."""
+    """The options every face takes: `--bundle`, `--device`, `--threads`, `--engine`."""
     parser.add_argument("--bundle", default="demo", help="assistant bundle folder (default: demo)")
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: half the cores, 1-4)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CPU threads of torch and CTranslate2 (default: half the cores, 1-4)"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="generation engine: ctranslate2 (fast on CPU; each adapter is merged and converted once, then "
+        "cached), torch (the reference, and the GPU path), auto (default: the bundle's choice, else "
+        "ctranslate2 on CPU when installed)",
+    )
     return parser
 
 
@@ -42,16 +53,19 @@ def configure_threads(threads: int | None = None) -> int:
     return n
 
 
-def open_bundle(bundle: str, device: str | None = None, threads: int | None = None) -> Any:
-    """Set the torch threads and load the assistant bundle at `bundle`.
+def open_bundle(bundle: str, device: str | None = None, threads: int | None = None, engine: str | None = None) -> Any:
+    """Set the torch threads and load the assistant bundle at `bundle` with `engine` (None: auto).
 
     Returns:
         The `Assistant`, or None when the bundle cannot be loaded (the reason is printed to stderr, with the
         command that builds the demo bundle when it is missing).
     """
     try:
-        configure_threads(threads)
-        return load_assistant(bundle, device=device)
+        n = configure_threads(threads)
+        return load_assistant(bundle, device=device, engine=engine, threads=n)
     except DataError as e:
         print(f"cannot load the assistant bundle {bundle!r}:\n{e}", file=sys.stderr)
+        return None
+    except (BaseNotInstalled, ValueError) as e:
+        print(f"cannot load the assistant bundle {bundle!r}: {e}", file=sys.stderr)
         return None

@@ -354,7 +354,7 @@ def serve(args: argparse.Namespace) -> int:
             print("--auth must be USER:PASS", file=sys.stderr)
             return 2
         auth = (user, password)
-    assistant = open_bundle(args.bundle, device=args.device, threads=args.threads)
+    assistant = open_bundle(args.bundle, device=args.device, threads=args.threads, engine=args.engine)
     if assistant is None:
         return 1
     import uvicorn

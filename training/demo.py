@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from assistant.engine import Engine, GenerationSettings
+from assistant.evaluation.answers import answer_is_correct, value_in_reply
 from assistant.grounding import check_reply
 from assistant.model import load_adapters, load_base
 from retrieval.catalog import load_catalog
@@ -57,16 +57,6 @@ def _copy_adapter(src: Path, dst: Path) -> None:
             shutil.copy2(src / name, dst / name)
 
 
-def value_in_reply(value: Any, field: str, reply: str) -> bool:
-    """Does `reply` state `value`? Prices match as "$54.00", "$54" or "54.00"; words match whole, any case."""
-    text = reply.lower()
-    if field == "price" and isinstance(value, (int, float)):
-        forms = {f"{value:.2f}", f"{value:,.2f}"} | ({f"${int(value)}"} if float(value).is_integer() else set())
-        return any(f in text for f in forms)
-    words = [str(v) for v in value] if isinstance(value, list) else [str(value)]
-    return all(re.search(r"(?<![a-z0-9])" + re.escape(w.lower()) + r"(?![a-z0-9])", text) for w in words)
-
-
 def attribute_accuracy(
     engine: Any,
     data_dir: str | Path,
@@ -80,7 +70,9 @@ def attribute_accuracy(
     copy_focus: float = 0.0,
     in_cards_limit: int | None = None,
 ) -> dict[str, Any]:
-    """Share of `act == "answer"` assistant turns whose generated reply states every fact value, and share of
+    """Share of `act == "answer"` assistant turns answered correctly (`assistant.evaluation.answers.answer_is_correct`:
+    every fact value stated, the reference's yes/no polarity kept, echoed values backed by an explicit yes;
+    `lenient_accuracy` is the older values-only check), and share of
     recommend/answer replies that name only products among the turn's cards.
 
     Each turn is prompted exactly as at serving time (history + cards of the turn's candidates), greedy
@@ -115,7 +107,7 @@ def attribute_accuracy(
         copy_continuation=copy_continuation,
         copy_focus=copy_focus,
     )
-    correct, by_field, examples, in_cards, named, grounded, repetitive = 0, {}, [], 0, 0, 0, 0
+    correct, lenient, by_field, examples, in_cards, named, grounded, repetitive = 0, 0, {}, [], 0, 0, 0, 0
     turns = answers + recommends
     for k, (d, i, m) in enumerate(tqdm(turns, desc=f"{category} {split}", disable=not progress)):
         msgs = turn_messages(d, i, catalog)
@@ -131,7 +123,9 @@ def attribute_accuracy(
         named += bool(report.products or report.unknown)
         if k >= len(answers):
             continue
-        ok = all(value_in_reply(f["value"], f["field"], reply) for f in m["facts"])
+        question = d.messages[i - 1]["content"]
+        lenient += all(value_in_reply(f["value"], f["field"], reply) for f in m["facts"])
+        ok = answer_is_correct(question, reply, m["facts"], m["content"])
         correct += ok
         for f in m["facts"]:
             by_field.setdefault(f["field"], [0, 0])
@@ -140,7 +134,7 @@ def attribute_accuracy(
         if len(examples) < 5:
             examples.append(
                 {
-                    "question": d.messages[i - 1]["content"],
+                    "question": question,
                     "reply": reply,
                     "reference": m["content"],
                     "correct": bool(ok),
@@ -149,6 +143,7 @@ def attribute_accuracy(
     return {
         "accuracy": correct / max(len(answers), 1),
         "correct": correct,
+        "lenient_accuracy": lenient / max(len(answers), 1),
         "turns": len(answers),
         "by_field": by_field,
         "in_cards": in_cards / max(len(turns), 1),

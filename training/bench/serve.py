@@ -160,13 +160,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-startup", action="store_true", help="skip timing a fresh `python app.py` start")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: as `python app.py`)")
+    p.add_argument("--engine", default=None, help="ctranslate2, torch or auto (default: as `python app.py`)")
     p.add_argument("--out", default="docs/bench_serve.md", help="markdown results file")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     import uvicorn
 
     threads = configure_threads(args.threads)
-    assistant = open_bundle(args.bundle, device=args.device, threads=threads)
+    assistant = open_bundle(args.bundle, device=args.device, threads=threads, engine=args.engine)
     if assistant is None:
         return 1
     port = _port()
