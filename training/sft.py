@@ -27,7 +27,7 @@ from assistant.model import find_lora_targets, load_base, pick_device, pick_dtyp
 from retrieval.fileio import DataError
 from training.checkpoint import load_checkpoint, save_adapter, save_checkpoint
 from training.config import ConfigError, load_config
-from training.examples import ForeverDataIterator, assistant_token_loss, build_examples, load_split
+from training.examples import ForeverDataIterator, assistant_token_loss, build_examples, load_split, weight_by_act
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,10 @@ class DataSettings:
     eval_split: str = "validation"
     eval_categories: list[str] = field(default_factory=list)  # extra categories to report validation loss on
     max_seq_len: int = 1024  # longest single example (older history is dropped to fit)
-    max_train_dialogues: int | None = None
+    max_train_dialogues: int | None = None  # the first K training dialogues (K-shot runs), None: all
+    act_weights: dict[str, int] = field(
+        default_factory=dict
+    )  # e.g. {answer: 3}: repeat those turns (see weight_by_act)
     max_eval_dialogues: int | None = 200
 
     def __post_init__(self):
@@ -70,7 +73,8 @@ class DataSettings:
 class SFTConfig:
     """Resolved config of one SFT run (saved as train_config.yaml beside the adapter)."""
 
-    base: str = "demo/base"
+    base: str = "demo/base"  # an HF folder / hub id, or a packaged base's short name (smollm2-135m-instruct)
+    init_adapter: str = ""  # start from this adapter (e.g. the source category's): fine-tuning transfer
     out_dir: str = "outputs/sft/apparel"
     data: DataSettings = field(default_factory=DataSettings)
     lora: LoraSettings = field(default_factory=LoraSettings)
@@ -117,6 +121,17 @@ def add_lora(model: Any, lora: LoraSettings) -> Any:
         # peft 0.21 reads transformers' deprecated `is_gradient_checkpointing`; not ours to fix
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
         return get_peft_model(model, config)
+
+
+def load_trainable_adapter(model: Any, folder: str) -> Any:
+    """Wrap `model` in the LoRA adapter saved in `folder`, trainable (its rank and targets are the folder's)."""
+    from peft import PeftModel
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        model = PeftModel.from_pretrained(model, folder, is_trainable=True)
+    log.info("initialised from adapter %s", folder)
+    return model
 
 
 def lr_lambda(warmup_steps: int, max_steps: int):
@@ -178,13 +193,15 @@ def main(cfg: SFTConfig) -> Path:
     model, tokenizer = load_base(cfg.base, device=str(accelerator.device), dtype=torch.float32)
     if cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    model = add_lora(model, cfg.lora)
+    model = add_lora(model, cfg.lora) if not cfg.init_adapter else load_trainable_adapter(model, cfg.init_adapter)
     model.train()
 
     # --- data: one example per assistant turn, packed rows
     dialogues, catalog = load_split(cfg.data.data_dir, cfg.data.category, cfg.data.train_split)
     dialogues = dialogues[: cfg.data.max_train_dialogues]
     examples = build_examples(dialogues, catalog, tokenizer, cfg.data.max_seq_len, progress=cfg.progress)
+    if cfg.data.act_weights:
+        examples = weight_by_act(examples, cfg.data.act_weights)
     pad_id = tokenizer.pad_token_id or 0
     train_it = ForeverDataIterator(
         examples, cfg.seq_len, cfg.batch_size, seed=cfg.seed, pad_id=pad_id, batching=cfg.batching

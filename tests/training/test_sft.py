@@ -205,3 +205,28 @@ def test_forever_iterator_and_mixer_resume_exactly():
     resumed.load_state_dict(state)
     for (cat, batch), (cat2, batch2) in zip(expected, (next(resumed) for _ in range(5))):
         assert cat == cat2 and all(torch.equal(batch[k], batch2[k]) for k in batch)
+
+
+@pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing:FutureWarning")
+def test_finetune_from_a_source_adapter_with_weighted_acts(bases, tiny_data, tmp_path):
+    """`init_adapter` starts from a trained adapter (fine-tuning transfer); `data.act_weights` repeats turns."""
+    import torch
+    from safetensors.torch import load_file
+
+    from assistant.model import load_base
+    from training.examples import build_examples, load_split, weight_by_act
+    from training.sft import main
+
+    source = main(tiny_cfg(bases["llama"], tiny_data, tmp_path / "source"))
+    out = main(
+        tiny_cfg(bases["llama"], tiny_data, tmp_path / "ft", f"init_adapter={source}", "data.act_weights={answer: 3}")
+    )
+    a, b = (load_file(str(d / "adapter_model.safetensors")) for d in (source, out))
+    assert a.keys() == b.keys() and any(not torch.equal(a[k], b[k]) for k in a)
+    _, tok = load_base(bases["llama"], device="cpu")
+    dialogues, catalog = load_split(tiny_data, "apparel", "train")
+    examples = build_examples(dialogues, catalog, tok, 256, progress=False)
+    weighted = weight_by_act(examples, {"answer": 3, "greet": 0})
+    acts = [e.act for e in examples]
+    assert acts.count("answer") > 0
+    assert len(weighted) == len(examples) + 2 * acts.count("answer") - acts.count("greet")
