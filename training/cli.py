@@ -32,6 +32,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("serve", "assistant.server:main", "start the chat page and the OpenAI-compatible API"),
     ("chat", "assistant.terminal:main", "chat with the assistant in the terminal"),
     ("eval", "assistant.evaluation.cli:main", "score dialogue transcripts; replay them through an assistant"),
+    ("simulate", "assistant.simulation.cli:main", "simulated shoppers with hidden goals measure task success"),
     ("bench retrieval", "training.bench.retrieval:main", "retrieval quality and speed benchmark"),
     ("bench train", "training.bench.train:main", "training throughput and memory against a plain Trainer run"),
     ("bench transfer", "training.bench.transfer:main", "cross-category transfer over methods, shots, seeds"),
