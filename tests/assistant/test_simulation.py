@@ -1,0 +1,400 @@
+"""Simulated shoppers (`assistant.simulation`): goals from any catalog, the honesty of the instrument (an oracle
+scores ~100%, trivial assistants ~0), outputs in the dialogue contract, resuming, in-process == HTTP for the
+same seed, and clear, counted, bounded failures (bad catalog, unreachable URL, erroring or hanging endpoint).
+
+Everything runs on tiny fakes and servers on 127.0.0.1; no model is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from assistant.dialogues import load_dialogues
+from assistant.simulation.cli import main as simulate_main
+from assistant.simulation.clients import ClientReply, InProcessClient, OpenAIClient
+from assistant.simulation.goals import catalog_profiles, draw_goals
+from assistant.simulation.metrics import summarize
+from assistant.simulation.runner import run_simulation, simulate_dialogue
+from assistant.simulation.shopper import Lexicon, answer_status, read_reply
+from retrieval.catalog import Catalog, Product
+from retrieval.files import DataError
+
+NAMES = [
+    "Aster",
+    "Birch",
+    "Cedar",
+    "Delta",
+    "Ember",
+    "Fable",
+    "Grove",
+    "Harbor",
+    "Iris",
+    "Juniper",
+    "Kestrel",
+    "Lumen",
+]
+
+
+def generic_catalog() -> Catalog:
+    """Three categories whose names and values are none of the demo's: one with a `kind` attribute, a number
+    and a flag; one without a kind attribute; one priced in EUR."""
+    specs = {
+        "garden": (
+            "USD",
+            ["Verdant", "Hollow Oak", "Brookfield"],
+            {
+                "kind": ["hose", "rake", "shovel", "planter"],
+                "finish": ["matte", "glossy", "galvanized"],
+                "length_m": [5, 10, 15],
+                "frost_proof": [True, False],
+            },
+        ),
+        "books": (
+            "USD",
+            ["Quill", "Papyrus", "Inkwell"],
+            {
+                "genre": ["mystery", "poetry", "biography", "cookery"],
+                "format": ["hardcover", "paperback", "audiobook"],
+                "language": ["english", "spanish", "german"],
+            },
+        ),
+        "music": (
+            "EUR",
+            ["Tonewood", "Resona", "Cadenza"],
+            {
+                "instrument": ["ukulele", "violin", "cajon", "harmonica"],
+                "level": ["beginner", "intermediate", "professional"],
+                "wood": ["maple", "spruce", "mahogany"],
+            },
+        ),
+    }
+    products = []
+    for c, (cur, brands, attrs) in specs.items():
+        for i in range(36):
+            a = {
+                name: vals[(i * (k + 1) + i // len(vals)) % len(vals)] for k, (name, vals) in enumerate(attrs.items())
+            }
+            head = a.get("kind") or a.get("instrument") or a["genre"]
+            title = f"{brands[i % 3]} {NAMES[i % 12]} {str(head).title()} {i + 1}"
+            products.append(
+                Product(
+                    f"{c[:2]}-{i:03d}",
+                    title,
+                    c,
+                    price=round(9.5 + (i * 37 % 90) + 0.49, 2),
+                    currency=cur,
+                    brand=brands[i % 3],
+                    attributes=a,
+                )
+            )
+    return Catalog(products)
+
+
+SIGN = {"USD": "$", "EUR": "€"}
+
+
+def facts(p: Product) -> str:
+    attrs = ", ".join(
+        f"{k.replace('_', ' ')}: {('yes' if v else 'no') if isinstance(v, bool) else v}"
+        for k, v in p.attributes.items()
+    )
+    return f"the {p.title} costs {SIGN[p.currency]}{p.price:.2f} ({attrs})"
+
+
+class Oracle:
+    """Cheats: built with the hidden goal. Recommends the products meeting it, and states the catalog facts of every
+    product the shopper names."""
+
+    def __init__(self, goal, catalog):
+        self.goal, self.catalog = goal, catalog
+
+    def chat(self, messages):
+        last = messages[-1]["content"].lower()
+        named = [p for p in self.catalog if p.category == self.goal.category and p.title.lower() in last]
+        if not named:  # the products meeting the goal (two when there are, so a comparison can be asked)
+            named = [self.catalog.get(pid) for pid in self.goal.satisfying[:2]]
+        return ClientReply(
+            "I can help you find that: " + "; ".join(facts(p) for p in named) + ".", [p.id for p in named], 0.0
+        )
+
+
+class Cheapest:
+    def __init__(self, catalog):
+        self.p = min(catalog, key=lambda p: p.price)
+
+    def chat(self, messages):
+        return ClientReply(
+            f"I recommend the {self.p.title} at {SIGN[self.p.currency]}{self.p.price:.2f}.", [self.p.id], 0.0
+        )
+
+
+class Asker:
+    def chat(self, messages):
+        return ClientReply(
+            "What's your budget? Any brand or genre preference? What kind of item are you after?", [], 0.0
+        )
+
+
+@pytest.fixture(scope="module")
+def gcat():
+    return generic_catalog()
+
+
+def _run(goals, profiles, catalog, make):
+    return summarize([simulate_dialogue(g, profiles[g.category], catalog, make(g)) for g in goals], n_resamples=200)
+
+
+def test_goals_come_from_any_catalog(gcat):
+    profiles = catalog_profiles(gcat)
+    assert profiles["garden"].kind_attribute == "kind" and profiles["books"].kind_attribute is None
+    assert profiles["garden"].attributes["frost_proof"].kind == "bool"
+    assert profiles["garden"].attributes["length_m"].kind == "number"
+    goals = draw_goals(profiles, 12, seed=3)
+    assert [g.id for g in goals[:3]] == ["books-0001", "garden-0001", "music-0001"]
+    for g in goals:
+        required = [n for n in g.needs if n.kind == "attribute"]
+        assert 1 <= len(required) <= 3 and sum(n.kind == "budget" for n in g.needs) == 1
+        assert g.anchor in g.satisfying
+        assert set(g.satisfying) == {p.id for p in gcat if p.category == g.category and not g.failed_needs(p, g.needs)}
+        if g.category == "garden":
+            assert g.needs[0].topic == "kind"  # the kind of product is always part of the goal, said first
+    assert [g.to_dict() for g in draw_goals(profiles, 12, seed=3)] == [g.to_dict() for g in goals]
+    assert [g.to_dict() for g in draw_goals(profiles, 12, seed=4)] != [g.to_dict() for g in goals]
+    # the shopper talks with the catalog's own words: values, attribute names, EUR budgets
+    rec = simulate_dialogue(goals[2], profiles["music"], gcat, Asker())  # a music shopper
+    said = " ".join(m["content"] for m in rec["messages"] if m["role"] == "user")
+    assert "€" in said and "$" not in said
+    assert any(str(n.value) in said for n in goals[2].needs if n.kind == "attribute")
+
+
+def test_bad_catalog_gives_clear_errors(gcat, tmp_path, capsys):
+    no_price = Catalog(
+        [Product(f"x{i}", f"Thing {i}", "gadgets", attributes={"tone": "red" if i % 2 else "blue"}) for i in range(5)]
+    )
+    no_attrs = Catalog([Product(f"y{i}", f"Thing {i}", "gadgets", price=10.0 + i) for i in range(5)])
+    with pytest.raises(DataError) as e:
+        catalog_profiles(no_price, source="cat.jsonl")
+    assert "cat.jsonl: price: category 'gadgets': 0 of 5 products have a price" in str(e.value)
+    with pytest.raises(DataError, match="attributes: category 'gadgets': no attribute"):
+        catalog_profiles(no_attrs)
+    with pytest.raises(DataError, match="no product has category 'toys'"):
+        catalog_profiles(gcat, ["toys"])
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(json.dumps(p.to_dict()) for p in no_attrs) + "\n")
+    assert (
+        simulate_main(
+            ["--catalog", str(path), "--assistant", "http://127.0.0.1:9/v1", "--out", str(tmp_path / "o"), "--quiet"]
+        )
+        == 1
+    )
+    assert "no attribute with 2-50 distinct short values" in capsys.readouterr().err
+
+
+def test_oracle_scores_full_trivial_assistants_near_zero(gcat):
+    profiles = catalog_profiles(gcat)
+    goals = draw_goals(profiles, 14, seed=0)
+    oracle = _run(goals, profiles, gcat, lambda g: Oracle(g, gcat))["overall"]
+    assert oracle["task_success"]["mean"] == 1.0
+    assert oracle["attribute_answers_correct"]["mean"] == 1.0 and oracle["attribute_answers_correct"]["n"] >= 10
+    assert oracle["comparisons_done"]["mean"] == 1.0 and oracle["comparisons_done"]["n"] >= 5
+    assert oracle["off_topic_handled"]["n"] >= 2 and oracle["off_topic_handled"]["mean"] == 1.0
+    assert oracle["false_facts"]["mean"] == 0 and oracle["needs_reasked"]["mean"] == 0
+    assert oracle["violating_recommendations"]["mean"] == 0
+    assert oracle["turns_to_success"]["mean"] <= 2
+    cheap = _run(goals, profiles, gcat, lambda g: Cheapest(gcat))["overall"]
+    assert cheap["task_success"]["mean"] <= 0.1 and cheap["task_success"]["hi"] <= 0.15
+    assert cheap["violating_recommendations"]["mean"] >= 0.9
+    ask = _run(goals, profiles, gcat, lambda g: Asker())["overall"]
+    assert ask["task_success"]["mean"] == 0 and ask["needs_reasked"]["mean"] >= 5
+    assert ask["violating_recommendations"]["n"] == 0  # recommends nothing: the share is undefined, not 0
+
+
+def test_reading_replies(gcat):
+    prof = catalog_profiles(gcat)["books"]
+    lex = Lexicon(prof)
+    p = next(x for x in gcat if x.category == "books")
+    r = read_reply(
+        f"Is this for a gift? What's your price range? Hardcover or paperback? I like the {p.title}.",
+        None,
+        gcat,
+        "books",
+        lex,
+    )
+    assert r.asked == ["budget", "format"] and r.products == [p.id] and not r.from_endpoint  # title fallback
+    assert read_reply("What kind of book are you looking for?", [], gcat, "books", lex).asked == []  # no kind attr
+    garden = catalog_profiles(gcat)["garden"]
+    assert read_reply("What kind of item are you looking for?", [], gcat, "garden", Lexicon(garden)).asked == ["kind"]
+    assert read_reply("Any frost proof needs?", [], gcat, "garden", Lexicon(garden)).asked == ["frost_proof"]
+    r = read_reply(f"The {p.title} is a {p.attributes['genre']} book.", [p.id], gcat, "books", lex)
+    assert answer_status(f"The {p.title} is a {p.attributes['genre']} book.", p, "genre", r) == "correct"
+    other = next(v for v in ("mystery", "poetry", "biography", "cookery") if v != p.attributes["genre"])
+    text = f"The {p.title} is a {other} book."
+    assert answer_status(text, p, "genre", read_reply(text, [p.id], gcat, "books", lex)) != "correct"
+
+
+def _strip_timing(recs):
+    out = []
+    for r in recs:
+        r = json.loads(json.dumps(r))
+        r.pop("line", None)
+        r["scores"].pop("latency_s", None)
+        for x in r["messages"] + r["turns"]:
+            x.pop("seconds", None)
+        out.append(r)
+    return out
+
+
+def test_run_outputs_resume_and_http_gives_same_results(tiny_assistant, tiny_catalog, live_server, tmp_path):
+    from assistant.evaluation.runner import read_results, run_eval
+    from assistant.server import build_api
+
+    seen = []
+    kw = {"shoppers": 4, "seed": 7, "progress": False, "resamples": 100}
+    m1 = run_simulation(
+        tiny_catalog, None, tmp_path / "a", client=InProcessClient(tiny_assistant), on_record=seen.append, **kw
+    )
+    out = tmp_path / "a"
+    assert m1["counts"]["shoppers"] == 8 and m1["counts"]["errors"] == 0 and len(seen) == 8
+    assert set(m1["per_category"]) == {"apparel", "shoes"}
+    assert {"mean", "lo", "hi", "n"} <= set(m1["per_category"]["shoes"]["task_success"])
+    dialogues = load_dialogues(out / "transcripts.jsonl", set(tiny_catalog.by_id))
+    assert len(dialogues) == 8 and all(d.target in tiny_catalog for d in dialogues)
+    html = (out / "report.html").read_text()
+    assert "Success vs turns" in html and "<img src=x" not in html
+    ev = run_eval(out / "transcripts.jsonl", tiny_catalog, tmp_path / "eval", progress=False, report=False)
+    assert ev["counts"]["dialogues"] == 8 and ev["counts"]["skipped_lines"] == 0
+    # rerun: resumes, nothing new, same numbers; another seed in the same folder is refused
+    m2 = run_simulation(tiny_catalog, None, out, client=InProcessClient(tiny_assistant), **kw)
+    assert m2["meta"]["new_this_run"] == 0 and m2["overall"] == m1["overall"]
+    with pytest.raises(DataError, match="differs in: seed"):
+        run_simulation(tiny_catalog, None, out, client=InProcessClient(tiny_assistant), **{**kw, "seed": 8})
+    # the same shoppers over HTTP (official openai client, our server, 2 workers): the same dialogues and scores
+    url = live_server(build_api(tiny_assistant)) + "/v1"
+    m3 = run_simulation(tiny_catalog, url, tmp_path / "b", workers=2, timeout=10, **kw)
+    a, b = read_results(out / "results.jsonl"), read_results(tmp_path / "b" / "results.jsonl")
+    assert _strip_timing(a) == _strip_timing(b)
+    assert all(t["from_endpoint"] for r in b for t in r["turns"])
+    assert {k: v for k, v in m3["overall"].items() if k != "latency_s"} == {
+        k: v for k, v in m1["overall"].items() if k != "latency_s"
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, *a):  # quiet
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        if self.path.startswith("/hang/"):
+            time.sleep(3)
+        body = json.dumps({"error": {"message": "model overloaded", "type": "server_error"}}).encode()
+        try:
+            self.send_response(503 if self.path.startswith("/busy/") else 500)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:  # the client gave up (timeout) before the answer
+            pass
+
+
+@pytest.fixture
+def broken_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_broken_endpoints_are_counted_and_never_hang(tiny_catalog, broken_server, tmp_path, capsys):
+    kw = {"shoppers": 5, "seed": 0, "progress": False, "report": False, "retries": 0, "resamples": 50}
+    t0 = time.time()
+    m = run_simulation(
+        tiny_catalog, f"http://127.0.0.1:{_free_port()}", tmp_path / "down", timeout=2, max_consecutive_errors=3, **kw
+    )
+    assert m["counts"]["errors"] == 10 and m["counts"]["failed_calls"] == 3 and m["counts"]["not_run"] == 7
+    assert any(k.startswith("cannot reach http://127.0.0.1:") and "/v1" in k for k in m["error_kinds"])
+    assert m["overall"]["task_success"]["n"] == 0 and m["overall"]["task_success_all"]["mean"] == 0
+    m = run_simulation(
+        tiny_catalog, broken_server + "/err/v1", tmp_path / "err", timeout=2, max_consecutive_errors=0, **kw
+    )
+    assert m["counts"]["errors"] == 10 and m["counts"]["failed_calls"] == 10
+    assert list(m["error_kinds"]) == [f"{broken_server}/err/v1 answered HTTP 500: model overloaded"]
+    m = run_simulation(
+        tiny_catalog, broken_server + "/hang/v1", tmp_path / "hang", timeout=0.4, max_consecutive_errors=2, **kw
+    )
+    assert m["counts"]["failed_calls"] == 2 and m["counts"]["not_run"] == 8
+    assert any("within 0.4 s (timeout)" in k for k in m["error_kinds"])
+    assert time.time() - t0 < 15
+    # the command says what went wrong and exits 1 when every dialogue failed
+    path = tmp_path / "cat.jsonl"
+    tiny_catalog.save(path)
+    code = simulate_main(
+        [
+            "--catalog",
+            str(path),
+            "--assistant",
+            broken_server + "/busy",
+            "--shoppers",
+            "2",
+            "--out",
+            str(tmp_path / "cli"),
+            "--retries",
+            "0",
+            "--timeout",
+            "2",
+            "--quiet",
+            "--no-report",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1 and f"{broken_server}/busy answered HTTP 503: model overloaded" in err
+    assert "every dialogue failed" in err
+
+
+def test_openai_client_reads_products_and_urls(tiny_assistant, live_server):
+    from assistant.server import build_api
+
+    base = live_server(build_api(tiny_assistant))
+    c = OpenAIClient(base, timeout=10, retries=0)  # no path: /v1 is added
+    r = c.chat([{"role": "user", "content": "a red jacket", "products": ["ignored"], "needs": {}}])
+    assert c.url == base + "/v1" and r.products == ["a1"] and "Trailblazer Rain Jacket" in r.text
+
+
+def test_help_explains_each_option(capsys):
+    with pytest.raises(SystemExit) as e:
+        simulate_main(["--help"])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    for opt in (
+        "--catalog",
+        "--assistant",
+        "--shoppers",
+        "--seed",
+        "--out",
+        "--model",
+        "--workers",
+        "--patience",
+        "--timeout",
+        "--retries",
+        "--categories",
+        "--max-consecutive-errors",
+        "--fresh",
+    ):
+        assert re.search(rf"^\s+{opt}\b.*\S", text, re.M), opt
+    assert "task_success" in text and "docs/simulate.md" in text
