@@ -14,7 +14,10 @@ import logging
 import sys
 from pathlib import Path
 
-from retrieval.files import DataError
+from assistant.faces import configure_threads
+from assistant.simulation.clients import is_url
+from assistant.simulation.runner import run_simulation
+from retrieval.fileio import DataError
 
 EPILOG = """examples:
   shopguide simulate --catalog demo/index/products.jsonl --assistant demo --shoppers 30 --seed 0 --out runs/sim-demo
@@ -194,9 +197,6 @@ def main(argv: list[str] | None = None) -> int:
     """Run `shopguide simulate`; returns the exit code (1 with file:line: field: message on bad input)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from assistant.simulation.clients import is_url
-    from assistant.simulation.runner import run_simulation
-
     if not is_url(args.assistant):
         if not Path(args.assistant).is_dir():
             print(
@@ -204,9 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
-        import torch
-
-        torch.set_num_threads(max(1, args.threads))
+        configure_threads(max(1, args.threads))
     cats = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
     try:
         metrics = run_simulation(

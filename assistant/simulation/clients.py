@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from assistant.orchestrator import Assistant
+
 
 class AssistantError(RuntimeError):
     """The assistant did not give a usable reply; the message says why in one line."""
@@ -174,6 +176,4 @@ def make_client(
         return OpenAIClient(
             spec, model=model, api_key=api_key, timeout=timeout, retries=retries, temperature=temperature
         )
-    from assistant import Assistant
-
     return InProcessClient(Assistant.from_pretrained(spec, device=device), name=str(Path(spec).resolve()))

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from retrieval.catalog import Catalog, Product
-from retrieval.files import DataError, Problem
+from retrieval.fileio import DataError, Problem
 
 KIND_NAMES = ("type", "product type", "kind", "item type", "subcategory", "sub category", "product kind", "style type")
 FREE_TEXT_NAMES = {

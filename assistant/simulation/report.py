@@ -18,7 +18,7 @@ from assistant.simulation.goals import label
 from assistant.simulation.metrics import RATES, SCORES
 from assistant.simulation.shopper import money
 from retrieval.catalog import Catalog
-from retrieval.files import atomic_write_text
+from retrieval.fileio import atomic_write_text
 
 _EXTRA_CSS = """<style>
 .sim{display:grid;grid-template-columns:minmax(220px,300px) 1fr;gap:14px}

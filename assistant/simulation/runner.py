@@ -37,9 +37,10 @@ from assistant.evaluation.runner import _repair_tail, read_results
 from assistant.simulation.clients import AssistantError, is_url, make_client
 from assistant.simulation.goals import CategoryProfile, Goal, catalog_profiles, draw_goals
 from assistant.simulation.metrics import summarize
+from assistant.simulation.report import write_report
 from assistant.simulation.shopper import Shopper
 from retrieval.catalog import Catalog, load_catalog
-from retrieval.files import DataError, Problem, atomic_write_json, atomic_write_jsonl
+from retrieval.fileio import DataError, Problem, atomic_write_json, atomic_write_jsonl
 
 log = logging.getLogger(__name__)
 VERSION = 1  # bump when shopper behaviour changes: a run folder of another version is not resumed
@@ -190,7 +191,7 @@ def run_simulation(
         "version": VERSION,
         "catalog": None if isinstance(catalog, Catalog) else str(Path(catalog).resolve()),
         "catalog_fingerprint": _fingerprint(cat),
-        "assistant": spec if client is None else getattr(client, "name", type(client).__name__),
+        "assistant": spec if spec is not None else getattr(client, "name", type(client).__name__),
         "model": model if spec and is_url(spec) else None,
         "shoppers_per_category": shoppers,
         "seed": seed,
@@ -326,7 +327,5 @@ def run_simulation(
     atomic_write_json(out / "metrics.json", metrics)
     atomic_write_jsonl(out / "transcripts.jsonl", (transcript(r) for r in results if "error" not in r))
     if report:
-        from assistant.simulation.report import write_report
-
         write_report(out / "report.html", metrics, results, cat, failed_shown=failed_shown)
     return metrics

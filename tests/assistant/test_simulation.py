@@ -24,7 +24,7 @@ from assistant.simulation.metrics import summarize
 from assistant.simulation.runner import run_simulation, simulate_dialogue
 from assistant.simulation.shopper import Lexicon, answer_status, read_reply
 from retrieval.catalog import Catalog, Product
-from retrieval.files import DataError
+from retrieval.fileio import DataError
 
 NAMES = [
     "Aster",
