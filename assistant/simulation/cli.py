@@ -126,6 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--temperature", type=float, default=None, help="sent to a URL when given (default: the endpoint's own)"
     )
     p.add_argument(
+        "--products-from",
+        choices=("reply", "text"),
+        default="reply",
+        help="how the shopper sees recommended products: reply = the product ids returned with each reply (our "
+        "server's `products`; the text when an endpoint returns none), text = only the products named in the text "
+        "(to compare with an endpoint that returns no ids; default reply)",
+    )
+    p.add_argument(
         "--workers",
         type=_positive(int),
         default=1,
@@ -220,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             timeout=args.timeout,
             retries=args.retries,
             temperature=args.temperature,
+            products_from=args.products_from,
             workers=args.workers,
             fresh=args.fresh,
             report=not args.no_report,

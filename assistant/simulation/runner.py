@@ -46,7 +46,9 @@ log = logging.getLogger(__name__)
 VERSION = 1  # bump when shopper behaviour changes: a run folder of another version is not resumed
 
 
-def simulate_dialogue(goal: Goal, profile: CategoryProfile, catalog: Catalog, client: Any) -> dict[str, Any]:
+def simulate_dialogue(
+    goal: Goal, profile: CategoryProfile, catalog: Catalog, client: Any, products_from: str = "reply"
+) -> dict[str, Any]:
     """Run one shopper against `client` (anything with `.chat(messages) -> ClientReply`).
 
     Returns:
@@ -54,7 +56,7 @@ def simulate_dialogue(goal: Goal, profile: CategoryProfile, catalog: Catalog, cl
         messages and `seconds` on assistant ones), turns (what the shopper read each turn), scores, outcome
         ("success", "left" or "error") and, when the assistant failed, `error`.
     """
-    shopper = Shopper(goal, profile, catalog)
+    shopper = Shopper(goal, profile, catalog, products_from)
     messages: list[dict[str, Any]] = [
         {"role": "user", "content": shopper.opening(), "products": [], "needs": shopper.needs_dict()}
     ]
@@ -131,6 +133,7 @@ def run_simulation(
     timeout: float = 60.0,
     retries: int = 1,
     temperature: float | None = None,
+    products_from: str = "reply",
     workers: int = 1,
     client: Any = None,
     fresh: bool = False,
@@ -155,6 +158,8 @@ def run_simulation(
         categories: categories to simulate (None: all of the catalog's).
         patience: (min, max) assistant turns a shopper waits for a product meeting its goal.
         model, api_key, timeout, retries, temperature: for a URL (see `clients.OpenAIClient`).
+        products_from: "reply" (the product ids returned with each reply, else the products named in its text)
+            or "text" (only the text counts: compares an endpoint that returns ids with one that does not).
         workers: dialogues run at the same time (threads).
         client: an already built client (`.chat(messages)`, e.g. `InProcessClient(obj)`), for tests.
         fresh: discard earlier results in `out` instead of resuming.
@@ -198,6 +203,7 @@ def run_simulation(
         "categories": list(profiles),
         "patience": [lo, hi],
         "temperature": temperature,
+        "products_from": products_from,
     }
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -262,7 +268,7 @@ def run_simulation(
             }
         else:
             try:
-                rec = simulate_dialogue(goal, profiles[goal.category], cat, client)
+                rec = simulate_dialogue(goal, profiles[goal.category], cat, client, products_from)
             except Exception as e:  # a bug in one dialogue must not end a long run: recorded and counted
                 log.exception("shopper %s failed", goal.id)
                 rec = {

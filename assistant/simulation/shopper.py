@@ -5,18 +5,19 @@ catalog, and keeps the per-turn record the metrics are computed from.
     text = shopper.opening()
     while not shopper.done:
         reply = client.chat(messages)              # ClientReply(text, products or None, seconds)
-        text = shopper.respond(reply)              # the next user message (accept / leave included)
+        text = shopper.respond(reply.text, reply.products, reply.seconds)   # next user message (accept / leave too)
     shopper.scores()
 
 **Reading a reply** (`read_reply`). *Recommended products*: the catalog ids the endpoint returned with the
-reply (our server's `products` field; `Reply.products` in process) or, for an endpoint that returns none,
-the products the grounding check finds named in the text (`assistant.grounding.check_reply`); the shopper
-looks at the first `CONSIDERED` of them. *Questions about needs*: in each sentence with a `?` that names no
-product, the words of a need topic: the attribute's name as the catalog spells it (`skin_type` -> "skin
-type", plural too) or one of its values, "budget / price / spend / afford / cost / how much" for the
-budget, "brand / manufacturer" for the brand, and "what kind / type of", "looking for" for the category's
-kind attribute when nothing else matched. *False facts*: wrong prices / attribute values plus unknown
-product names from the grounding check of every reply.
+reply (our server's `products` field; `Reply.products` in process) or, for an endpoint that returns none
+(or with `products_from="text"`), the products the grounding check finds named in the text
+(`assistant.grounding.check_reply`); the shopper looks at the first `CONSIDERED` of them. *Questions about
+needs*: in each sentence with a `?` that names no product, the words of a need topic: the attribute's name
+as the catalog spells it (`skin_type` -> "skin type", plural too) or one of its values; "budget / price /
+spend / afford / cost / how much / pay" for the budget; "brand / manufacturer" for the brand; "what kind /
+type of", "looking for" for the category's kind attribute when nothing else matched. A question repeating
+the stated value ("under $60, right?") is a confirmation, not a question. *False facts*: wrong prices /
+attribute values plus unknown product names from the grounding check of every reply.
 
 **Policy** after each reply (turn t): a product among the considered ones that meets every need still held
 (the hidden ones too) becomes the candidate. Then, in order: at the off-topic turn ask something unrelated;
@@ -137,7 +138,9 @@ _T = {
 }
 
 _SENTENCE = re.compile(r"[^.!?\n]*[?]|[^.!?\n]+[.!\n]?")
-_BUDGET_Q = re.compile(r"\b(budget|price|prices|pricing|spend|spending|afford|cost|costs|how much|price range)\b")
+_BUDGET_Q = re.compile(
+    r"\b(budget|price|prices|pricing|price range|price point|spend|spending|afford|cost|costs|how much|pay|paying)\b"
+)
 _BRAND_Q = re.compile(r"\b(brands?|manufacturers?|makers?|label)\b")
 _KIND_Q = re.compile(
     r"\b(what (kind|type|sort) of|looking for|what (are|were) you (after|shopping)|"
@@ -236,8 +239,11 @@ def read_reply(
 class Shopper:
     """A simulated shopper with a hidden goal (see the module docstring)."""
 
-    def __init__(self, goal: Goal, profile: CategoryProfile, catalog: Catalog):
+    def __init__(self, goal: Goal, profile: CategoryProfile, catalog: Catalog, products_from: str = "reply"):
+        if products_from not in ("reply", "text"):
+            raise ValueError(f"products_from must be 'reply' or 'text', got {products_from!r}")
         self.goal, self.profile, self.catalog = goal, profile, catalog
+        self.products_from = products_from
         self.rng = random.Random(f"talk:{goal.id}:{goal.anchor}")
         pick = random.Random(goal.style.get("phrasing", 0))  # the category's own subset of each phrase family
         self.templates = {k: pick.sample(v, min(len(v), 3)) if len(v) > 3 else v for k, v in _T.items()}
@@ -377,6 +383,8 @@ class Shopper:
         """Read the assistant's reply and write the next user message; sets `outcome` when the dialogue ends."""
         self.turn += 1
         t = self.turn
+        if self.products_from == "text":  # only what the reply says counts, as for an endpoint without ids
+            products = None
         reading = read_reply(text, products, self.catalog, self.goal.category, self.lexicon)
         asked = self._asked(reading)
         row: dict[str, Any] = {

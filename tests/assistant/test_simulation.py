@@ -19,10 +19,10 @@ import pytest
 from assistant.dialogues import load_dialogues
 from assistant.simulation.cli import main as simulate_main
 from assistant.simulation.clients import ClientReply, InProcessClient, OpenAIClient
-from assistant.simulation.goals import catalog_profiles, draw_goals
+from assistant.simulation.goals import Goal, Need, catalog_profiles, draw_goals
 from assistant.simulation.metrics import summarize
 from assistant.simulation.runner import run_simulation, simulate_dialogue
-from assistant.simulation.shopper import Lexicon, answer_status, read_reply
+from assistant.simulation.shopper import Lexicon, Shopper, answer_status, read_reply
 from retrieval.catalog import Catalog, Product
 from retrieval.fileio import DataError
 
@@ -208,6 +208,9 @@ def test_oracle_scores_full_trivial_assistants_near_zero(gcat):
     assert oracle["false_facts"]["mean"] == 0 and oracle["needs_reasked"]["mean"] == 0
     assert oracle["violating_recommendations"]["mean"] == 0
     assert oracle["turns_to_success"]["mean"] <= 2
+    # reading products from the text only (as for an endpoint that returns no ids) finds the same products
+    text_only = [simulate_dialogue(g, profiles[g.category], gcat, Oracle(g, gcat), "text") for g in goals[:9]]
+    assert all(r["outcome"] == "success" and not any(t["from_endpoint"] for t in r["turns"]) for r in text_only)
     cheap = _run(goals, profiles, gcat, lambda g: Cheapest(gcat))["overall"]
     assert cheap["task_success"]["mean"] <= 0.1 and cheap["task_success"]["hi"] <= 0.15
     assert cheap["violating_recommendations"]["mean"] >= 0.9
@@ -229,6 +232,7 @@ def test_reading_replies(gcat):
     )
     assert r.asked == ["budget", "format"] and r.products == [p.id] and not r.from_endpoint  # title fallback
     assert read_reply("What kind of book are you looking for?", [], gcat, "books", lex).asked == []  # no kind attr
+    assert read_reply("What's the most you'd want to pay?", [], gcat, "books", lex).asked == ["budget"]
     garden = catalog_profiles(gcat)["garden"]
     assert read_reply("What kind of item are you looking for?", [], gcat, "garden", Lexicon(garden)).asked == ["kind"]
     assert read_reply("Any frost proof needs?", [], gcat, "garden", Lexicon(garden)).asked == ["frost_proof"]
@@ -237,6 +241,24 @@ def test_reading_replies(gcat):
     other = next(v for v in ("mystery", "poetry", "biography", "cookery") if v != p.attributes["genre"])
     text = f"The {p.title} is a {other} book."
     assert answer_status(text, p, "genre", read_reply(text, [p.id], gcat, "books", lex)) != "correct"
+
+
+def test_reasks_are_counted_confirmations_are_not(gcat):
+    prof = catalog_profiles(gcat)["books"]
+    anchor = next(p for p in gcat if p.category == "books" and p.attributes["genre"] == "poetry")
+    needs = [Need("attribute", "genre", "poetry"), Need("budget", "budget", 200.0)]
+    style = {"chatty": False, "typo_rate": 0, "labels": True, "phrasing": 1}
+    goal = Goal("books-x", "books", needs, anchor.id, [anchor.id], "USD", 6, style, {"opening_needs": 2})
+    shopper = Shopper(goal, prof, gcat)
+    opening = shopper.opening()
+    assert "poetry" in opening and "$200" in opening and shopper.needs_dict()["max_price"] == 200.0
+    shopper.respond("Poetry under $200, right?", [])
+    assert shopper.turns[-1]["asked"] == [] and shopper.turns[-1]["reasked"] == []
+    answer = shopper.respond("What's your budget? Hardcover or paperback?", [])
+    assert shopper.turns[-1]["reasked"] == ["budget"] and shopper.turns[-1]["asked"] == ["budget", "format"]
+    assert "$200" in answer and "format" in answer  # restates the budget, no preference on the format
+    shopper.respond(f"Take the {anchor.title}.", [anchor.id])
+    assert shopper.outcome == "success" and shopper.scores()["needs_reasked"] == 1
 
 
 def _strip_timing(recs):
