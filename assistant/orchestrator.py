@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -339,36 +340,43 @@ class Assistant:
         history, category, needs, products, notes = plan.history, plan.category, plan.needs, plan.products, plan.notes
         adapter = category if category in self.adapters else None
         prompt = build_messages(history, products, category)
-        parts: list[str] = []
-        for note in notes:
-            parts.append(note)
-            yield note
-        for chunk in self.engine.stream(prompt, adapter=adapter, settings=settings):
-            if chunk:
-                parts.append(chunk)
-                yield chunk
-        raw = "".join(parts)
         shown = [p.id for p in products]
-        report = self.check_reply(raw, self.catalog, category=category, shown=shown)
         # Real products the model named from memory that break the shopper's hard needs are not recommended,
         # unless the shopper named them in this message ("what about the X?").
         asked = set(self.check_reply(history[-1]["content"], self.catalog, category=category).products)
-        off = {
-            pid: "it does not match your request"
-            for pid in report.products
-            if pid not in shown and pid not in asked and not plan.filters.matches(self.catalog.get(pid))
-        }
-        text, ids, corrections = apply_grounding(raw, report, self.catalog, drop=off)
-        if (off or report.unknown) and not ids and products:
-            top = products[0]
-            name = top.title + (f" ({format_price(top.price, top.currency)})" if top.price is not None else "")
-            text = "" if text.startswith("Sorry") else text.strip()
-            text = (
-                f"{text} the {name}."
-                if text.endswith(":")
-                else f"{text} From the catalog, I'd suggest the {name}.".strip()
-            )
-            ids = [top.id]
+
+        def checked(raw: str) -> tuple[str, list[str], list[str], Any]:
+            report = self.check_reply(raw, self.catalog, category=category, shown=shown)
+            off = {
+                pid: "it does not match your request"
+                for pid in report.products
+                if pid not in shown and pid not in asked and not plan.filters.matches(self.catalog.get(pid))
+            }
+            text, ids, corrections = apply_grounding(raw, report, self.catalog, drop=off)
+            if (off or report.unknown) and not ids and products:
+                text, ids = self._suggest(text, products[0])
+            return text, ids, corrections, report
+
+        # Only checked text reaches the shopper: the raw words are held until a sentence ends, then the text so
+        # far is checked and repaired, and only what extends the text already sent is streamed.
+        raw, sent, checked_upto = "".join(notes), "", 0
+        for chunk in self.engine.stream(prompt, adapter=adapter, settings=settings):
+            raw += chunk or ""
+            cut = sentence_cut(raw)
+            if cut > checked_upto:
+                checked_upto = cut
+                safe = checked(raw[:cut])[0]
+                if safe.startswith(sent) and len(safe) > len(sent):
+                    yield safe[len(sent) :]
+                    sent = safe
+        text, ids, corrections, report = checked(raw)
+        if text.startswith(sent):
+            if len(text) > len(sent):
+                yield text[len(sent) :]
+        else:  # a later sentence changed the repair of an earlier one; what was sent had passed the check
+            log.warning("checked reply does not extend the streamed text; final text differs from the stream")
+        if corrections:
+            log.info("repaired reply: %s", "; ".join(corrections))
         log.info(
             "turn: category=%s adapter=%s candidates=%s products=%s corrections=%d",
             category,
@@ -388,6 +396,18 @@ class Assistant:
             corrections=corrections,
         )
 
+    @staticmethod
+    def _suggest(text: str, top: Any) -> tuple[str, list[str]]:
+        """The grounded fallback when repair left no product: recommend the best candidate by name."""
+        name = top.title + (f" ({format_price(top.price, top.currency)})" if top.price is not None else "")
+        text = "" if text.startswith("Sorry") else text.strip()
+        text = (
+            f"{text} the {name}."
+            if text.endswith(":")
+            else f"{text} From the catalog, I'd suggest the {name}.".strip()
+        )
+        return text, [top.id]
+
     def reply(
         self,
         messages: list[dict[str, Any]],
@@ -404,6 +424,15 @@ class Assistant:
 
 
 ENGINES = ("auto", "ctranslate2", "torch")
+_SENTENCE_END = re.compile(r"(?<![\s:]\d)(?<!^\d)[.!?](?=\s)|\n")
+
+
+def sentence_cut(text: str) -> int:
+    """Length of the longest prefix of `text` that ends with a finished sentence (0: none yet)."""
+    cut = 0
+    for m in _SENTENCE_END.finditer(text):
+        cut = m.end()
+    return cut
 
 
 def choose_engine(wanted: str | None, device: str | None = None) -> str:

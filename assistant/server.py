@@ -299,8 +299,6 @@ def _sse(
             if isinstance(event, str):
                 yield chunk({"content": event})
             else:
-                if event.corrections:  # the streamed words cannot be taken back: state the fix after them
-                    yield chunk({"content": "\n\n(Correction: " + "; ".join(event.corrections) + ".)"})
                 yield chunk({}, "stop", **_reply_extra(event, assistant.catalog))
     except Exception as e:  # noqa: BLE001 - a failed generation ends this stream, not the server
         log.exception("streamed generation failed")

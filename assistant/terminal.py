@@ -88,8 +88,6 @@ def run_chat(assistant: Any, stdin: TextIO, stdout: TextIO, category: str | None
             messages.pop()
             continue
         print(file=stdout)
-        if reply.corrections:
-            print(f"(corrected: {'; '.join(reply.corrections)})\n(checked reply) {reply.text}", file=stdout)
         if reply.products:
             print("recommended:", file=stdout)
             for pid in reply.products:

@@ -142,7 +142,6 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
         try:
             for event in assistant.stream(conv, category=None if category == AUTO else category, filters=filters):
                 if isinstance(event, Reply):
-                    note = f"\n\n*Corrected: {show('; '.join(event.corrections))}.*" if event.corrections else ""
                     conv = conv + [
                         {
                             "role": "assistant",
@@ -151,7 +150,7 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
                             "category": event.category,
                         }
                     ]
-                    shown[-1] = {"role": "assistant", "content": show(event.text) + note}
+                    shown[-1] = {"role": "assistant", "content": show(event.text)}
                     cards = render_cards([catalog.get(i) for i in event.products or event.candidates[:3]])
                     yield shown, cards, conv, ""
                 else:

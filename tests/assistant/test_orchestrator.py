@@ -20,7 +20,7 @@ def _user(text: str) -> list[dict[str, str]]:
 
 def test_stream_yields_chunks_then_one_reply(tiny_assistant):
     events = list(tiny_assistant.stream(_user("a red rain jacket under $60")))
-    assert all(isinstance(e, str) for e in events[:-1]) and len(events) > 3
+    assert all(isinstance(e, str) for e in events[:-1]) and len(events) >= 3  # one chunk per checked sentence
     r = events[-1]
     assert isinstance(r, Reply)
     assert r.text == "".join(events[:-1]).strip()
@@ -75,7 +75,7 @@ def test_wrong_price_is_repaired_from_catalog(make_assistant):
     a = make_assistant(price_shift=10.0)
     events = list(a.stream(_user("a red rain jacket")))
     streamed, r = "".join(events[:-1]), events[-1]
-    assert "$59.99" in streamed and "$49.99" in r.text and "$59.99" not in r.text
+    assert "$59.99" not in streamed and "$49.99" in r.text and "$59.99" not in r.text  # repaired before streaming
     assert r.corrections and "49.99" in r.corrections[0]
 
 
@@ -167,3 +167,25 @@ def test_tiny_real_bundle_end_to_end(tiny_bundle):
     assert isinstance(r, Reply) and r.category == "apparel" and r.candidates
     assert all(isinstance(e, str) for e in events[:-1])
     assert set(r.products) <= set(r.candidates) | {p.id for p in a.catalog}
+
+
+def test_no_unchecked_text_is_ever_streamed(make_assistant):
+    """Each chunk is emitted only after its sentence passed the check: the wrong price never appears, even
+    mid-stream, and the chunks add up to the final checked text."""
+    a = make_assistant(price_shift=7.0, delay=0.0)
+    events = list(a.stream(_user("a red rain jacket under $60")))
+    chunks, final = events[:-1], events[-1]
+    so_far = ""
+    for c in chunks:
+        so_far += c
+        assert "56.99" not in so_far
+    assert so_far.strip() == final.text and "$49.99" in final.text and final.corrections
+
+
+def test_invented_product_is_repaired_before_the_shopper_sees_it(make_assistant):
+    script = "You will love the Peak Glacier Vest. It is warm. I also like the Trailblazer Rain Jacket at $49.99."
+    a = make_assistant(script=script)
+    events = list(a.stream(_user("a red rain jacket under $60")))
+    streamed = "".join(e for e in events if isinstance(e, str))
+    assert "Glacier" not in streamed and "Trailblazer Rain Jacket" in streamed
+    assert events[-1].products == ["a1"] and any("Glacier" in c for c in events[-1].corrections)

@@ -21,13 +21,11 @@ def test_piped_chat_with_commands(tiny_assistant):
     assert "never read" not in text
 
 
-def test_corrections_are_shown(make_assistant):
+def test_repairs_are_silent(make_assistant):
     out = io.StringIO()
     run_chat(make_assistant(price_shift=1.0), io.StringIO("a red rain jacket\n"), out)
-    assert (
-        "(corrected:" in out.getvalue()
-        and "(checked reply) I recommend the Trailblazer Rain Jacket. It costs $49.99." in out.getvalue()
-    )
+    assert "I recommend the Trailblazer Rain Jacket. It costs $49.99." in out.getvalue()
+    assert "50.99" not in out.getvalue() and "corrected" not in out.getvalue().lower()
 
 
 def test_missing_bundle_is_a_clear_error(tmp_path, capsys):
