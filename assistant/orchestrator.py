@@ -28,7 +28,7 @@ from typing import Any
 
 from assistant import grounding
 from assistant.base_models import is_packaged_base, resolve_base
-from assistant.chat_format import build_messages
+from assistant.chat_format import build_messages, render_prompt
 from assistant.ct2_engine import CT2Engine
 from assistant.engine import Engine, GenerationSettings
 from assistant.model import load_adapters, load_base
@@ -58,6 +58,8 @@ class Reply:
         candidates: ids of the products shown to the model for this turn.
         notes: what the assistant did that the shopper should know (relaxed filters).
         corrections: human-readable repairs made to the generated text (empty when it was grounded).
+        usage: `{"prompt_tokens", "completion_tokens", "total_tokens"}` by the engine's tokenizer (the rendered
+            prompt, and the generated text before repair); empty when the engine has no tokenizer.
     """
 
     text: str
@@ -68,6 +70,7 @@ class Reply:
     candidates: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     corrections: list[str] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
 
 
 def _text(content: Any) -> str:
@@ -359,9 +362,10 @@ class Assistant:
 
         # Only checked text reaches the shopper: the raw words are held until a sentence ends, then the text so
         # far is checked and repaired, and only what extends the text already sent is streamed.
-        raw, sent, checked_upto = "".join(notes), "", 0
+        raw, sent, checked_upto, generated = "".join(notes), "", 0, ""
         for chunk in self.engine.stream(prompt, adapter=adapter, settings=settings):
             raw += chunk or ""
+            generated += chunk or ""
             cut = sentence_cut(raw)
             if cut > checked_upto:
                 checked_upto = cut
@@ -394,7 +398,16 @@ class Assistant:
             candidates=shown,
             notes=notes,
             corrections=corrections,
+            usage=self._usage(prompt, generated),
         )
+
+    def _usage(self, prompt: list[dict[str, str]], generated: str) -> dict[str, int]:
+        tokenizer = getattr(self.engine, "tokenizer", None)
+        if tokenizer is None:
+            return {}
+        n_prompt = len(render_prompt(prompt, tokenizer))
+        n_reply = len(tokenizer(generated, add_special_tokens=False)["input_ids"]) if generated else 0
+        return {"prompt_tokens": n_prompt, "completion_tokens": n_reply, "total_tokens": n_prompt + n_reply}
 
     @staticmethod
     def _suggest(text: str, top: Any) -> tuple[str, list[str]]:

@@ -211,7 +211,10 @@ def test_bundle_loads_with_either_engine(tiny_bundle):
     for name, kind in (("torch", Engine), ("ctranslate2", CT2Engine)):
         a = Assistant.from_pretrained(tiny_bundle, device="cpu", engine=name, warm_up=False)
         assert isinstance(a.engine, kind) and a.engine.adapters == ["apparel"]
-        assert a.reply(msgs).category == "apparel"
+        r = a.reply(msgs)
+        assert r.category == "apparel"
+        u = r.usage  # counted by the engine's tokenizer
+        assert u["prompt_tokens"] > 10 and u["total_tokens"] == u["prompt_tokens"] + u["completion_tokens"]
     assert choose_engine(None, "cpu") == "ctranslate2" and choose_engine("torch") == "torch"
     with pytest.raises(ValueError, match="engine must be one of"):
         choose_engine("vllm")
