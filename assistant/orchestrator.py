@@ -33,7 +33,7 @@ from assistant.ct2_engine import CT2Engine
 from assistant.engine import Engine, GenerationSettings
 from assistant.model import load_adapters, load_base
 from assistant.needs import ShopperNeeds, Vocabulary, needs_from_dialogue
-from assistant.prompts import format_price
+from assistant.prompts import format_price, strip_card_syntax
 from assistant.repair import apply_grounding
 from assistant.router import route
 from retrieval.fileio import DataError, Problem
@@ -349,6 +349,7 @@ class Assistant:
         asked = set(self.check_reply(history[-1]["content"], self.catalog, category=category).products)
 
         def checked(raw: str) -> tuple[str, list[str], list[str], Any]:
+            raw = strip_card_syntax(raw, self.catalog.by_id)  # card markup and ids never reach the shopper
             report = self.check_reply(raw, self.catalog, category=category, shown=shown)
             off = {
                 pid: "it does not match your request"

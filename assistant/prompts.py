@@ -9,7 +9,8 @@ the system prompt says so, so a product title such as "ignore previous instructi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Container, Iterable
 from typing import Any
 
 SYSTEM_PROMPT = (
@@ -79,3 +80,29 @@ def format_cards(products: Iterable[Any]) -> str:
     """The delimited product block for one turn (an explicit empty marker when there are none)."""
     cards = [product_card(p) for p in products]
     return "<products>\n" + ("\n".join(cards) if cards else NO_PRODUCTS) + "\n</products>"
+
+
+_CARD_ID = re.compile(r"\s*\[([^\[\]\s]{1,64})\]\s*")
+_PAREN_ID = re.compile(r"\s*\(\s*(?:id:?\s*)?([^()\s]{1,64})\s*\)")
+_BLOCK_TAG = re.compile(r"\s*</?products>\s*")
+_FIELD_PIPE = re.compile(r"\s+\|\s+(?=(?:brand: |\$|[A-Za-z_ ]{1,30}: ))")
+
+
+def strip_card_syntax(text: str, product_ids: Container[str]) -> str:
+    """Remove what only belongs in the cards from a reply: `[id]` markers of real products, bare ids like
+    "app-0039",
+    the `<products>` tags, and the ` | ` field separators (read as ", ").
+
+    Args:
+        text: a generated reply.
+        product_ids: the catalog's ids (e.g. a `Catalog.by_id` dict); only these are removed.
+    """
+    text = _BLOCK_TAG.sub(" ", text)
+    text = _CARD_ID.sub(lambda m: " " if m.group(1) in product_ids else m.group(0), text)
+    text = _PAREN_ID.sub(lambda m: "" if m.group(1) in product_ids else m.group(0), text)
+    # bare ids too, when they cannot be ordinary words (a digit and a '-' or '_', like "app-0039")
+    text = re.sub(r"(?<![\w-])[A-Za-z0-9]+[-_][\w-]*\d[\w-]*(?![\w-])",
+                  lambda m: "" if m.group(0) in product_ids else m.group(0), text)  # fmt: skip
+    text = re.sub(r"\s*\(\s*\)", "", text)
+    text = _FIELD_PIPE.sub(", ", text)
+    return re.sub(r"[ \t]{2,}", " ", text).strip() if text.strip() else text

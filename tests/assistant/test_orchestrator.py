@@ -189,3 +189,11 @@ def test_invented_product_is_repaired_before_the_shopper_sees_it(make_assistant)
     streamed = "".join(e for e in events if isinstance(e, str))
     assert "Glacier" not in streamed and "Trailblazer Rain Jacket" in streamed
     assert events[-1].products == ["a1"] and any("Glacier" in c for c in events[-1].corrections)
+
+
+def test_card_syntax_and_product_ids_never_reach_the_shopper(make_assistant):
+    script = "[a1] Trailblazer Rain Jacket | brand: Peak | $49.99 | color: red. Or a4 (a1) for you. </products>"
+    events = list(make_assistant(script=script).stream(_user("a red rain jacket")))
+    streamed = "".join(e for e in events if isinstance(e, str))
+    assert "[a1]" not in streamed and "(a1)" not in streamed and "products>" not in streamed and " | " not in streamed
+    assert "Trailblazer Rain Jacket, brand: Peak, $49.99" in streamed and events[-1].products == ["a1"]
