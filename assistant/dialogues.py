@@ -107,6 +107,8 @@ def validate_dialogues(path: str | Path, product_ids: set[str] | None = None) ->
     path = Path(path)
     if not path.exists():
         return [], [Problem(str(path), None, None, "file not found")]
+    if path.is_dir():
+        return [], [Problem(str(path), None, None, "is a folder, not a dialogue file")]
     out: list[Dialogue] = []
     problems: list[Problem] = []
     first_line: dict[str, int] = {}
@@ -130,15 +132,20 @@ def validate_dialogues(path: str | Path, product_ids: set[str] | None = None) ->
     return out, problems
 
 
+def dialogue_files(folder: str | Path) -> list[Path]:
+    """The dialogue files in `folder` (`*.jsonl`, `*.jsonl.gz`), in name order."""
+    return sorted(f for pattern in ("*.jsonl", "*.jsonl.gz") for f in Path(folder).glob(pattern) if f.is_file())
+
+
 def load_dialogues(path: str | Path | Iterable[str | Path], product_ids: set[str] | None = None) -> list[Dialogue]:
-    """Load and validate dialogue files (a file, a list of files, or a folder of `*.jsonl`).
+    """Load and validate dialogue files (a file, a list of files, or a folder of `*.jsonl` / `*.jsonl.gz`).
 
     Raises:
         DataError: listing every problem as `file:line: field: message`.
     """
     if isinstance(path, (str, Path)):
         p = Path(path)
-        files = sorted(p.glob("*.jsonl")) if p.is_dir() else [p]
+        files = dialogue_files(p) if p.is_dir() else [p]
     else:
         files = [Path(f) for f in path]
     dialogues: list[Dialogue] = []

@@ -1,13 +1,15 @@
 """The product catalog: the `Product` record, loading and validating catalog files, and product text.
 
-A catalog is JSONL, CSV or Parquet with one product per row:
+A catalog is JSONL (optionally `.jsonl.gz`), CSV or Parquet with one product per row:
 
     id (str, required, unique)   title (str, required)   category (str, required)
     price (number)  currency (str)  brand (str)  description (str)
     attributes (object name -> value; in CSV a JSON string)  image_url (str)  rating (number)
 
-Unknown fields are kept in `Product.extra`. JSONL is read line by line so that every problem names its
-line; CSV and Parquet are read through `datasets` and a row's line is its row number + 1 (the header).
+Unknown fields are kept in `Product.extra`; numbers anywhere in a record must be finite. Every problem
+names its line: JSONL is read line by line; CSV is read as text (no type guessing: `007` stays `007`), its
+cells converted field by field, and a problem names the line the row starts on; in Parquet the "line" is
+the 1-based row number. A UTF-8 byte order mark is ignored.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retrieval.fileio import DataError, Problem, atomic_write_jsonl, iter_jsonl
+from retrieval.fileio import DataError, Problem, atomic_write_jsonl, iter_csv, iter_jsonl, iter_parquet
 
 KNOWN_FIELDS = (
     "id",
@@ -35,6 +37,7 @@ KNOWN_FIELDS = (
 )
 _STR_FIELDS = ("currency", "brand", "description", "image_url")
 _NUM_FIELDS = ("price", "rating")
+CATALOG_PATTERNS = ("*.jsonl", "*.jsonl.gz", "*.csv", "*.parquet")
 
 
 @dataclass
@@ -75,6 +78,22 @@ def product_to_text(p: Product) -> str:
     return ". ".join(parts)
 
 
+def _not_json(value: Any) -> str | None:
+    """Why `value` is not plain JSON with finite numbers (None when it is); iterative, so depth is no limit."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, float) and not math.isfinite(v):
+            return f"must be a finite number, got {v!r}"
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif not (v is None or isinstance(v, (str, int, float, bool))):
+            return f"must be a JSON value, got {type(v).__name__}"
+    return None
+
+
 def parse_product(obj: Any, file: str, line: int) -> tuple[Product | None, list[Problem]]:
     """Check one raw record and build a `Product`; returns (None, problems) when it cannot be used."""
     if not isinstance(obj, dict):
@@ -94,8 +113,8 @@ def parse_product(obj: Any, file: str, line: int) -> tuple[Product | None, list[
             continue
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             probs.append(Problem(file, line, name, f"must be a number, got {type(v).__name__} {v!r}"))
-        elif math.isnan(v) or v < 0:
-            probs.append(Problem(file, line, name, f"must be a non-negative number, got {v!r}"))
+        elif not math.isfinite(v) or v < 0:
+            probs.append(Problem(file, line, name, f"must be a finite non-negative number, got {v!r}"))
     for name in _STR_FIELDS:
         v = obj.get(name)
         if v is not None and not isinstance(v, str):
@@ -105,9 +124,14 @@ def parse_product(obj: Any, file: str, line: int) -> tuple[Product | None, list[
         probs.append(
             Problem(file, line, "attributes", f"must be an object of name -> value, got {type(attrs).__name__}")
         )
+    extra = {k: v for k, v in obj.items() if k not in KNOWN_FIELDS}
+    nested = {f"attributes.{k}": v for k, v in attrs.items()} if isinstance(attrs, dict) else {}
+    for name, v in {**nested, **extra}.items():
+        why = _not_json(v)
+        if why:
+            probs.append(Problem(file, line, name, why))
     if probs:
         return None, probs
-    extra = {k: v for k, v in obj.items() if k not in KNOWN_FIELDS}
     return Product(
         id=str(obj["id"]),
         title=obj["title"].strip(),
@@ -123,46 +147,56 @@ def parse_product(obj: Any, file: str, line: int) -> tuple[Product | None, list[
     ), []
 
 
-def _rows_from_table(path: Path) -> Iterator[tuple[int, Any]]:
-    """CSV / Parquet rows through `datasets`, with empty cells as missing and `attributes` JSON-decoded."""
-    import datasets
-
-    builder = "csv" if path.suffix.lower() == ".csv" else "parquet"
-    ds = datasets.load_dataset(builder, data_files=str(path), split="train")
-    for i, row in enumerate(ds):
-        row = {k: v for k, v in row.items() if v is not None and v != ""}
-        if isinstance(row.get("attributes"), str):
+def _table_record(row: dict[str, Any]) -> dict[str, Any]:
+    """A CSV or Parquet row as a catalog record: empty cells missing; numbers and `attributes` converted where
+    they are text. A cell that does not convert stays text, so `parse_product` names that one field."""
+    rec = {k: v for k, v in row.items() if v is not None and v != ""}
+    for k in _NUM_FIELDS:
+        if isinstance(rec.get(k), str):
             try:
-                row["attributes"] = json.loads(row["attributes"])
-            except json.JSONDecodeError as e:
-                yield i + 2, Problem(str(path), i + 2, "attributes", f"not a JSON object: {e.msg}")
-                continue
-        yield i + 2, row
+                rec[k] = float(rec[k])
+            except ValueError:
+                pass
+    if isinstance(rec.get("attributes"), str):
+        try:
+            rec["attributes"] = json.loads(rec["attributes"])
+        except (ValueError, RecursionError):
+            pass
+    return rec
 
 
 def iter_catalog_records(path: str | Path) -> Iterator[tuple[int, Any]]:
-    """Raw `(line, record_or_Problem)` pairs of a catalog file of any supported format."""
+    """Raw `(line, record_or_Problem)` pairs of a catalog file of any supported format.
+
+    Raises:
+        DataError: the file is missing, is a folder, or has an unknown extension.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError([Problem(str(path), None, None, "file not found")])
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".json"):
-        yield from iter_jsonl(path)
-    elif suffix in (".csv", ".parquet"):
-        yield from _rows_from_table(path)
-    else:
-        raise DataError(
-            [Problem(str(path), None, None, f"unknown catalog format {suffix!r} (use .jsonl, .csv or .parquet)")]
-        )
+    if path.is_dir():
+        raise DataError([Problem(str(path), None, None, "is a folder, not a catalog file")])
+    name = path.name.lower()
+    if name.endswith((".jsonl", ".json", ".jsonl.gz", ".json.gz")):
+        return iter_jsonl(path)
+    if name.endswith((".csv", ".parquet")):
+        rows = iter_csv(path) if name.endswith(".csv") else iter_parquet(path)
+        return ((line, r if isinstance(r, Problem) else _table_record(r)) for line, r in rows)
+    why = f"unknown catalog format {path.suffix!r} (use .jsonl, .jsonl.gz, .csv or .parquet)"
+    raise DataError([Problem(str(path), None, None, why)])
 
 
 def validate_catalog(path: str | Path) -> tuple[list[Product], list[Problem]]:
-    """Read a whole catalog file and return the good products and every problem found (never raises
-    for bad content): bad JSON, non-UTF-8 bytes, missing or mistyped fields, duplicate ids."""
+    """Read a whole catalog file and return the good products and every problem found (never raises): a
+    missing file, a folder, bad JSON or CSV, non-UTF-8 bytes, missing or mistyped fields, duplicate ids."""
     products: list[Product] = []
     problems: list[Problem] = []
     first_line: dict[str, int] = {}
-    for line, rec in iter_catalog_records(path):
+    try:
+        records = iter_catalog_records(path)
+    except DataError as e:
+        return [], e.problems
+    for line, rec in records:
         if isinstance(rec, Problem):
             problems.append(rec)
             continue
@@ -211,11 +245,16 @@ class Catalog:
         atomic_write_jsonl(path, (p.to_dict() for p in self.products))
 
 
+def catalog_files(folder: str | Path) -> list[Path]:
+    """The catalog files in `folder` (`CATALOG_PATTERNS`), in name order."""
+    return sorted(f for pattern in CATALOG_PATTERNS for f in Path(folder).glob(pattern) if f.is_file())
+
+
 def load_catalog(path: str | Path | Iterable[str | Path]) -> Catalog:
     """Load and validate one or more catalog files.
 
     Args:
-        path: a catalog file, a folder of them (`*.jsonl`, `*.csv`, `*.parquet`), or a list of files.
+        path: a catalog file, a folder of them (`*.jsonl`, `*.jsonl.gz`, `*.csv`, `*.parquet`), or a list of files.
 
     Returns:
         The `Catalog`, products in file order.
@@ -225,7 +264,7 @@ def load_catalog(path: str | Path | Iterable[str | Path]) -> Catalog:
     """
     if isinstance(path, (str, Path)):
         p = Path(path)
-        files = sorted(f for ext in ("*.jsonl", "*.csv", "*.parquet") for f in p.glob(ext)) if p.is_dir() else [p]
+        files = catalog_files(p) if p.is_dir() else [p]
         if p.is_dir() and not files:
             raise DataError([Problem(str(p), None, None, "folder holds no .jsonl, .csv or .parquet catalog files")])
     else:

@@ -3,14 +3,19 @@ that name file, line and field.
 
 Everything that writes an artifact goes through `atomic_write_*`, so a killed process never leaves a
 half-written file behind: the data is written to a temporary file in the same folder and renamed over
-the target (rename is atomic on POSIX and Windows for files on one filesystem).
+the target (rename is atomic on POSIX and Windows for files on one filesystem). A folder that must change
+as a whole (an index, a base model) is written with `atomic_folder`: built beside the target, then swapped in.
+New files get the usual permissions (0666 less the umask), so an artifact one user builds another can read.
 """
 
 from __future__ import annotations
 
+import csv
+import ctypes
 import json
 import os
-import tempfile
+import secrets
+import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,7 +60,9 @@ def atomic_open(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    # os.open with 0o666 lets the kernel apply the umask (tempfile.mkstemp would make every artifact 0600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
             yield f
@@ -66,6 +73,47 @@ def atomic_open(
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux `renameat2(RENAME_EXCHANGE)`); False where unsupported."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None) if os.name == "posix" else None
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+@contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty folder beside `path` to write into; on clean exit it replaces `path` as a whole.
+
+    Readers see the old folder or the new one, never a mix: the new folder is swapped in with one atomic
+    exchange on Linux; elsewhere the old one is renamed aside first (a kill between the two renames leaves
+    `path` missing and both folders beside it). On an exception the new folder is removed and `path` is
+    left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    tmp.mkdir()
+    try:
+        yield tmp
+        for f in tmp.rglob("*"):
+            if f.is_file():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+        if not path.exists():
+            os.replace(tmp, path)
+        elif not _exchange(tmp, path):
+            old = path.parent / f".{path.name}.{secrets.token_hex(6)}.old"
+            os.replace(path, old)
+            os.replace(tmp, path)
+            tmp = old
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)  # after the swap: the old folder
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -92,14 +140,27 @@ def atomic_write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any | Problem]]:
     """Yield `(line_number, object)` for each non-blank line, or `(line_number, Problem)` for lines
     that are not UTF-8 or not valid JSON. Never raises for bad content, so callers can report all of it.
-    A `.gz` file is decompressed on the fly (Amazon ships `meta_*.jsonl.gz`).
+    A `.gz` file is decompressed on the fly (Amazon ships `meta_*.jsonl.gz`); a UTF-8 byte order mark is
+    ignored; a gzip stream that breaks off ends the file with one more `Problem`.
     """
     import gzip
 
     name = str(path)
     opener = gzip.open if name.endswith(".gz") else open
+    lineno = 0
     with opener(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
+        lines = iter(f)
+        while True:
+            try:
+                raw = next(lines, None)
+            except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError; a cut stream is an EOFError
+                yield lineno + 1, Problem(name, lineno + 1, None, f"not a readable gzip file ({e or 'cut short'})")
+                return
+            if raw is None:
+                return
+            lineno += 1
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark
+                raw = raw[3:]
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as e:
@@ -114,3 +175,65 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any | Problem]]:
                 yield lineno, json.loads(text)
             except json.JSONDecodeError as e:
                 yield lineno, Problem(name, lineno, None, f"invalid JSON: {e.msg} at column {e.colno}")
+            except (ValueError, RecursionError) as e:  # an integer of over 4300 digits; nesting past the stack
+                why = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(":")[0]
+                yield lineno, Problem(name, lineno, None, f"invalid JSON: {why}")
+
+
+def iter_csv(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, str] | Problem]]:
+    """Yield `(line, {column: text})` per CSV row (every cell as text: no type guessing), or `(line, Problem)`
+    for a row with more or fewer cells than the header, bytes that are not UTF-8, or broken quoting. `line`
+    is where the row starts (a quoted cell may span lines); blank lines are skipped; a UTF-8 BOM is ignored.
+    """
+    name = str(path)
+    bad_bytes: dict[int, str] = {}
+
+    def lines() -> Iterator[str]:
+        with open(path, "rb") as f:
+            for lineno, raw in enumerate(f, start=1):
+                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    bad_bytes[lineno] = f"not UTF-8 (byte {e.start}: {raw[e.start : e.start + 1]!r})"
+                    yield raw.decode("utf-8", errors="replace")
+
+    reader = csv.reader(lines())
+    header: list[str] | None = None
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader, None)
+        except csv.Error as e:
+            yield start, Problem(name, start, None, f"not valid CSV: {e}")
+            continue
+        if cells is None:
+            return
+        bad = [n for n in range(start, reader.line_num + 1) if n in bad_bytes]
+        if not cells:
+            continue
+        if bad:
+            yield bad[0], Problem(name, bad[0], None, bad_bytes[bad[0]])
+        elif header is None:
+            header = [c.strip() for c in cells]
+        elif len(cells) != len(header):
+            yield start, Problem(name, start, None, f"row has {len(cells)} cells, the header has {len(header)}")
+        else:
+            yield start, dict(zip(header, cells))
+
+
+def iter_parquet(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
+    """Yield `(row, {column: value})` per Parquet row (`row` 1-based), then `(row, Problem)` and stop if the
+    file cannot be read (not Parquet, or a corrupt row group)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 0
+    try:
+        for batch in pq.ParquetFile(path).iter_batches():
+            for row in batch.to_pylist():
+                n += 1
+                yield n, row
+    except (pa.ArrowException, OSError) as e:
+        yield n + 1, Problem(str(path), n + 1 if n else None, None, f"not a readable Parquet file: {e}")

@@ -102,3 +102,29 @@ def test_missing_catalog_is_an_error_not_a_traceback(tmp_path, capsys):
     _write(path, [GOOD])
     assert cli(["data", "validate", str(path), "--kind", "dialogues", "--catalog", str(tmp_path / "nope.jsonl")]) == 1
     assert "file not found" in capsys.readouterr().err
+
+
+def test_a_folder_is_validated_file_by_file(small_demo, tmp_path, capsys):
+    assert cli(["data", "validate", str(small_demo / "catalog"), "--kind", "catalog"]) == 0
+    out = capsys.readouterr().out
+    assert "apparel.jsonl" in out and "beauty.jsonl" in out
+    cat = str(small_demo / "catalog")
+    assert cli(["data", "validate", str(small_demo / "dialogues"), "--kind", "dialogues", "--catalog", cat]) == 0
+    assert "apparel.train.jsonl" in capsys.readouterr().out
+    _write(tmp_path / "a.jsonl", [GOOD])
+    _write(tmp_path / "b.jsonl", [dict(GOOD, messages=[])])
+    assert cli(["data", "validate", str(tmp_path), "--kind", "dialogues"]) == 1
+    assert f"{tmp_path / 'b.jsonl'}:1: messages:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["catalog", "dialogues"])
+def test_an_empty_folder_or_a_folder_named_like_a_file_is_no_traceback(tmp_path, capsys, kind):
+    from assistant.dialogues import validate_dialogues
+
+    folder = tmp_path / "x.jsonl"
+    folder.mkdir()
+    assert cli(["data", "validate", str(folder), "--kind", kind]) == 1
+    err = capsys.readouterr().err
+    assert f"{folder}: -: folder holds no" in err and "Traceback" not in err
+    _, problems = validate_dialogues(folder)
+    assert "folder" in problems[0].message

@@ -1,9 +1,11 @@
 """`shopguide data validate`: check a catalog or dialogue file and print every problem.
 
     shopguide data validate data/demo/catalog/apparel.jsonl --kind catalog
+    shopguide data validate data/demo/catalog --kind catalog          # every catalog file in the folder
     shopguide data validate data/demo/dialogues/apparel.train.jsonl --kind dialogues --catalog data/demo/catalog
 
-Each problem prints as `file:line: field: what is wrong`; the exit code is 1 when there is any.
+Each problem prints as `file:line: field: what is wrong`; the exit code is 1 when there is any. A folder is
+checked file by file (catalogs: .jsonl, .jsonl.gz, .csv, .parquet; dialogues: .jsonl, .jsonl.gz).
 With `--catalog`, dialogue files are also checked against the catalog: product ids in `products`,
 `target` and `candidates` exist, and every annotated fact (`facts: [{"product", "field", "value"}]`)
 states the catalog's value.
@@ -13,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
-from assistant.dialogues import validate_dialogues
-from retrieval.catalog import Catalog, load_catalog, validate_catalog
+from assistant.dialogues import dialogue_files, validate_dialogues
+from retrieval.catalog import Catalog, catalog_files, load_catalog, validate_catalog
 from retrieval.fileio import DataError, Problem, iter_jsonl
 
 
@@ -98,25 +101,34 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="shopguide data validate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("file", help="the file to check (.jsonl; catalogs may also be .csv or .parquet)")
+    ap.add_argument("file", help="the file or folder to check (.jsonl, .jsonl.gz; catalogs also .csv, .parquet)")
     ap.add_argument("--kind", choices=["catalog", "dialogues"], required=True, help="what the file holds")
     ap.add_argument("--catalog", help="with --kind dialogues: catalog file or folder to check product ids against")
     args = ap.parse_args(argv)
+    noun = "products" if args.kind == "catalog" else "dialogues"
+    path = Path(args.file)
+    files = [path]
+    if path.is_dir():
+        files = catalog_files(path) if args.kind == "catalog" else dialogue_files(path)
+        if not files:
+            print(f"{path}: -: folder holds no {args.kind} files", file=sys.stderr)
+            return 1
     try:
-        if args.kind == "catalog":
-            good, problems = validate_catalog(args.file)
-        else:
-            catalog = load_catalog(args.catalog) if args.catalog else None
-            good, problems = validate_dialogues(args.file, set(catalog.by_id) if catalog else None)
-            if catalog is not None:
-                problems += check_annotations(args.file, catalog)
-    except DataError as e:  # the file (or the catalog it refers to) could not be read at all
+        catalog = load_catalog(args.catalog) if args.kind == "dialogues" and args.catalog else None
+    except DataError as e:  # the catalog the dialogues refer to could not be read
         for p in e.problems:
             print(p, file=sys.stderr)
         return 1
-    for p in problems:
-        print(p, file=sys.stderr)
-    noun = "products" if args.kind == "catalog" else "dialogues"
-    status = "ok" if not problems else f"{len(problems)} problem(s)"
-    print(f"{args.file}: {len(good)} valid {noun}, {status}")
-    return 1 if problems else 0
+    failed = False
+    for f in files:
+        if args.kind == "catalog":
+            good, problems = validate_catalog(f)
+        else:
+            good, problems = validate_dialogues(f, set(catalog.by_id) if catalog else None)
+            if catalog is not None and f.is_file():
+                problems += check_annotations(str(f), catalog)
+        for p in problems:
+            print(p, file=sys.stderr)
+        print(f"{f}: {len(good)} valid {noun}, {'ok' if not problems else f'{len(problems)} problem(s)'}")
+        failed = failed or bool(problems)
+    return 1 if failed else 0
