@@ -31,7 +31,7 @@ from retrieval.bm25 import BM25
 from retrieval.catalog import Catalog, Product, load_catalog
 from retrieval.columns import FilterColumns
 from retrieval.encoder import Encoder, load_encoder
-from retrieval.fileio import DataError, Problem, atomic_open, atomic_write_json
+from retrieval.fileio import DataError, Problem, atomic_folder, atomic_open, atomic_write_json
 from retrieval.filters import Filters
 from retrieval.fusion import fuse
 from retrieval.text import DEFAULT_FIELDS, product_text
@@ -291,19 +291,32 @@ class ProductIndex:
 
     # ------------------------------------------------------------------------------------------ save / load
     def save(self, folder: str | Path) -> Path:
-        """Write the index folder (compacting freed slots first). Every file is written atomically."""
+        """Write the index folder (compacting freed slots first), replacing an index there as a whole.
+
+        The files are written into a new folder beside `folder` and swapped in (`atomic_folder`), so a save
+        killed at any moment (e.g. during an in-place `index update`) leaves the previous index loadable.
+
+        Raises:
+            DataError: `folder` exists and holds files but no index (it is never emptied).
+        """
         folder = Path(folder)
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            if not (folder / "index_config.json").is_file():
+                raise DataError([Problem(str(folder), None, None, "not an index folder and not empty; not replaced")])
         self._maybe_compact(force=True)
-        folder.mkdir(parents=True, exist_ok=True)
         prods = [p for p in self.products if p is not None]
+        with atomic_folder(folder) as tmp:
+            self._write(tmp, prods)
+        log.info("saved index of %d products to %s", len(prods), folder)
+        return folder
+
+    def _write(self, folder: Path, prods: list[Product]) -> None:
         Catalog(prods).save(folder / "products.jsonl")
         with atomic_open(folder / "embeddings.npy", "wb") as f:
             np.save(f, self.embeddings)
         self.bm25.save(folder)
         if self.hnsw is not None:
             self.hnsw.save(str(folder / "hnsw.faiss"))
-        elif (folder / "hnsw.faiss").exists():
-            (folder / "hnsw.faiss").unlink()
         atomic_write_json(
             folder / "index_config.json",
             {
@@ -319,8 +332,6 @@ class ProductIndex:
                 "bm25": {"k1": self.bm25.k1, "b": self.bm25.b},
             },
         )
-        log.info("saved index of %d products to %s", len(prods), folder)
-        return folder
 
     @classmethod
     def load(cls, folder: str | Path, encoder: Encoder | str | None = None, check: bool = True) -> ProductIndex:
@@ -359,7 +370,7 @@ class ProductIndex:
                     str(folder / "products.jsonl"),
                     None,
                     None,
-                    "catalog fingerprint differs from index_config.json (edited by hand?)",
+                    "catalog fingerprint differs from index_config.json (changed after the index was saved)",
                 )
             )
         if probs:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import random
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from retrieval.fileio import atomic_write_json, atomic_write_text
+from retrieval.fileio import DataError, Problem, atomic_write_json, atomic_write_text
 from training.config import save_config
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,16 @@ LATEST = "latest"
 
 
 def _rng_state() -> dict[str, Any]:
+    """RNG states as tensors and plain values only, so `torch.load(weights_only=True)` reads them back."""
     import numpy as np
     import torch
 
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)],
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -45,7 +52,8 @@ def _set_rng_state(state: Mapping[str, Any]) -> None:
     import torch
 
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -134,6 +142,7 @@ def load_checkpoint(
 
     Raises:
         ValueError: the checkpoint's trainable parameters do not match the model's.
+        DataError: `training_state.pt` holds more than tensors and plain values (it is not unpickled).
     """
     import torch
     from safetensors.torch import load_file
@@ -150,7 +159,11 @@ def load_checkpoint(
     with torch.no_grad():
         for n, t in weights.items():
             params[n].copy_(t.to(params[n].device, params[n].dtype))
-    training = torch.load(path / "training_state.pt", weights_only=False)
+    try:  # weights_only: tensors and plain values, never code (a planted file in a shared folder runs nothing)
+        training = torch.load(path / "training_state.pt", weights_only=True)
+    except pickle.UnpicklingError as e:
+        why = f"not a checkpoint this version loads safely ({str(e).splitlines()[0]}); remove {ckpt_dir} to start over"
+        raise DataError([Problem(str(path / "training_state.pt"), None, None, why)]) from e
     if optimizer is not None:
         optimizer.load_state_dict(training["optimizer"])
     if scheduler is not None and training["scheduler"] is not None:
@@ -199,7 +212,8 @@ def save_adapter(
     if cfg is not None:
         save_config(cfg, tmp / "train_config.yaml")
     atomic_write_json(tmp / "metrics.json", dict(metrics or {}))
-    for f in tmp.iterdir():
+    (out_dir / "metrics.json").unlink(missing_ok=True)  # metrics.json goes in last: it marks a finished folder
+    for f in sorted(tmp.iterdir(), key=lambda f: f.name == "metrics.json"):
         os.replace(f, out_dir / f.name)
     tmp.rmdir()
     log.info("adapter %s written to %s", name, out_dir)

@@ -24,7 +24,7 @@ from typing import Any
 from assistant.chat_format import PROJECT_CHAT_TEMPLATE, build_messages, render_text
 from assistant.model import pick_device
 from assistant.prompts import format_cards
-from retrieval.fileio import DataError, atomic_write_json
+from retrieval.fileio import DataError, atomic_folder, atomic_write_json
 from training.examples import load_split
 
 log = logging.getLogger(__name__)
@@ -286,20 +286,21 @@ def pretrain(args: argparse.Namespace) -> Path:
         ) / len(val)
     elapsed = clock() - start
     out = Path(args.out)
-    model.save_pretrained(str(out), safe_serialization=True)
-    tokenizer.save_pretrained(str(out))
-    atomic_write_json(
-        out / "pretrain_metrics.json",
-        {
-            "steps": step,
-            "seconds": round(elapsed, 1),
-            "tokens": step * args.batch_size * args.seq_len,
-            "val_loss": round(val_loss, 4),
-            "val_perplexity": round(math.exp(val_loss), 3),
-            "parameters": model.num_parameters(),
-            "categories": cats,
-            "args": vars(args),
-        },
-    )
+    with atomic_folder(out) as tmp:  # swapped in whole: a kill while saving keeps the previous base
+        model.save_pretrained(str(tmp), safe_serialization=True)
+        tokenizer.save_pretrained(str(tmp))
+        atomic_write_json(
+            tmp / "pretrain_metrics.json",
+            {
+                "steps": step,
+                "seconds": round(elapsed, 1),
+                "tokens": step * args.batch_size * args.seq_len,
+                "val_loss": round(val_loss, 4),
+                "val_perplexity": round(math.exp(val_loss), 3),
+                "parameters": model.num_parameters(),
+                "categories": cats,
+                "args": vars(args),
+            },
+        )
     log.info("pretrain: %d steps in %.0fs, validation loss %.3f", step, elapsed, val_loss)
     return out

@@ -25,7 +25,7 @@ import numpy as np
 from assistant.dialogues import load_dialogues
 from retrieval.catalog import Catalog, load_catalog
 from retrieval.encoder import DEFAULT_ENCODER, bundled_encoder_path, load_encoder
-from retrieval.fileio import DataError, atomic_write_json
+from retrieval.fileio import DataError, atomic_folder, atomic_write_json
 from retrieval.metrics import ranking_metrics
 from retrieval.text import product_text
 
@@ -132,8 +132,8 @@ def train(
         losses.append(loss.item())
         bar.set_postfix(loss=f"{np.mean(losses[-10:]):.3f}")
     model.eval()
-    out.mkdir(parents=True, exist_ok=True)
-    model.save(str(out))
+    with atomic_folder(out) as tmp:  # swapped in whole: a kill while saving keeps the previous encoder
+        model.save(str(tmp))
     return model, losses
 
 

@@ -6,8 +6,9 @@
 
 Kill it at any point and run the same command again: it resumes from the last checkpoint in
 `OUT_DIR/checkpoints/` (weights, optimizer, scheduler, data position, RNG) and ends where an
-uninterrupted run ends. The result in OUT_DIR is a standard PEFT adapter plus `train_config.yaml`,
-`metrics.json` and `train_log.jsonl`.
+uninterrupted run ends. Run it again after it finished and it says so and leaves the adapter alone
+(`--overwrite` trains it again from scratch). The result in OUT_DIR is a standard PEFT adapter plus
+`train_config.yaml`, `metrics.json` and `train_log.jsonl`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shutil
 import sys
 import time
 import warnings
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.model import find_lora_targets, load_base, pick_device, pick_dtype
-from retrieval.fileio import DataError
+from retrieval.fileio import DataError, atomic_write_text
 from training.checkpoint import load_checkpoint, save_adapter, save_checkpoint
 from training.config import ConfigError, load_config
 from training.examples import ForeverDataIterator, assistant_token_loss, build_examples, load_split, weight_by_act
@@ -177,6 +179,11 @@ def eval_batches(cfg: SFTConfig, category: str, tokenizer: Any) -> list[dict[str
     return [next(it) for _ in range(it.batches_per_epoch())]
 
 
+def is_finished(out_dir: str | Path) -> bool:
+    """True when `out_dir` holds the adapter of a finished run (`metrics.json` is written with it, last)."""
+    return (Path(out_dir) / "adapter_config.json").is_file() and (Path(out_dir) / "metrics.json").is_file()
+
+
 def main(cfg: SFTConfig) -> Path:
     """Train (or resume) the run described by `cfg`; returns the adapter folder."""
     import torch
@@ -231,6 +238,9 @@ def main(cfg: SFTConfig) -> Path:
     stop_at = min(cfg.max_steps, cfg.stop_after_steps or cfg.max_steps)
     log_file = out_dir / "train_log.jsonl"
     out_dir.mkdir(parents=True, exist_ok=True)
+    if accelerator.is_main_process:  # keep the log of the steps done so far: those after a kill are redone
+        kept = [line for line in _log_lines(log_file) if json.loads(line).get("step", 0) <= step]
+        atomic_write_text(log_file, "".join(kept))
 
     bar = tqdm(
         total=cfg.max_steps,
@@ -309,12 +319,24 @@ def main(cfg: SFTConfig) -> Path:
     if accelerator.is_main_process:
         save_adapter(raw_model, out_dir, cfg, metrics)
         if not cfg.keep_checkpoints:
-            import shutil
-
             shutil.rmtree(ckpt_dir, ignore_errors=True)
     accelerator.wait_for_everyone()
     log.info("adapter %s: %s", out_dir, metrics)
     return out_dir
+
+
+def _log_lines(path: Path) -> list[str]:
+    """The complete JSON lines of a training log (a line torn by a kill is dropped)."""
+    if not path.exists():
+        return []
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if isinstance(json.loads(line), dict):
+                lines.append(line + "\n")
+        except ValueError:
+            continue
+    return lines
 
 
 def cli(argv: list[str] | None = None) -> int:
@@ -326,10 +348,16 @@ def cli(argv: list[str] | None = None) -> int:
     )
     p.add_argument("config", help="YAML config, e.g. training/configs/sft.yaml")
     p.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. max_steps=300 lora.r=8")
+    p.add_argument("--overwrite", action="store_true", help="train again when OUT_DIR holds a finished run")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         cfg = load_config(SFTConfig, args.config, args.overrides)
+        if is_finished(cfg.out_dir) and not args.overwrite:
+            print(f"{cfg.out_dir} already finished (adapter and metrics.json there); pass --overwrite to train again")
+            return 0
+        if args.overwrite:  # from scratch: kept checkpoints would resume the old run
+            shutil.rmtree(Path(cfg.out_dir) / "checkpoints", ignore_errors=True)
         out = main(cfg)
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)

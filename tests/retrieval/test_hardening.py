@@ -1,7 +1,8 @@
-"""Bad and unusual catalog files: non-finite numbers, CSV without type inference, ragged rows, folders given as
-files, corrupt Parquet, a UTF-8 BOM, gzipped JSONL, and file permissions that follow the umask.
+"""Hardening of retrieval: bad and unusual catalog files (non-finite numbers, CSV without type inference, ragged
+rows, folders given as files, corrupt Parquet, a UTF-8 BOM, gzipped JSONL), file permissions that follow the
+umask, and index folders that an interrupted save leaves loadable.
 
-Run: python -m pytest -q tests/retrieval/test_catalog_hardening.py
+Run: python -m pytest -q tests/retrieval/test_hardening.py
 """
 
 from __future__ import annotations
@@ -136,3 +137,39 @@ def test_atomic_writes_follow_the_umask(tmp_path):
         os.umask(old)
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "b.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_interrupted_index_update_leaves_the_old_index_loadable(tmp_path, monkeypatch):
+    from retrieval.bm25 import BM25
+    from retrieval.catalog import Product
+    from retrieval.index import ProductIndex
+
+    folder = tmp_path / "ix"
+    products = [Product(f"p{i}", f"Product {i}", "apparel", price=float(i)) for i in range(6)]
+    ProductIndex.build(products, encoder="hash:32").save(folder)
+    before = sorted(p.id for p in ProductIndex.load(folder).catalog)
+
+    def killed(self, folder):  # the process dies after products.jsonl and embeddings.npy are written
+        raise KeyboardInterrupt
+
+    idx = ProductIndex.load(folder)
+    idx.remove(["p0", "p1"])
+    idx.add([Product("new", "New thing", "apparel", price=1.0)])
+    monkeypatch.setattr(BM25, "save", killed)
+    with pytest.raises(KeyboardInterrupt):
+        idx.save(folder)
+    monkeypatch.undo()
+    assert sorted(p.id for p in ProductIndex.load(folder).catalog) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ix"]  # nothing half-built left beside it
+    idx.save(folder)
+    assert "new" in ProductIndex.load(folder).catalog and "p0" not in ProductIndex.load(folder).catalog
+
+
+def test_index_save_refuses_a_folder_that_holds_other_files(tmp_path):
+    from retrieval.catalog import Product
+    from retrieval.index import ProductIndex
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(DataError, match="not an index folder"):
+        ProductIndex.build([Product("a", "A", "x")], encoder="hash:16").save(tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
