@@ -10,8 +10,10 @@ Output folder:
     metrics.json    written atomically at the end, always recomputed from the whole results.jsonl
     report.html     self-contained report
 
-A malformed line (bad JSON, missing field, product not in the catalog, duplicate id) is logged as
-`file:line: field: message`, skipped, and listed in metrics.json under "skipped". A dialogue whose scoring or
+A malformed line (bad JSON, missing field, target not in the catalog, duplicate id) is logged as
+`file:line: field: message`, skipped, and listed in metrics.json under "skipped". Product ids in messages that
+are not in the catalog do not skip a dialogue: scoring counts them as hallucinated products. A file without
+any dialogue is an error, not a run of "0 dialogues". A dialogue whose scoring or
 replay raises is recorded with its "error" and counted, and retried on the next restart.
 """
 
@@ -98,7 +100,8 @@ def iter_transcripts(
 
     Args:
         path: a dialogue JSONL file.
-        product_ids: catalog ids that products and targets must belong to (None: not checked).
+        product_ids: catalog ids that targets must belong to (None: not checked). Ids in messages are not
+            checked here: naming a product the catalog lacks is what scoring counts as a hallucination.
         skipped: receives `{"line", "field", "message", "problem"}` per skipped line.
     """
     first: dict[str, int] = {}
@@ -108,10 +111,13 @@ def iter_transcripts(
         if isinstance(rec, Problem):
             probs = [rec]
         else:
-            d, probs = parse_dialogue(rec, str(path), line, product_ids)
+            d, probs = parse_dialogue(rec, str(path), line)
             if d is not None and d.id in first:
                 msg = f"duplicate id {d.id!r} (first on line {first[d.id]})"
                 probs, d = [Problem(str(path), line, "id", msg)], None
+            elif d is not None and product_ids is not None and d.target is not None and d.target not in product_ids:
+                msg = f"product {d.target!r} is not in the catalog"
+                probs, d = [Problem(str(path), line, "target", msg)], None
         if d is None:
             for p in probs:
                 log.warning("skipped %s", p)
@@ -213,7 +219,8 @@ def run_eval(
         The metrics dictionary written to metrics.json.
 
     Raises:
-        DataError: the transcript or catalog file is missing/unreadable, or `out` holds a different run.
+        DataError: the transcript or catalog file is missing/unreadable or holds no dialogue, or `out` holds a
+            different run.
         ValueError: an in-process `assistant` with workers > 1.
     """
     from tqdm import tqdm
@@ -221,6 +228,8 @@ def run_eval(
     transcripts, out = Path(transcripts), Path(out)
     if not transcripts.is_file():
         raise DataError([Problem(str(transcripts), None, None, "transcript file not found")])
+    if _count_lines(transcripts) == 0:
+        raise DataError([Problem(str(transcripts), None, None, "holds no dialogues (the file is empty)")])
     if assistant is not None and workers > 1:
         raise ValueError("an in-process assistant object needs workers=1; pass assistant_dir for parallel replay")
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
@@ -316,6 +325,9 @@ def run_eval(
     bar.close()
     log.info("evaluated %d new dialogue(s), %d already done, %d line(s) skipped", n_new, len(done), len(skipped))
     results = read_results(results_path, turns=mode == "replay")  # corpus chrF/BLEU need the replay turns
+    if not results:
+        why = f"holds no dialogues that can be evaluated ({len(skipped)} malformed line(s), logged above)"
+        raise DataError([Problem(str(transcripts), None, None, why)])
     metrics = summarize(results, skipped, {**config, "new_this_run": n_new})
     atomic_write_json(out / "metrics.json", metrics)
     if report:

@@ -147,6 +147,8 @@ def score_dialogue(d: Dialogue, grounder: Grounder, k_values: tuple[int, ...] = 
                 **_grounding_fields(report),
             }
         )
+        # logged product ids the catalog lacks are hallucinated products too (the text may not name them)
+        turns[-1]["unknown"] += [p for p in msg.get("products") or [] if p not in grounder.catalog]
         previous.append(msg["content"])
     rec_turns = [t for t in turns if t["reaction"] is not None]
     unclear = needs_unclear(d, grounder)

@@ -314,3 +314,21 @@ def test_recquest_import_scores(shared_data, tmp_path):
     m = run_eval(t, tmp_path / "rq" / "catalog.jsonl", tmp_path / "run", progress=False, report=False, limit=30)
     assert m["counts"]["dialogues"] == 30 and m["counts"]["errors"] == 0 and m["counts"]["skipped_lines"] == 0
     assert m["overall"]["target_hit@5"]["n"] == 30 and m["overall"]["words_per_turn"]["mean"] > 10
+
+
+def test_unknown_product_ids_are_scored_as_hallucinations_not_skipped(tmp_path, catalog):
+    d = {"id": "h1", "category": "shoes", "messages": [u("shoes"), a("Try the Phantom X1.", ["p999", "p1"])]}
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(d) + "\n")
+    m = run_eval(path, catalog, tmp_path / "out", progress=False, report=False)
+    assert m["counts"]["dialogues"] == 1 and m["counts"]["skipped_lines"] == 0
+    assert m["overall"]["hallucinated_products"]["mean"] == 1.0
+    assert read_results(tmp_path / "out" / "results.jsonl")[0]["turns"][0]["unknown"] == ["p999"]
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n"])
+def test_an_empty_transcript_file_is_an_error(tmp_path, capsys, content):
+    path, cat = write_inputs(tmp_path)
+    path.write_text(content)
+    assert eval_main([str(path), "--catalog", str(cat), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    assert f"{path}: -: holds no dialogues" in capsys.readouterr().err
