@@ -2,6 +2,7 @@
 
     python app.py                          # http://127.0.0.1:7860 (page), /v1 (API), bundle ./demo
     python app.py --bundle DIR --host 0.0.0.0 --port 8000 --token SECRET --auth user:pass
+    SHOPGUIDE_TOKEN=SECRET SHOPGUIDE_AUTH=user:pass python app.py --host 0.0.0.0   # secrets kept out of `ps`
 
 The same server as `shopguide serve` (see `assistant/server.py`). A missing bundle is reported with the
 command that builds it (`shopguide build-demo`).

@@ -1,7 +1,7 @@
 """The assistant's HTTP faces: an OpenAI-compatible API and (mounted at `/`) the Gradio chat page.
 
     shopguide serve --bundle demo                       # http://127.0.0.1:7860 (page) and /v1 (API)
-    shopguide serve --host 0.0.0.0 --token SECRET --auth alice:pw
+    SHOPGUIDE_TOKEN=SECRET SHOPGUIDE_AUTH=alice:pw shopguide serve --host 0.0.0.0   # secrets kept out of `ps`
 
 API (any OpenAI client works: `OpenAI(base_url="http://127.0.0.1:7860/v1", api_key=TOKEN or "none")`):
 
@@ -14,8 +14,9 @@ API (any OpenAI client works: `OpenAI(base_url="http://127.0.0.1:7860/v1", api_k
     GET  /health                liveness and catalog size (never needs the token)
 
 Safe defaults: 127.0.0.1, request bodies <= `MAX_BODY_BYTES`, <= `MAX_MESSAGES` messages of <= `MAX_MESSAGE_CHARS`
-characters, errors in OpenAI's `{"error": {...}}` shape with a 4xx status, and a generation error ends the
-request, never the server.
+characters, errors in OpenAI's `{"error": {...}}` shape with a 4xx status (bad JSON, NaN, huge integers and deep
+nesting included), and a generation error ends the request, never the server. With a token every route but
+/health needs it, the page through a login (`assistant/access.py`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import argparse
 import dataclasses
 import json
 import logging
-import secrets
+import math
+import os
 import sys
 import time
 import uuid
@@ -33,9 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request  # module level: FastAPI resolves the string annotations of the routes here
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from assistant.access import TokenGuard
 from assistant.engine import GenerationSettings
 from assistant.faces import add_bundle_args, open_bundle
 from assistant.webui import UI_CSS
@@ -47,7 +51,9 @@ MAX_BODY_BYTES = 256_000
 MAX_MESSAGES = 64
 MAX_MESSAGE_CHARS = 4_000
 MAX_NEW_TOKENS = 512
+MAX_SEED = 2**63 - 1
 AUTO_MODEL = "shopguide"
+TOKEN_ENV, AUTH_ENV = "SHOPGUIDE_TOKEN", "SHOPGUIDE_AUTH"
 
 
 class ApiError(Exception):
@@ -83,14 +89,17 @@ def _settings(body: dict[str, Any]) -> Any:
     for name, lo, hi in (("temperature", 0.0, 2.0), ("top_p", 0.01, 1.0)):
         v = body.get(name)
         if v is not None:
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ApiError(400, f"{name} must be a number", name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ApiError(400, f"{name} must be a finite number", name)
             wanted[name] = min(max(float(v), lo), hi)
     if "temperature" in wanted:  # OpenAI: 0 is greedy, above 0 samples
         t = wanted.pop("temperature")
         wanted.update(do_sample=t > 0, **({"temperature": t} if t > 0 else {}))
-    if isinstance(body.get("seed"), int):
-        wanted["seed"] = body["seed"]
+    seed = body.get("seed")
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise ApiError(400, f"seed must be an integer from 0 to {MAX_SEED}", "seed")
+        wanted["seed"] = seed
     if not wanted:
         return None
 
@@ -155,7 +164,8 @@ def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MA
 
     Args:
         assistant: an `assistant.orchestrator.Assistant`.
-        token: when set, `/v1/*` needs `Authorization: Bearer <token>`.
+        token: when set, every route but `/health` needs it (`assistant.access.TokenGuard`): the API as
+            `Authorization: Bearer <token>`, the page mounted by `build_app` through a login.
         max_body_bytes: larger request bodies get 413.
 
     Returns:
@@ -163,10 +173,18 @@ def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MA
     """
     app = FastAPI(title="shopguide", docs_url=None, redoc_url=None)
     categories = list(assistant.categories)
+    if token is not None:
+        app.add_middleware(TokenGuard, token=token)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        err = exc.errors()[0] if exc.errors() else {}
+        param = str(err["loc"][-1]) if err.get("loc") else None
+        return JSONResponse(ApiError(400, f"{param}: {err.get('msg', 'invalid')}", param).body(), status_code=400)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
@@ -174,12 +192,8 @@ def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MA
         return JSONResponse(ApiError(500, f"internal error: {type(exc).__name__}").body(), status_code=500)
 
     @app.middleware("http")
-    async def _guard(request: Request, call_next: Any) -> Any:
+    async def _limit(request: Request, call_next: Any) -> Any:
         if request.url.path.startswith("/v1/"):
-            if token is not None:
-                given = request.headers.get("authorization", "")
-                if not secrets.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                    return JSONResponse(ApiError(401, "missing or wrong bearer token").body(), status_code=401)
             size = request.headers.get("content-length")
             if size is not None and (not size.isdigit() or int(size) > max_body_bytes):
                 return JSONResponse(ApiError(413, f"request body over {max_body_bytes} bytes").body(), status_code=413)
@@ -190,9 +204,13 @@ def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MA
         if len(raw) > max_body_bytes:
             raise ApiError(413, f"request body over {max_body_bytes} bytes")
         try:
-            return json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            return json.loads(raw, parse_constant=_no_constant)
+        except RecursionError as e:
+            raise ApiError(400, "the request body is not valid JSON: nested too deeply") from e
+        except json.JSONDecodeError as e:
             raise ApiError(400, f"the request body is not valid JSON: {e}") from e
+        except ValueError as e:  # NaN / Infinity, an integer of over 4300 digits, bytes that are not UTF-8
+            raise ApiError(400, f"the request body is not valid JSON: {str(e).split(':')[0]}") from e
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -229,6 +247,9 @@ def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MA
             raise ApiError(400, f"q is too long ({len(q)} > {MAX_MESSAGE_CHARS} characters)", "q")
         if category is not None and category not in categories:
             raise ApiError(400, f"unknown category {category!r}", "category")
+        for name, v in (("min_price", min_price), ("max_price", max_price)):
+            if v is not None and not math.isfinite(v):
+                raise ApiError(400, f"{name} must be a finite number", name)
         try:
             filters = Filters(
                 category=category, min_price=min_price, max_price=max_price, brands=[brand] if brand else []
@@ -243,7 +264,10 @@ def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MA
         body = await _json(request)
         messages, category, stream = parse_chat_request(body, categories)
         settings = _settings(body)
-        filters = body.get("filters") if isinstance(body.get("filters"), dict) else None
+        try:
+            filters = None if body.get("filters") is None else Filters.from_dict(body["filters"])
+        except ValueError as e:
+            raise ApiError(400, str(e), "filters") from e
         cid, created, model = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time()), body.get("model") or AUTO_MODEL
         if not stream:
             try:
@@ -268,6 +292,10 @@ def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MA
         )
 
     return app
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _sse(
@@ -316,7 +344,7 @@ def build_app(
 
     Args:
         assistant: the `Assistant` to serve.
-        token: bearer token for `/v1/*` (None: open).
+        token: the token every route but `/health` needs (None: open).
         auth: `(user, password)` login for the page (None: open).
         feedback_path: JSONL file that thumbs up / down are appended to.
     """
@@ -337,8 +365,18 @@ def add_server_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="address to listen on (default 127.0.0.1: this machine only; use 0.0.0.0 to expose it)",
     )
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    parser.add_argument("--token", default=None, help="require `Authorization: Bearer TOKEN` on the API")
-    parser.add_argument("--auth", default=None, metavar="USER:PASS", help="require this login on the chat page")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get(TOKEN_ENV) or None,
+        help="require this token on every route but /health: `Authorization: Bearer TOKEN` on the API, a login "
+        f"on the page (default: ${TOKEN_ENV}; the environment keeps it out of `ps`)",
+    )
+    parser.add_argument(
+        "--auth",
+        default=os.environ.get(AUTH_ENV) or None,
+        metavar="USER:PASS",
+        help=f"require this user login on the chat page (default: ${AUTH_ENV})",
+    )
     parser.add_argument("--feedback", default="feedback.jsonl", help="thumbs up/down JSONL (default feedback.jsonl)")
     return parser
 

@@ -1,10 +1,12 @@
 """The Gradio chat page: streamed replies, product cards, category and filter controls, thumbs up / down.
 
 Built by `build_ui(assistant)` and mounted at `/` by `assistant.server.build_app` (run `python app.py`).
-Catalog and model text is always shown as text: replies are HTML-escaped before the chatbot renders them
-and product cards are built from `html.escape`d fields, so a product titled `<img src=x onerror=...>`
+Catalog and model text is always shown as text: replies are HTML-escaped before the chatbot renders them,
+markdown image syntax is escaped too (the browser fetches no remote image a message or a repeated catalog text
+names), and product cards are built from `html.escape`d fields, so a product titled `<img src=x onerror=...>`
 shows literally. The raw conversation lives in a `gr.State`, so the model never sees escaped text.
-Thumbs up / down append one dialogue record (the dialogue file format plus `feedback`) to a JSONL file.
+Thumbs up / down append one dialogue record (the dialogue file format plus `feedback`, with a unique id) to a
+JSONL file. Gradio's analytics are off.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import html
 import json
 import logging
+import math
 import os
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,8 +94,9 @@ def example_prompt(category: str, catalog: Any) -> str:
 
 
 def show(text: str) -> str:
-    """Reply text for the chatbot: HTML-escaped, so catalog or model text can never become markup."""
-    return html.escape(text, quote=False)
+    """Reply text for the chatbot: HTML-escaped, so catalog or model text can never become markup, and with
+    markdown images (`![alt](url)`, `![alt][ref]`) escaped to plain text, so the browser fetches nothing."""
+    return html.escape(text, quote=False).replace("![", "!\\[")
 
 
 def append_feedback(path: str | Path, record: dict[str, Any]) -> None:
@@ -115,12 +120,14 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
         assistant: an `assistant.orchestrator.Assistant`.
         feedback_path: JSONL file that thumbs up / down records are appended to.
     """
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no telemetry
     import gradio as gr
 
     catalog = assistant.catalog
     brands = sorted({p.brand for p in catalog if p.brand})
-    prices = [p.price for p in catalog if p.price is not None]
-    top_price = float(max(prices)) if prices else 1000.0
+    prices = [p.price for p in catalog if p.price is not None and math.isfinite(p.price)]
+    # a whole number above 0, so the slider has a range and its far-right value is the one the page sends
+    top_price = float(max(1, math.ceil(max(prices)))) if prices else 1000.0
     examples = [EXAMPLES.get(c) or example_prompt(c, catalog) for c in assistant.categories][:6]
 
     def respond(
@@ -175,7 +182,7 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
         append_feedback(
             feedback_path,
             {
-                "id": f"feedback-{int(time.time() * 1000)}",
+                "id": f"feedback-{uuid.uuid4().hex}",  # unique under concurrent thumbs (load_dialogues needs it)
                 "category": msg.get("category") or assistant.default_category,
                 "messages": messages,
                 "feedback": "like" if data.liked else "dislike",
@@ -185,7 +192,7 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
 
     feedback.__annotations__["data"] = gr.LikeData  # gradio finds event data by the real type, not a string
 
-    with gr.Blocks(title="shopguide") as ui:
+    with gr.Blocks(title="shopguide", analytics_enabled=False) as ui:
         gr.Markdown("## shopguide\nTell me what you are shopping for; I recommend products from the catalog.")
         conv = gr.State([])
         with gr.Row(equal_height=False):

@@ -6,7 +6,8 @@ vectorised equivalent) as a hard constraint, not as a score.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from retrieval.catalog import Product
@@ -46,6 +47,39 @@ class Filters:
         if self.min_price is not None and self.max_price is not None and self.min_price > self.max_price:
             raise ValueError(f"`min_price` ({self.min_price}) is above `max_price` ({self.max_price})")
 
+    @classmethod
+    def from_dict(cls, obj: Any) -> Filters:
+        """Filters from a JSON object (an API request's `filters`), each value type-checked.
+
+        Raises:
+            ValueError: naming the filter: an unknown name, a wrong type, a price that is not a finite number,
+                or `min_price` above `max_price`.
+        """
+        if not isinstance(obj, dict):
+            raise ValueError("filters must be an object of filter name -> value")
+        names = [f.name for f in fields(cls)]
+        for name, v in obj.items():
+            if name not in names:
+                raise ValueError(f"unknown filter {name!r} (known: {', '.join(names)})")
+            if v is None:
+                continue
+            if name == "category" and not isinstance(v, str):
+                raise ValueError("category must be a string")
+            if name in ("min_price", "max_price") and (
+                isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+            ):
+                raise ValueError(f"{name} must be a number")
+            if name in ("brands", "exclude_brands", "exclude_ids") and not (
+                isinstance(v, list) and all(isinstance(x, str) for x in v)
+            ):
+                raise ValueError(f"{name} must be a list of strings")
+            if name in ("attributes_equal", "attributes_contain", "exclude_attributes") and not (
+                isinstance(v, dict)
+                and all(_scalar(x) or (isinstance(x, list) and all(map(_scalar, x))) for x in v.values())
+            ):
+                raise ValueError(f"{name} must be an object of attribute name -> value")
+        return cls(**{k: v for k, v in obj.items() if v is not None})
+
     def is_empty(self) -> bool:
         return not any(asdict(self).values())
 
@@ -79,6 +113,10 @@ class Filters:
             if _has_value(p.attributes.get(name), unwanted):
                 return False
         return True
+
+
+def _scalar(v: Any) -> bool:
+    return isinstance(v, str) or (isinstance(v, (int, float)) and math.isfinite(v))
 
 
 def _has_value(value: Any, want: Any) -> bool:
