@@ -75,6 +75,33 @@ def atomic_open(
         raise
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux shows it (`os.umask` alone must set one)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: str | os.PathLike) -> None:
+    """Give `path` (a file, or every file under a folder) the mode a new file gets: 0666 less the umask.
+
+    For files written by libraries that create them 0600 whatever the umask (safetensors 0.8 `save_file`,
+    hence PEFT and transformers' `save_pretrained`), so an artifact one user builds another can read.
+    """
+    path = Path(path)
+    mode = 0o666 & ~current_umask()
+    for f in [path] if path.is_file() else path.rglob("*"):
+        if f.is_file() and not f.is_symlink():
+            os.chmod(f, mode)
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one atomic step (Linux `renameat2(RENAME_EXCHANGE)`); False where unsupported."""
     renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None) if os.name == "posix" else None
@@ -86,7 +113,8 @@ def _exchange(a: Path, b: Path) -> bool:
 
 @contextmanager
 def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield an empty folder beside `path` to write into; on clean exit it replaces `path` as a whole.
+    """Yield an empty folder beside `path` to write into; on clean exit it replaces `path` as a whole, its files
+    with the umask's permissions (`apply_umask`).
 
     Readers see the old folder or the new one, never a mix: the new folder is swapped in with one atomic
     exchange on Linux; elsewhere the old one is renamed aside first (a kill between the two renames leaves
@@ -99,6 +127,7 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     tmp.mkdir()
     try:
         yield tmp
+        apply_umask(tmp)
         for f in tmp.rglob("*"):
             if f.is_file():
                 with open(f, "rb") as fh:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from retrieval.fileio import DataError, Problem, atomic_write_json, atomic_write_text
+from retrieval.fileio import DataError, Problem, apply_umask, atomic_write_json, atomic_write_text
 from training.config import save_config
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,7 @@ def save_checkpoint(
     (tmp / "state.json").write_text(
         json.dumps({"step": step, "data": dict(data_state or {}), "extra": dict(extra or {})}, indent=2)
     )
+    apply_umask(tmp)  # safetensors writes 0600 whatever the umask
     for f in tmp.iterdir():
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
@@ -212,6 +213,7 @@ def save_adapter(
     if cfg is not None:
         save_config(cfg, tmp / "train_config.yaml")
     atomic_write_json(tmp / "metrics.json", dict(metrics or {}))
+    apply_umask(tmp)  # safetensors writes 0600 whatever the umask
     (out_dir / "metrics.json").unlink(missing_ok=True)  # metrics.json goes in last: it marks a finished folder
     for f in sorted(tmp.iterdir(), key=lambda f: f.name == "metrics.json"):
         os.replace(f, out_dir / f.name)

@@ -125,3 +125,27 @@ def test_a_planted_checkpoint_runs_no_code(tmp_path):
     with pytest.raises(ValueError, match="training_state.pt"):
         load_checkpoint(tmp_path, model, opt)
     assert not hasattr(builtins, "_shopguide_planted")
+
+
+def test_artifacts_follow_the_umask(llama, tmp_path):
+    import os
+
+    import torch
+
+    from assistant.model import load_base
+    from retrieval.catalog import Product
+    from retrieval.index import ProductIndex
+    from training.checkpoint import save_adapter
+    from training.sft import LoraSettings, add_lora
+
+    old = os.umask(0o022)
+    try:
+        model = add_lora(load_base(llama, device="cpu", dtype=torch.float32)[0], LoraSettings(r=2))
+        save_adapter(model, tmp_path / "adapter", metrics={"loss": 1.0})
+        ProductIndex.build([Product("a", "A", "x")], encoder="hash:16").save(tmp_path / "index")
+    finally:
+        os.umask(old)
+    files = [p for p in tmp_path.rglob("*")]
+    assert {p.name for p in files} >= {"adapter_model.safetensors", "metrics.json", "index_config.json"}
+    assert {oct(p.stat().st_mode & 0o777) for p in files if p.is_file()} == {"0o644"}
+    assert {oct(p.stat().st_mode & 0o777) for p in files if p.is_dir()} == {"0o755"}
