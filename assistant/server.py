@@ -51,6 +51,7 @@ MAX_BODY_BYTES = 256_000
 MAX_MESSAGES = 64
 MAX_MESSAGE_CHARS = 4_000
 MAX_NEW_TOKENS = 512
+MAX_UPLOAD_BYTES = 1_000_000
 MAX_SEED = 2**63 - 1
 AUTO_MODEL = "shopguide"
 TOKEN_ENV, AUTH_ENV = "SHOPGUIDE_TOKEN", "SHOPGUIDE_AUTH"
@@ -351,8 +352,15 @@ def build_app(
     import gradio as gr
 
     api = build_api(assistant, token=token)
+    # the page uploads nothing: Gradio's upload route only gets a small limit (files go to its temp folder)
     return gr.mount_gradio_app(
-        api, build_ui(assistant, feedback_path=feedback_path), path="/", auth=auth, css=UI_CSS, footer_links=[]
+        api,
+        build_ui(assistant, feedback_path=feedback_path),
+        path="/",
+        auth=auth,
+        css=UI_CSS,
+        footer_links=[],
+        max_file_size=MAX_UPLOAD_BYTES,
     )
 
 

@@ -47,6 +47,9 @@ UI_CSS = """
 .sg-empty {opacity: 0.7; font-style: italic;}
 """
 _feedback_lock = threading.Lock()
+# Gradio keeps each page session (a copy of the page's config plus the conversation, ~65 kB here) until 10,000
+# sessions exist; a soak showed the server's memory creeping by that. The oldest sessions beyond this are dropped.
+MAX_PAGE_SESSIONS = 500
 
 
 def _esc(v: Any) -> str:
@@ -192,7 +195,7 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
 
     feedback.__annotations__["data"] = gr.LikeData  # gradio finds event data by the real type, not a string
 
-    with gr.Blocks(title="shopguide", analytics_enabled=False) as ui:
+    with gr.Blocks(title="shopguide", analytics_enabled=False, delete_cache=(3600, 3600)) as ui:
         gr.Markdown("## shopguide\nTell me what you are shopping for; I recommend products from the catalog.")
         conv = gr.State([])
         with gr.Row(equal_height=False):
@@ -230,6 +233,7 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
         clear.click(lambda: ([], render_cards([]), [], ""), None, outputs)
         chatbot.clear(lambda: (render_cards([]), []), None, [cards, conv])  # the chatbot's own trash button
     ui.queue(default_concurrency_limit=8)
+    ui.state_session_capacity = MAX_PAGE_SESSIONS  # read when the page is mounted
     return ui
 
 

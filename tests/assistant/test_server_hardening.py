@@ -236,3 +236,21 @@ def test_gradio_analytics_are_off(tiny_assistant, tmp_path):
     from assistant.webui import build_ui
 
     assert build_ui(tiny_assistant, feedback_path=tmp_path / "fb.jsonl").analytics_enabled is False
+
+
+def test_page_sessions_and_uploads_are_bounded(tiny_assistant, tmp_path, monkeypatch):
+    from assistant import webui
+
+    monkeypatch.setattr(webui, "MAX_PAGE_SESSIONS", 5, raising=False)
+    ui = webui.build_ui(tiny_assistant, feedback_path=tmp_path / "fb.jsonl")
+    import gradio as gr
+
+    from assistant.server import build_api
+
+    with TestClient(gr.mount_gradio_app(build_api(tiny_assistant), ui, path="/")) as c:
+        for _ in range(8):  # each API call is a new page session holding a copy of the page's config
+            page_call(c, ["a red rain jacket", [], AUTO, slider_value(c), []])
+        assert len(ui.state_holder.session_data) <= 5
+    with TestClient(build_app(tiny_assistant, feedback_path=tmp_path / "fb.jsonl")) as c:
+        r = c.post("/gradio_api/upload", files={"files": ("big.bin", b"x" * 2_000_000)})
+        assert r.status_code == 413

@@ -57,16 +57,11 @@ def slope_per_100(points: list[tuple[int, float]]) -> float:
 class Soak:
     """Runs the conversations and samples the server's RSS; `requests` counts every HTTP request sent."""
 
-    def __init__(self, url: str, pid: int, max_tokens: int, sample_every: int, deadline: float):
+    def __init__(self, url: str, pid: int, args: argparse.Namespace, deadline: float):
         import httpx
 
-        self.url, self.pid, self.max_tokens, self.sample_every, self.deadline = (
-            url,
-            pid,
-            max_tokens,
-            sample_every,
-            deadline,
-        )
+        self.url, self.pid, self.deadline = url, pid, deadline
+        self.max_tokens, self.sample_every, self.page_every = args.max_tokens, args.sample_every, args.page_every
         self.http = httpx.Client(base_url=url, timeout=300)
         config = self.http.get("/config").json()  # the page sends its price slider's value
         self.slider = next(c["props"]["value"] for c in config["components"] if c.get("type") == "slider")
@@ -125,7 +120,7 @@ class Soak:
             reply = self.chat(messages, stream=(i + t) % 2 == 0)
             messages += [{"role": "assistant", "content": reply}, {"role": "user", "content": FOLLOW_UPS[t % 4]}]
         self.search(SEARCHES[i % len(SEARCHES)])
-        if i % 4 == 0:
+        if self.page_every and i % self.page_every == 0:
             self.page(PROMPTS[(i + 3) % len(PROMPTS)])
 
 
@@ -153,7 +148,7 @@ def run(args: argparse.Namespace) -> dict:
             except httpx.HTTPError:
                 time.sleep(0.3)
         t0 = time.monotonic()
-        soak = Soak(url, proc.pid, args.max_tokens, args.sample_every, t0 + 60 * args.minutes)
+        soak = Soak(url, proc.pid, args, t0 + 60 * args.minutes)
         with ThreadPoolExecutor(args.concurrency) as pool:
             list(pool.map(soak.conversation, range(args.conversations), itertools.repeat(args.turns)))
         soak.samples.append((soak.requests, _rss_mb(proc.pid)))
@@ -188,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--turns", type=int, default=3, help="chat turns per conversation (default 3)")
     p.add_argument("--concurrency", type=int, default=4, help="client threads (default 4)")
     p.add_argument("--max-tokens", type=int, default=48, help="max_tokens of each chat request (default 48)")
+    p.add_argument("--page-every", type=int, default=4, help="one page turn every N conversations (0: none)")
     p.add_argument("--sample-every", type=int, default=50, help="requests between RSS samples (default 50)")
     p.add_argument("--minutes", type=float, default=30.0, help="stop after this long in any case (default 30)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads of the server")
@@ -213,8 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"`python app.py --bundle {args.bundle}` on 127.0.0.1 in its own process; {args.concurrency} client "
             f"threads; {args.conversations} conversations of {args.turns} chat turns (streamed and plain, "
-            f"`max_tokens={args.max_tokens}`), one `/v1/search` each and, every fourth, one turn through the "
-            "page's `respond`. Server RSS read every "
+            f"`max_tokens={args.max_tokens}`), one `/v1/search` each and, every {args.page_every} conversations, "
+            "one turn through the page's `respond`. Server RSS read every "
             f"{args.sample_every} requests. Machine: {platform.machine()}, {os.cpu_count()} CPU cores, load "
             f"average {load[0]:.1f} at the start.",
             "",
