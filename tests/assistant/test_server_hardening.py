@@ -20,6 +20,8 @@ from assistant.server import add_server_args, build_api, build_app
 from assistant.webui import AUTO, show
 from retrieval.catalog import Catalog, Product
 
+# gradio's queue calls pandas options that pandas 3 deprecates; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|The copy keyword):Warning")
 USER = [{"role": "user", "content": "a red rain jacket"}]
 AUTH = {"Authorization": "Bearer s3cret"}
 

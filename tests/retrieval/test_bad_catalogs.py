@@ -2,7 +2,7 @@
 rows, folders given as files, corrupt Parquet, a UTF-8 BOM, gzipped JSONL), file permissions that follow the
 umask, and index folders that an interrupted save leaves loadable.
 
-Run: python -m pytest -q tests/retrieval/test_hardening.py
+Run: python -m pytest -q tests/retrieval/test_bad_catalogs.py
 """
 
 from __future__ import annotations

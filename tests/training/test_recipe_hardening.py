@@ -1,7 +1,7 @@
 """Hardening of the training recipes: outputs swapped in whole (pretrain, retriever), a finished SFT run is not
 retrained or logged twice, and checkpoints never unpickle code.
 
-Run: python -m pytest -q tests/training/test_hardening.py
+Run: python -m pytest -q tests/training/test_recipe_hardening.py
 """
 
 from __future__ import annotations
