@@ -34,7 +34,7 @@ from assistant.engine import Engine, GenerationSettings
 from assistant.model import load_adapters, load_base
 from assistant.needs import ShopperNeeds, Vocabulary, needs_from_dialogue
 from assistant.prompts import format_price, strip_card_syntax
-from assistant.repair import apply_grounding
+from assistant.repair import NOTHING_LEFT, apply_grounding
 from assistant.router import route
 from retrieval.fileio import DataError, Problem
 from retrieval.filters import Filters
@@ -100,7 +100,7 @@ def merge_filters(base: Filters, extra: Filters | dict | None) -> Filters:
     if extra is None:
         return base
     if isinstance(extra, dict):
-        extra = Filters(**extra)
+        extra = Filters.from_dict(extra)
     return replace(base, **{k: v for k, v in vars(extra).items() if v not in (None, [], {})})
 
 
@@ -315,6 +315,8 @@ class Assistant:
         query = " ".join(m["content"] for m in [m for m in history if m["role"] == "user"][-HISTORY_USER_TURNS:])
         wanted = " ".join(str(v) for v in needs.attributes.values())
         products, notes, used = self._retrieve(f"{query} {wanted}".strip(), merge_filters(needs.to_filters(), filters))
+        said = [m["content"] for m in history if m["role"] == "assistant"]
+        notes = [n for n in notes if not any(n.strip() in s for s in said)]  # say a relaxation once, not every turn
         return Plan(history, category, needs, products, notes, used)
 
     def stream(
@@ -348,7 +350,7 @@ class Assistant:
         # unless the shopper named them in this message ("what about the X?").
         asked = set(self.check_reply(history[-1]["content"], self.catalog, category=category).products)
 
-        def checked(raw: str) -> tuple[str, list[str], list[str], Any]:
+        def checked(raw: str, final: bool = False) -> tuple[str, list[str], list[str], Any]:
             raw = strip_card_syntax(raw, self.catalog.by_id)  # card markup and ids never reach the shopper
             report = self.check_reply(raw, self.catalog, category=category, shown=shown)
             off = {
@@ -357,7 +359,8 @@ class Assistant:
                 if pid not in shown and pid not in asked and not plan.filters.matches(self.catalog.get(pid))
             }
             text, ids, corrections = apply_grounding(raw, report, self.catalog, drop=off)
-            if (off or report.unknown) and not ids and products:
+            promised = bool(notes) and "closest options" in notes[0]  # the note promises products: show one
+            if final and (off or report.unknown or promised) and not ids and products:
                 text, ids = self._suggest(text, products[0])
             return text, ids, corrections, report
 
@@ -371,10 +374,11 @@ class Assistant:
             if cut > checked_upto:
                 checked_upto = cut
                 safe = checked(raw[:cut])[0]
+                safe = "" if safe == NOTHING_LEFT else safe  # all dropped so far: wait for what comes next
                 if safe.startswith(sent) and len(safe) > len(sent):
                     yield safe[len(sent) :]
                     sent = safe
-        text, ids, corrections, report = checked(raw)
+        text, ids, corrections, report = checked(raw, final=True)
         if text.startswith(sent):
             if len(text) > len(sent):
                 yield text[len(sent) :]
@@ -414,7 +418,7 @@ class Assistant:
     def _suggest(text: str, top: Any) -> tuple[str, list[str]]:
         """The grounded fallback when repair left no product: recommend the best candidate by name."""
         name = top.title + (f" ({format_price(top.price, top.currency)})" if top.price is not None else "")
-        text = "" if text.startswith("Sorry") else text.strip()
+        text = "" if text == NOTHING_LEFT else text.strip()
         text = (
             f"{text} the {name}."
             if text.endswith(":")

@@ -11,6 +11,8 @@ from typing import Any
 
 from assistant.prompts import format_price
 
+# what a reply becomes when every sentence named a product that does not exist
+NOTHING_LEFT = "Sorry, I couldn't find that product in our catalog. Could you tell me more about what you need?"
 _PRONOUN_START = re.compile(r"^\W*(?:it|its|it's|this one|they|their)\b", re.I)
 
 
@@ -101,5 +103,5 @@ def apply_grounding(
     ids = list(dict.fromkeys(s.product_id for s in spans if not any(a <= s.start < b for a, b in dropped)))
     ids += [pid for pid in report.products if pid not in ids and not spans]
     if not fixed and (report.unknown or drop):
-        fixed = "Sorry, I couldn't find that product in our catalog. Could you tell me more about what you need?"
+        fixed = NOTHING_LEFT
     return fixed, ids, corrections

@@ -197,3 +197,12 @@ def test_card_syntax_and_product_ids_never_reach_the_shopper(make_assistant):
     streamed = "".join(e for e in events if isinstance(e, str))
     assert "[a1]" not in streamed and "(a1)" not in streamed and "products>" not in streamed and " | " not in streamed
     assert "Trailblazer Rain Jacket, brand: Peak, $49.99" in streamed and events[-1].products == ["a1"]
+
+
+def test_relaxation_is_said_once_and_its_promise_is_kept(make_assistant):
+    a = make_assistant(script="Let me know if you want anything else.")
+    first = a.reply(_user("a purple jacket from Peak under $5"), category="apparel")
+    assert first.notes and "closest options" in first.text and first.products  # promised, and shown
+    history = _user("a purple jacket from Peak under $5") + [{"role": "assistant", "content": first.text}]
+    second = a.reply(history + [{"role": "user", "content": "ok thanks bye"}], category="apparel")
+    assert not second.notes and "couldn't find" not in second.text
