@@ -38,7 +38,7 @@ from training import pretrain
 from training.config import ConfigError, load_config
 from training.demo_data.generate import main as generate_main
 from training.examples import load_split, turn_messages
-from training.sft import SFTConfig
+from training.sft import SFTConfig, is_finished
 from training.sft import main as sft_main
 from training.transfer import TransferConfig
 from training.transfer import main as transfer_main
@@ -165,6 +165,11 @@ def attribute_accuracy(
     }
 
 
+def _sft(cfg: SFTConfig) -> Path:
+    """Run (or resume) an SFT run; a finished one is reused as it is."""
+    return Path(cfg.out_dir) if is_finished(cfg.out_dir) else sft_main(cfg)
+
+
 def build(args: argparse.Namespace) -> Path:
     """Run the pipeline described by `main`'s arguments; returns the bundle folder.
 
@@ -188,7 +193,7 @@ def build(args: argparse.Namespace) -> Path:
         base = bundle_base = args.base
     # 2. the source adapter: LoRA SFT on the source category's guide dialogues
     sft_dir = Path(work) / "sft" / SOURCE
-    sft_dir = sft_main(
+    sft_dir = _sft(
         load_config(SFTConfig, args.sft_config, [f"base={base}", f"out_dir={sft_dir}", f"data.data_dir={data}",
                     f"data.category={SOURCE}", f"max_steps={args.sft_steps}", f"seed={args.seed}"])
     )  # fmt: skip
@@ -199,7 +204,7 @@ def build(args: argparse.Namespace) -> Path:
         shots = "null" if args.shots == "all" else args.shots
         for target in args.targets.split(","):
             if args.transfer_method == "finetune":  # an SFT run that starts from the source adapter
-                tdir = sft_main(
+                tdir = _sft(
                     load_config(SFTConfig, args.sft_config, [f"base={base}", f"init_adapter={sft_dir}",
                                 f"out_dir={work / 'finetune' / target}", f"data.data_dir={data}",
                                 f"data.category={target}", f"data.max_train_dialogues={shots}",
@@ -315,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         default="finetune",
         help="finetune (an SFT run from the source adapter; default) or a `train transfer` method",
     )
-    p.add_argument("--transfer-steps", type=int, default=150, help="steps of each transfer run")
+    p.add_argument("--transfer-steps", type=int, default=100, help="steps of each transfer run")
     p.add_argument(
         "--source-only",
         default="shoes,home",
