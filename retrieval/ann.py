@@ -1,9 +1,10 @@
 """Dense top-k search over normalised embeddings: exact (masked matrix-vector product) and FAISS HNSW.
 
 Both take an optional bool `mask` over slots and never return a slot outside it. HNSW filters during
-graph traversal with a FAISS `IDSelectorBitmap`; when the mask is small (below `exact_below` slots) or
-HNSW finds fewer than `k` survivors, the search falls back to exact search over the masked subset:
-exactness beats speed.
+graph traversal with a FAISS `IDSelectorBitmap`; when the mask is small (below `exact_below` slots) the
+search is exact over the masked subset, and when HNSW finds fewer than `k` survivors it is retried with a
+wider beam, then answered exactly: exactness beats speed. `CategoryGraphs` keeps one graph per large
+category, searched when the filters name that category.
 """
 
 from __future__ import annotations
@@ -50,40 +51,48 @@ def exact_search(
 
 
 class HNSW:
-    """A FAISS HNSW (inner product) graph over embedding slots 0..n-1, with filtered search.
+    """A FAISS HNSW (inner product) graph with filtered search.
 
     Args:
         dim: embedding size.
         m: graph degree (FAISS `M`).
         ef_construction: build-time beam width.
         ef_search: query-time beam width (raised to `k` when smaller).
+        labelled: vectors carry the slot numbers given to `add` (FAISS `IndexIDMap`), so a graph over some
+            slots (one category's) is searched and filtered in slot numbers; else labels are 0..n-1.
     """
 
-    def __init__(self, dim: int, m: int = 32, ef_construction: int = 80, ef_search: int = 400):
+    def __init__(self, dim: int, m: int = 32, ef_construction: int = 80, ef_search: int = 400, labelled: bool = False):
         import faiss
 
         self.dim, self.m, self.ef_construction, self.ef_search = dim, m, ef_construction, ef_search
-        self.index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
-        self.index.hnsw.efConstruction = ef_construction
-        self.index.hnsw.efSearch = ef_search
+        self.graph = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
+        self.graph.hnsw.efConstruction = ef_construction
+        self.graph.hnsw.efSearch = ef_search
+        # IndexIDMap does not own the graph here: `self.graph` keeps it alive (owning both would free it twice)
+        self.index = faiss.IndexIDMap(self.graph) if labelled else self.graph
 
     @property
     def ntotal(self) -> int:
         return int(self.index.ntotal)
 
-    def add(self, emb: np.ndarray, batch: int = 20000, progress: bool = False) -> None:
-        """Append vectors; their labels are the next slot numbers."""
+    def add(self, emb: np.ndarray, slots: np.ndarray | None = None, batch: int = 20000, progress: bool = False):
+        """Append vectors; labelled graphs take their `slots`, others number them on from `ntotal`."""
         from tqdm.auto import tqdm
 
         emb = np.ascontiguousarray(emb, dtype=np.float32)
         it = range(0, len(emb), batch)
         for s in tqdm(it, desc="HNSW graph", unit="batch", disable=not progress or len(emb) <= batch):
-            self.index.add(emb[s : s + batch])
+            if slots is None:
+                self.index.add(emb[s : s + batch])
+            else:
+                self.index.add_with_ids(emb[s : s + batch], np.asarray(slots[s : s + batch], np.int64))
 
     def search(
         self, q: np.ndarray, k: int, mask: np.ndarray | None = None, ef: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Approximate top-k (slots, scores) among `mask`; may return fewer than k when filtered."""
+        """Approximate top-k (slots, scores) among `mask` (bool over all slots); may return fewer than k when
+        filtered."""
         import faiss
 
         q = np.ascontiguousarray(q.reshape(1, -1), dtype=np.float32)
@@ -92,7 +101,7 @@ class HNSW:
             params = faiss.SearchParametersHNSW(efSearch=ef)
             d, i = self.index.search(q, k, params=params)
         else:
-            bits = np.packbits(mask.astype(np.uint8), bitorder="little")
+            bits = np.packbits(mask, bitorder="little")
             sel = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits))
             params = faiss.SearchParametersHNSW(sel=sel, efSearch=ef)
             d, i = self.index.search(q, k, params=params)
@@ -100,24 +109,87 @@ class HNSW:
         keep = i[0] >= 0
         return i[0][keep].astype(np.int64), d[0][keep]
 
-    def save(self, path: str) -> None:
+    def to_bytes(self) -> np.ndarray:
         import faiss
 
-        data = faiss.serialize_index(self.index)
+        return faiss.serialize_index(self.index)
+
+    def save(self, path: str) -> None:
         with atomic_open(path, "wb") as f:
-            f.write(data.tobytes())
+            f.write(self.to_bytes().tobytes())
 
     @classmethod
-    def load(cls, path: str, ef_search: int | None = None) -> HNSW:
+    def from_bytes(cls, data: np.ndarray, ef_search: int | None = None) -> HNSW:
         import faiss
 
         obj = cls.__new__(cls)
-        obj.index = faiss.deserialize_index(np.fromfile(path, dtype=np.uint8))
+        obj.index = faiss.deserialize_index(np.asarray(data, np.uint8))
+        labelled = isinstance(obj.index, faiss.IndexIDMap)
+        obj.graph = faiss.downcast_index(obj.index.index) if labelled else obj.index
         obj.dim = obj.index.d
-        obj.m = obj.index.hnsw.nb_neighbors(1)
-        obj.ef_construction = obj.index.hnsw.efConstruction
-        obj.ef_search = ef_search or obj.index.hnsw.efSearch
-        obj.index.hnsw.efSearch = obj.ef_search
+        obj.m = obj.graph.hnsw.nb_neighbors(1)
+        obj.ef_construction = obj.graph.hnsw.efConstruction
+        obj.ef_search = ef_search or obj.graph.hnsw.efSearch
+        obj.graph.hnsw.efSearch = obj.ef_search
+        return obj
+
+    @classmethod
+    def load(cls, path: str, ef_search: int | None = None) -> HNSW:
+        return cls.from_bytes(np.fromfile(path, dtype=np.uint8), ef_search)
+
+
+class CategoryGraphs:
+    """One labelled HNSW graph per category of at least `min_products` products.
+
+    Category is the most common filter. In one graph over the whole catalog a category filter makes HNSW
+    walk through other categories' products, and a query whose neighbours lie in another category finds
+    too few allowed ones (then the exact fallback costs ~10 ms at 100k); the category's own graph has only
+    allowed products near every query. Further filters (price, brand, ...) still apply as a bitmap. Graphs
+    are labelled with slot numbers, so they share the index's slots, masks and embeddings. Smaller
+    categories need no graph: exact search over them is cheap.
+
+    Args:
+        dim: embedding size.
+        params: HNSW settings (m, ef_construction, ef_search), as for the global graph.
+        min_products: the smallest category that gets a graph.
+    """
+
+    def __init__(self, dim: int, params: dict, min_products: int = 5000):
+        self.dim, self.params, self.min_products = dim, dict(params), min_products
+        self.graphs: dict[str, HNSW] = {}
+
+    def __len__(self) -> int:
+        return len(self.graphs)
+
+    def get(self, category: str) -> HNSW | None:
+        """The graph of a (normalised) category name, or None."""
+        return self.graphs.get(category)
+
+    def add(self, emb: np.ndarray, categories: list[str], start: int, progress: bool = False) -> None:
+        """Add slots `start..start+len(emb)-1` with their normalised categories: to the category's graph, made
+        once the category has `min_products` slots in this call or already has a graph."""
+        codes, inverse = np.unique(np.asarray(categories, dtype=object), return_inverse=True)
+        for c, cat in enumerate(codes):
+            rows = np.flatnonzero(inverse == c)
+            if cat not in self.graphs and len(rows) < self.min_products:
+                continue
+            g = self.graphs.get(cat) or HNSW(self.dim, **self.params, labelled=True)
+            g.add(emb[rows], rows + start, progress=progress)
+            self.graphs[cat] = g
+
+    def save(self, path: str) -> None:
+        """One `.npz`: the category names and each graph's FAISS bytes."""
+        names = list(self.graphs)
+        arrays = {f"g{i}": self.graphs[n].to_bytes() for i, n in enumerate(names)}
+        with atomic_open(path, "wb") as f:
+            np.savez(f, names=np.asarray(names, dtype=str), min_products=self.min_products, **arrays)
+
+    @classmethod
+    def load(cls, path: str, dim: int, params: dict) -> CategoryGraphs:
+        z = np.load(path)
+        obj = cls(dim, params, int(z["min_products"]))
+        ef = params.get("ef_search")
+        obj.graphs = {str(n): HNSW.from_bytes(z[f"g{i}"], ef) for i, n in enumerate(z["names"])}
         return obj
 
 
@@ -133,19 +205,20 @@ def dense_search(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k among `mask` with HNSW when given and the mask is large, exact otherwise.
 
-    Falls back to exact search when HNSW returns fewer than `need` (default `k`) allowed results; hybrid
-    search asks for `k` fusion candidates but needs only its final top_k to be complete.
+    When HNSW returns fewer than `need` (default `k`) allowed results, the search is retried once with a
+    beam 8x wider, then falls back to exact search; hybrid search asks for `k` fusion candidates but needs
+    only its final top_k to be complete.
     """
     if hnsw is None:
         return exact_search(emb, q, k, mask)
-    n_ok = len(emb) if mask is None else int(mask.sum())
+    n_ok = len(emb) if mask is None else int(np.count_nonzero(mask))
     if n_ok <= exact_below:
         return exact_search(emb, q, k, mask)
-    slots, sc = hnsw.search(q, k, mask, ef)
-    if mask is not None:
-        ok = mask[slots]
-        slots, sc = slots[ok], sc[ok]
-    if len(slots) < min(need or k, n_ok):
-        log.debug("HNSW returned %d < %d survivors; exact fallback over %d slots", len(slots), k, n_ok)
-        return exact_search(emb, q, k, mask)
-    return slots, sc
+    want = min(need or k, n_ok)
+    ef = max(ef or hnsw.ef_search, k)
+    for beam in (ef, 8 * ef):
+        slots, sc = hnsw.search(q, k, mask, beam)
+        if len(slots) >= want:
+            return slots, sc
+    log.debug("HNSW returned %d < %d survivors at ef %d; exact fallback over %d slots", len(slots), want, beam, n_ok)
+    return exact_search(emb, q, k, mask)

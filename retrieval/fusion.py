@@ -7,6 +7,8 @@ exact BM25 score of every candidate, each min-max normalised over the union, wei
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from retrieval.ann import topk
@@ -17,27 +19,22 @@ RRF_K = 60.0
 def fuse(
     d_slots: np.ndarray,
     d_sc: np.ndarray,
-    l_slots_all: np.ndarray,
-    l_sc_all: np.ndarray,
-    n: int,
+    l_slots: np.ndarray,
     top_k: int,
     fusion: str,
     weights: tuple[float, float],
-    emb: np.ndarray,
-    qv: np.ndarray,
-    lex_mask: np.ndarray,
+    dense: Callable[[np.ndarray], np.ndarray],
+    lexical: Callable[[np.ndarray], np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fuse a dense top-n (already filtered) with BM25 scores of all matching slots (filtered here).
+    """Fuse a dense and a lexical top-n, both already filtered, best first.
 
     Args:
-        d_slots, d_sc: dense candidates and cosine scores, best first.
-        l_slots_all, l_sc_all: every slot containing a query term and its BM25 score, slots ascending.
-        n: lexical candidates to take.
+        d_slots, d_sc: dense candidates and their cosine scores.
+        l_slots: lexical (BM25) candidates.
         top_k: results returned.
         fusion: "rrf" or "linear".
         weights: (dense, lexical).
-        emb, qv: embeddings and query vector (linear fusion scores lexical candidates densely).
-        lex_mask: bool over slots allowed (filters and live slots).
+        dense, lexical: exact scores of given slots (linear fusion scores the union of both lists with both).
 
     Returns:
         (slots, fused scores), best first.
@@ -45,10 +42,6 @@ def fuse(
     if fusion not in ("rrf", "linear"):
         raise ValueError(f"`fusion` must be rrf or linear, got {fusion!r}")
     wd, wl = weights
-    keep = (l_sc_all > 0) & lex_mask[l_slots_all] if len(l_slots_all) else np.zeros(0, bool)
-    ls, lsc = l_slots_all[keep], l_sc_all[keep]
-    top = topk(lsc, n)
-    l_slots = ls[top]
     if len(l_slots) == 0:
         k = min(top_k, len(d_slots))
         return d_slots[:k], (d_sc[:k] * wd if fusion == "linear" else wd / (RRF_K + 1 + np.arange(k)))
@@ -58,11 +51,7 @@ def fuse(
         score[np.searchsorted(union, d_slots)] += wd / (RRF_K + 1 + np.arange(len(d_slots)))
         score[np.searchsorted(union, l_slots)] += wl / (RRF_K + 1 + np.arange(len(l_slots)))
     else:
-        dense = emb[union] @ qv
-        pos = np.searchsorted(ls, union)
-        pos = np.minimum(pos, max(len(ls) - 1, 0))
-        lex = np.where(ls[pos] == union, lsc[pos], 0.0) if len(ls) else np.zeros(len(union))
-        score = wd * _minmax(dense) + wl * _minmax(lex)
+        score = wd * _minmax(dense(union)) + wl * _minmax(lexical(union))
     order = topk(score, top_k)
     return union[order], score[order].astype(np.float32)
 

@@ -13,7 +13,8 @@ compacted later or on save), `add` appends slots (an existing id is replaced), s
 the products already indexed.
 
 Folder: `index_config.json` (encoder, dim, fields, kind, fingerprint, counts, search settings),
-`embeddings.npy`, `products.jsonl`, `bm25_counts.npz` + `bm25_vocab.json`, and `hnsw.faiss` when HNSW.
+`embeddings.npy`, `products.jsonl`, `bm25_counts.npz` + `bm25_vocab.json`, and when HNSW `hnsw.faiss` plus
+`category_hnsw.npz` (one graph per large category, searched when the filters name the category).
 """
 
 from __future__ import annotations
@@ -26,19 +27,20 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.ann import HNSW, dense_search
+from retrieval.ann import HNSW, CategoryGraphs, dense_search
 from retrieval.bm25 import BM25
 from retrieval.catalog import Catalog, Product, load_catalog
 from retrieval.columns import FilterColumns
 from retrieval.encoder import Encoder, load_encoder
 from retrieval.fileio import DataError, Problem, atomic_folder, atomic_open, atomic_write_json
-from retrieval.filters import Filters
+from retrieval.filters import Filters, normalize_value
 from retrieval.fusion import fuse
 from retrieval.text import DEFAULT_FIELDS, product_text
 
 log = logging.getLogger(__name__)
 
 HNSW_THRESHOLD = 50_000
+CATEGORY_GRAPH_MIN_PRODUCTS = 5_000  # HNSW kind: categories this large get their own graph (`CategoryGraphs`)
 FORMAT_VERSION = 1
 
 
@@ -75,6 +77,7 @@ class ProductIndex:
         self.bm25 = BM25()
         self.columns = FilterColumns()
         self.hnsw: HNSW | None = None
+        self.category_graphs: CategoryGraphs | None = None  # HNSW kind: one graph per large category
         self._catalog: Catalog | None = None
         self.exact_below = 5_000  # filtered HNSW searches over fewer slots than this run exactly
 
@@ -117,6 +120,7 @@ class ProductIndex:
         idx = cls(enc, tuple(fields), kind, enc.dim, hnsw_params)
         if kind == "hnsw":
             idx.hnsw = HNSW(enc.dim, **idx.hnsw_params)
+            idx.category_graphs = CategoryGraphs(enc.dim, idx.hnsw_params, CATEGORY_GRAPH_MIN_PRODUCTS)
         idx._append(products, embeddings=embeddings, batch_size=batch_size, show_progress=show_progress)
         log.info("built %s index of %d products (encoder %s)", kind, len(products), enc.name)
         return idx
@@ -152,6 +156,8 @@ class ProductIndex:
         self.columns.add(products)
         if self.hnsw is not None:
             self.hnsw.add(embeddings, progress=show_progress)
+        if self.category_graphs is not None:
+            self.category_graphs.add(embeddings, [normalize_value(p.category) for p in products], start, show_progress)
         self._catalog = None
 
     # ------------------------------------------------------------------------------------------ update
@@ -212,6 +218,8 @@ class ProductIndex:
             log.info("rebuilding HNSW graph over %d products after removals", len(keep))
             self.hnsw = HNSW(self.dim, **self.hnsw_params)
             self.hnsw.add(self.embeddings)
+            self.category_graphs = CategoryGraphs(self.dim, self.hnsw_params, CATEGORY_GRAPH_MIN_PRODUCTS)
+            self.category_graphs.add(self.embeddings, [normalize_value(p.category) for p in self.products], 0)
 
     # ------------------------------------------------------------------------------------------ search
     @property
@@ -271,19 +279,19 @@ class ProductIndex:
         qv = None
         if mode != "lexical":
             qv = self.encoder.encode_query(query) if query_vector is None else np.asarray(query_vector, np.float32)
+        graph = self.hnsw
+        if self.category_graphs and filters is not None and filters.category is not None:
+            graph = self.category_graphs.get(normalize_value(filters.category)) or graph
         if mode == "dense":
-            slots, sc = dense_search(self.embeddings, qv, top_k, mask, self.hnsw, self.exact_below, ef_search)
+            slots, sc = dense_search(self.embeddings, qv, top_k, mask, graph, self.exact_below, ef_search)
         elif mode == "lexical":
             slots, sc = self.bm25.top(query, top_k, self._lex_mask(mask))
         else:
             n = max(candidates, top_k)
-            d_slots, d_sc = dense_search(
-                self.embeddings, qv, n, mask, self.hnsw, self.exact_below, ef_search, need=top_k
-            )
-            l_all, l_all_sc = self.bm25.sparse_scores(query)
-            slots, sc = fuse(
-                d_slots, d_sc, l_all, l_all_sc, n, top_k, fusion, weights, self.embeddings, qv, self._lex_mask(mask)
-            )
+            d_slots, d_sc = dense_search(self.embeddings, qv, n, mask, graph, self.exact_below, ef_search, need=top_k)
+            l_slots, _ = self.bm25.top(query, n, self._lex_mask(mask))
+            dense, lexical = (lambda s: self.embeddings[s] @ qv), (lambda s: self.bm25.score_slots(query, s))
+            slots, sc = fuse(d_slots, d_sc, l_slots, top_k, fusion, weights, dense, lexical)
         return [(self.products[s], float(v)) for s, v in zip(slots, sc)]
 
     def _lex_mask(self, mask: np.ndarray | None) -> np.ndarray:
@@ -317,6 +325,8 @@ class ProductIndex:
         self.bm25.save(folder)
         if self.hnsw is not None:
             self.hnsw.save(str(folder / "hnsw.faiss"))
+        if self.category_graphs is not None:
+            self.category_graphs.save(str(folder / "category_hnsw.npz"))
         atomic_write_json(
             folder / "index_config.json",
             {
@@ -387,4 +397,6 @@ class ProductIndex:
         idx.columns = FilterColumns.build(products)
         if cfg["kind"] == "hnsw":
             idx.hnsw = HNSW.load(str(folder / "hnsw.faiss"), ef_search=(cfg.get("hnsw") or {}).get("ef_search"))
+            if (folder / "category_hnsw.npz").exists():  # absent in indexes saved before category graphs
+                idx.category_graphs = CategoryGraphs.load(str(folder / "category_hnsw.npz"), idx.dim, idx.hnsw_params)
         return idx
