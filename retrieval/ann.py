@@ -19,11 +19,13 @@ log = logging.getLogger(__name__)
 
 
 def topk(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the `k` largest scores, best first (ties by position)."""
+    """Positions of the `k` largest scores, best first; ties by position, also across the k-th place."""
     if k <= 0 or len(scores) == 0:
         return np.zeros(0, np.int64)
     if len(scores) > k:
-        part = np.argpartition(-scores, k - 1)[:k]
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]  # the k-th largest
+        above = np.flatnonzero(scores > kth)
+        part = np.concatenate([above, np.flatnonzero(scores == kth)[: k - len(above)]])
     else:
         part = np.arange(len(scores))
     return part[np.lexsort((part, -scores[part]))]

@@ -122,6 +122,7 @@ class ProductIndex:
             idx.hnsw = HNSW(enc.dim, **idx.hnsw_params)
             idx.category_graphs = CategoryGraphs(enc.dim, idx.hnsw_params, CATEGORY_GRAPH_MIN_PRODUCTS)
         idx._append(products, embeddings=embeddings, batch_size=batch_size, show_progress=show_progress)
+        idx.bm25.prepare()
         log.info("built %s index of %d products (encoder %s)", kind, len(products), enc.name)
         return idx
 
@@ -279,17 +280,21 @@ class ProductIndex:
         qv = None
         if mode != "lexical":
             qv = self.encoder.encode_query(query) if query_vector is None else np.asarray(query_vector, np.float32)
-        graph = self.hnsw
-        if self.category_graphs and filters is not None and filters.category is not None:
-            graph = self.category_graphs.get(normalize_value(filters.category)) or graph
+        graph, group = self.hnsw, None  # a category filter reads only its category's graph and BM25 postings
+        if filters is not None and filters.category is not None:
+            cat = normalize_value(filters.category)
+            group = self.columns.category.table.get(cat)
+            if self.category_graphs:
+                graph = self.category_graphs.get(cat) or graph
+        groups = self.columns.category.codes
         if mode == "dense":
             slots, sc = dense_search(self.embeddings, qv, top_k, mask, graph, self.exact_below, ef_search)
         elif mode == "lexical":
-            slots, sc = self.bm25.top(query, top_k, self._lex_mask(mask))
+            slots, sc = self.bm25.top(query, top_k, self._lex_mask(mask), group, groups)
         else:
             n = max(candidates, top_k)
             d_slots, d_sc = dense_search(self.embeddings, qv, n, mask, graph, self.exact_below, ef_search, need=top_k)
-            l_slots, _ = self.bm25.top(query, n, self._lex_mask(mask))
+            l_slots, _ = self.bm25.top(query, n, self._lex_mask(mask), group, groups)
             dense, lexical = (lambda s: self.embeddings[s] @ qv), (lambda s: self.bm25.score_slots(query, s))
             slots, sc = fuse(d_slots, d_sc, l_slots, top_k, fusion, weights, dense, lexical)
         return [(self.products[s], float(v)) for s, v in zip(slots, sc)]
@@ -394,6 +399,7 @@ class ProductIndex:
         idx.alive = np.ones(len(products), bool)
         idx.embeddings = np.ascontiguousarray(emb, dtype=np.float32)
         idx.bm25 = BM25.load(folder)
+        idx.bm25.prepare()
         idx.columns = FilterColumns.build(products)
         if cfg["kind"] == "hnsw":
             idx.hnsw = HNSW.load(str(folder / "hnsw.faiss"), ef_search=(cfg.get("hnsw") or {}).get("ef_search"))

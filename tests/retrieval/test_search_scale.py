@@ -1,4 +1,4 @@
-"""The fast paths of filtered search give the exact answers: pruned BM25 top-k, category graphs, HNSW retries.
+"""The fast paths of filtered search give the exact answers: BM25 top-k per category, category graphs, HNSW retries.
 
 Run: `python -m pytest -q tests/retrieval/test_search_scale.py` (hash encoder, small catalogs, ~2 s).
 """
@@ -38,9 +38,11 @@ def _brute_top(bm: BM25, query: str, k: int, mask: np.ndarray | None) -> tuple[n
     return slots[order], sc[slots][order]
 
 
-def test_pruned_bm25_top_equals_brute_force():
+def test_bm25_top_equals_brute_force_also_by_category():
     products = _replicated(3000)
     bm = BM25.build([product_text(p) for p in products])
+    cats = {c: i for i, c in enumerate(sorted({p.category for p in products}))}
+    codes = np.asarray([cats[p.category] for p in products])
     rng = np.random.default_rng(0)
     queries = ["red jacket warm", "blue sneaker sport sport", "lamp", "pack 3 mug white", "nothing known here"]
     masks = [None, rng.random(len(products)) < 0.2, rng.random(len(products)) < 0.005]
@@ -49,12 +51,15 @@ def test_pruned_bm25_top_equals_brute_force():
             for k in (1, 10, 100):
                 got, got_sc = bm.top(q, k, mask)
                 want, want_sc = _brute_top(bm, q, k, mask)
-                assert got.tolist() == want.tolist(), (q, k)
-                assert np.allclose(got_sc, want_sc)
-    assert np.allclose(bm.score_slots("red jacket", np.arange(50)), bm.scores("red jacket")[:50])
+                assert got.tolist() == want.tolist() and (got_sc == want_sc).all(), (q, k)
+                in_cat = codes == cats["apparel"] if mask is None else (codes == cats["apparel"]) & mask
+                got, got_sc = bm.top(q, k, mask, cats["apparel"], codes)
+                want, want_sc = _brute_top(bm, q, k, in_cat)
+                assert got.tolist() == want.tolist() and (got_sc == want_sc).all(), (q, k)
+    assert (bm.score_slots("red jacket", np.arange(50)) == bm.scores("red jacket")[:50]).all()
 
 
-def test_pruned_bm25_after_removals():
+def test_bm25_top_after_removals():
     products = _replicated(1200, seed=1)
     bm = BM25.build([product_text(p) for p in products])
     bm.remove_slots(np.arange(0, 1200, 3))
@@ -64,14 +69,14 @@ def test_pruned_bm25_after_removals():
 
 
 @pytest.mark.parametrize("k", [5, 40])
-def test_hybrid_search_unchanged_by_pruning(k):
+def test_hybrid_search_equals_fusion_over_every_bm25_match(k):
     products = _replicated(2400, seed=2)
     idx = ProductIndex.build(products, encoder="hash:64", kind="exact")
     f = Filters(category="apparel", max_price=120)
     for q in ["red jacket warm", "white mug"]:
         qv = idx.encoder.encode_query(q)
         mask = idx.mask(f)
-        # the fusion over every BM25 match (no pruning), as before the pruned top-k existed
+        # fusion over every BM25 match, scored over the whole catalog
         d_slots, d_sc = exact_search(idx.embeddings, qv, 100, mask)
         full, full_sc = _brute_top(idx.bm25, q, 100, mask)
         dense = lambda s: idx.embeddings[s] @ qv  # noqa: E731
