@@ -19,9 +19,24 @@ log = logging.getLogger(__name__)
 
 
 def topk(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the `k` largest scores, best first; ties by position, also across the k-th place."""
+    """Positions of the `k` largest scores, best first; ties by position, also across the k-th place.
+
+    Over many scores a threshold taken from a strided sample first drops the clear losers (one compare per
+    score instead of a partition of all of them: ~1 ms instead of ~6 ms over 1M BM25 matches); when fewer
+    than `k` scores pass it, the full selection runs, so the answer is always exact.
+    """
     if k <= 0 or len(scores) == 0:
         return np.zeros(0, np.int64)
+    if len(scores) > max(20_000, 64 * k):
+        sample = scores[:: len(scores) // 4096]
+        j = min(len(sample), 4 * k * len(sample) // len(scores) + 8)  # about 4k + 8 strides pass
+        keep = np.flatnonzero(scores >= np.partition(sample, len(sample) - j)[len(sample) - j])
+        if len(keep) >= k:
+            return keep[_topk(scores[keep], k)]
+    return _topk(scores, k)
+
+
+def _topk(scores: np.ndarray, k: int) -> np.ndarray:
     if len(scores) > k:
         kth = np.partition(scores, len(scores) - k)[len(scores) - k]  # the k-th largest
         above = np.flatnonzero(scores > kth)
@@ -201,11 +216,12 @@ def dense_search(
     k: int,
     mask: np.ndarray | None,
     hnsw: HNSW | None,
-    exact_below: int = 5000,
+    exact_below: int | None = None,
     ef: int | None = None,
     need: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k among `mask` with HNSW when given and the mask is large, exact otherwise.
+    """Top-k among `mask` with HNSW when given and more than `exact_below` slots are allowed (None: the
+    cheaper of the two by a cost estimate), exact otherwise.
 
     When HNSW returns fewer than `need` (default `k`) allowed results, the search is retried once with a
     beam 8x wider, then falls back to exact search; hybrid search asks for `k` fusion candidates but needs
@@ -214,10 +230,14 @@ def dense_search(
     if hnsw is None:
         return exact_search(emb, q, k, mask)
     n_ok = len(emb) if mask is None else int(np.count_nonzero(mask))
+    ef = max(ef or hnsw.ef_search, k)
+    if exact_below is None:
+        # A filtered walk visits ~ef / selectivity nodes and exact search reads the n_ok allowed rows, so exact
+        # is cheaper below ~sqrt(2 * ef * n) of them (a brand with 2% of 1M products: filtered HNSW ~50 ms).
+        exact_below = max(5000, int((2 * ef * len(emb)) ** 0.5))
     if n_ok <= exact_below:
         return exact_search(emb, q, k, mask)
     want = min(need or k, n_ok)
-    ef = max(ef or hnsw.ef_search, k)
     for beam in (ef, 8 * ef):
         slots, sc = hnsw.search(q, k, mask, beam)
         if len(slots) >= want:

@@ -79,7 +79,7 @@ class ProductIndex:
         self.hnsw: HNSW | None = None
         self.category_graphs: CategoryGraphs | None = None  # HNSW kind: one graph per large category
         self._catalog: Catalog | None = None
-        self.exact_below = 5_000  # filtered HNSW searches over fewer slots than this run exactly
+        self.exact_below: int | None = None  # filters allowing fewer slots search exactly (None: by cost)
 
     # ------------------------------------------------------------------------------------------ build
     @classmethod
