@@ -325,6 +325,7 @@ class Assistant:
         category: str | None = None,
         filters: Filters | dict | None = None,
         settings: Any = None,
+        cancel: threading.Event | None = None,
     ) -> Iterator[str | Reply]:
         """Answer the last user message, streaming.
 
@@ -333,6 +334,8 @@ class Assistant:
             category: force a category (None: routed from the dialogue).
             filters: extra hard filters (e.g. from the UI) over the ones read from the dialogue.
             settings: `assistant.engine.GenerationSettings` (None: the engine's defaults).
+            cancel: when set (the client went away, a timeout), generation stops at the next token and the
+                reply ends with what was generated so far.
 
         Yields:
             `str` text chunks as they are generated, then exactly one final `Reply`.
@@ -359,7 +362,8 @@ class Assistant:
                 if pid not in shown and pid not in asked and not plan.filters.matches(self.catalog.get(pid))
             }
             text, ids, corrections = apply_grounding(raw, report, self.catalog, drop=off)
-            promised = bool(notes) and "closest options" in notes[0]  # the note promises products: show one
+            # a relaxation note, or a reply ending in "I'd recommend this one:", promises a product: show one
+            promised = (bool(notes) and "closest options" in notes[0]) or text.rstrip().endswith(":")
             if final and (off or report.unknown or promised) and not ids and products:
                 text, ids = self._suggest(text, products[0])
             return text, ids, corrections, report
@@ -367,7 +371,12 @@ class Assistant:
         # Only checked text reaches the shopper: the raw words are held until a sentence ends, then the text so
         # far is checked and repaired, and only what extends the text already sent is streamed.
         raw, sent, checked_upto, generated = "".join(notes), "", 0, ""
-        for chunk in self.engine.stream(prompt, adapter=adapter, settings=settings):
+        tokens = self.engine.stream(prompt, adapter=adapter, settings=settings)
+        for chunk in tokens:
+            if cancel is not None and cancel.is_set():
+                tokens.close()  # stops the engine's generation
+                log.info("generation cancelled")
+                break
             raw += chunk or ""
             generated += chunk or ""
             cut = sentence_cut(raw)
@@ -432,10 +441,11 @@ class Assistant:
         category: str | None = None,
         filters: Filters | dict | None = None,
         settings: Any = None,
+        cancel: threading.Event | None = None,
     ) -> Reply:
         """Answer the last user message (the non-streaming form of `stream`)."""
         final = None
-        for event in self.stream(messages, category=category, filters=filters, settings=settings):
+        for event in self.stream(messages, category=category, filters=filters, settings=settings, cancel=cancel):
             if isinstance(event, Reply):
                 final = event
         return final

@@ -22,15 +22,17 @@ nesting included), and a generation error ends the request, never the server. Wi
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import json
 import logging
 import math
 import os
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,8 @@ MAX_NEW_TOKENS = 512
 MAX_UPLOAD_BYTES = 1_000_000
 MAX_SEED = 2**63 - 1
 AUTO_MODEL = "shopguide"
+MAX_INFLIGHT = 16  # chat completions admitted at once; more get 429 + Retry-After
+REQUEST_TIMEOUT_S = 120.0  # a completion that takes longer is cut off (504, or an error event when streaming)
 TOKEN_ENV, AUTH_ENV = "SHOPGUIDE_TOKEN", "SHOPGUIDE_AUTH"
 
 
@@ -160,7 +164,31 @@ def _reply_extra(reply: Any, catalog: Any) -> dict[str, Any]:
     }
 
 
-def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES) -> Any:
+class Admission:
+    """At most `limit` chat completions in flight; the others are turned away at once (never queued unbounded)."""
+
+    def __init__(self, limit: int):
+        self.limit, self.inflight = limit, 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> None:
+        with self._lock:
+            if self.inflight >= self.limit:
+                raise ApiError(429, f"busy: {self.inflight} completions in flight; retry shortly", code="rate_limited")
+            self.inflight += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self.inflight -= 1
+
+
+def build_api(
+    assistant: Any,
+    token: str | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_inflight: int = MAX_INFLIGHT,
+    request_timeout: float = REQUEST_TIMEOUT_S,
+) -> Any:
     """The FastAPI app with the OpenAI-compatible routes (the page is mounted on it by `build_app`).
 
     Args:
@@ -168,6 +196,9 @@ def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MA
         token: when set, every route but `/health` needs it (`assistant.access.TokenGuard`): the API as
             `Authorization: Bearer <token>`, the page mounted by `build_app` through a login.
         max_body_bytes: larger request bodies get 413.
+        max_inflight: chat completions served at once; one more gets 429 with `Retry-After` (backpressure).
+        request_timeout: seconds a completion may take: then generation is cancelled and the request gets 504
+            (non-streamed) or an error event (streamed). A streamed request whose client goes away is cancelled.
 
     Returns:
         A `fastapi.FastAPI`.
@@ -177,9 +208,12 @@ def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MA
     if token is not None:
         app.add_middleware(TokenGuard, token=token)
 
+    admission = Admission(max_inflight)
+
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        headers = {"Retry-After": "1"} if exc.status in (429, 503) else None
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -270,11 +304,20 @@ def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MA
         except ValueError as e:
             raise ApiError(400, str(e), "filters") from e
         cid, created, model = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time()), body.get("model") or AUTO_MODEL
+        admission.enter()
         if not stream:
+            cancel = threading.Event()
             try:
-                reply = await run_in_threadpool(assistant.reply, messages, category, filters, settings)
+                reply = await asyncio.wait_for(
+                    run_in_threadpool(assistant.reply, messages, category, filters, settings, cancel), request_timeout
+                )
+            except asyncio.TimeoutError as e:
+                cancel.set()
+                raise ApiError(504, f"the completion took longer than {request_timeout:g} s", code="timeout") from e
             except (ValueError, TypeError) as e:
                 raise ApiError(400, str(e)) from e
+            finally:
+                admission.leave()
             extra = _reply_extra(reply, assistant.catalog)
             message = {"role": "assistant", "content": reply.text, "products": extra["products"]}
             return {
@@ -283,13 +326,12 @@ def build_api(assistant: Any, token: str | None = None, max_body_bytes: int = MA
                 "created": created,
                 "model": model,
                 "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "usage": _usage(reply),
                 **extra,
             }
+        events = _sse(assistant, messages, category, filters, settings, cid, created, model, request, request_timeout)
         return StreamingResponse(
-            _sse(assistant, messages, category, filters, settings, cid, created, model),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache"},
+            _released(events, admission), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
         )
 
     return app
@@ -299,7 +341,23 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _sse(
+def _usage(reply: Any) -> dict[str, int]:
+    return reply.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+
+
+async def _released(events: AsyncIterator[str], admission: Admission) -> AsyncIterator[str]:
+    """`events`, then the request's admission slot is given back (also when the client went away)."""
+    try:
+        async for line in events:
+            yield line
+    finally:
+        admission.leave()
+
+
+_END = object()
+
+
+async def _sse(
     assistant: Any,
     messages: list,
     category: str | None,
@@ -308,8 +366,13 @@ def _sse(
     cid: str,
     created: int,
     model: str,
-) -> Iterator[str]:
-    """The SSE lines of one streamed completion; errors become an `error` event, never an exception."""
+    request: Any = None,
+    timeout: float = REQUEST_TIMEOUT_S,
+) -> AsyncIterator[str]:
+    """The SSE lines of one streamed completion; errors become an `error` event, never an exception.
+
+    Generation runs in a worker thread; this coroutine forwards its chunks and, between them, watches the client:
+    when it disconnects (or `timeout` passes) generation is cancelled at the next token."""
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         obj = {
@@ -322,16 +385,50 @@ def _sse(
         }
         return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
 
+    loop, queue, cancel = asyncio.get_running_loop(), asyncio.Queue(), threading.Event()
+
+    def produce() -> None:
+        try:
+            for event in assistant.stream(
+                messages, category=category, filters=filters, settings=settings, cancel=cancel
+            ):
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+        except Exception as e:  # noqa: BLE001 - handed to the consumer, which ends the stream with an error event
+            log.exception("streamed generation failed")
+            loop.call_soon_threadsafe(queue.put_nowait, e)
+        finally:
+            loop.call_soon_threadsafe(queue.put_nowait, _END)
+
     yield chunk({"role": "assistant", "content": ""})
+    worker = loop.run_in_executor(None, produce)
+    deadline = loop.time() + timeout
     try:
-        for event in assistant.stream(messages, category=category, filters=filters, settings=settings):
-            if isinstance(event, str):
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=0.25)
+            except asyncio.TimeoutError:
+                if request is not None and await request.is_disconnected():
+                    log.info("client went away: generation cancelled")
+                    cancel.set()
+                    break
+                if loop.time() > deadline:
+                    cancel.set()
+                    late = ApiError(504, f"the completion took longer than {timeout:g} s", code="timeout")
+                    yield f"data: {json.dumps(late.body())}\n\n"
+                    break
+                continue
+            if event is _END:
+                break
+            if isinstance(event, Exception):
+                error = ApiError(500, f"generation failed: {type(event).__name__}: {event}")
+                yield f"data: {json.dumps(error.body())}\n\n"
+            elif isinstance(event, str):
                 yield chunk({"content": event})
             else:
-                yield chunk({}, "stop", **_reply_extra(event, assistant.catalog))
-    except Exception as e:  # noqa: BLE001 - a failed generation ends this stream, not the server
-        log.exception("streamed generation failed")
-        yield f"data: {json.dumps(ApiError(500, f'generation failed: {type(e).__name__}: {e}').body())}\n\n"
+                yield chunk({}, "stop", usage=_usage(event), **_reply_extra(event, assistant.catalog))
+    finally:
+        cancel.set()  # also when the response task itself is cancelled (client gone)
+        await asyncio.shield(worker)
     yield "data: [DONE]\n\n"
 
 

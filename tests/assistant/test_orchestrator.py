@@ -206,3 +206,8 @@ def test_relaxation_is_said_once_and_its_promise_is_kept(make_assistant):
     history = _user("a purple jacket from Peak under $5") + [{"role": "assistant", "content": first.text}]
     second = a.reply(history + [{"role": "user", "content": "ok thanks bye"}], category="apparel")
     assert not second.notes and "couldn't find" not in second.text
+
+
+def test_a_reply_that_announces_a_product_and_names_none_gets_one(make_assistant):
+    r = make_assistant(script="I'd recommend this one:").reply(_user("a red rain jacket"))
+    assert r.products == ["a1"] and r.text == "I'd recommend this one: the Trailblazer Rain Jacket ($49.99)."
