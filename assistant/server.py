@@ -437,6 +437,8 @@ def build_app(
     token: str | None = None,
     auth: tuple[str, str] | None = None,
     feedback_path: str | Path = "feedback.jsonl",
+    max_inflight: int = MAX_INFLIGHT,
+    request_timeout: float = REQUEST_TIMEOUT_S,
 ) -> Any:
     """The whole server: the API of `build_api` with the chat page of `build_ui` mounted at `/`.
 
@@ -448,7 +450,7 @@ def build_app(
     """
     import gradio as gr
 
-    api = build_api(assistant, token=token)
+    api = build_api(assistant, token=token, max_inflight=max_inflight, request_timeout=request_timeout)
     # the page uploads nothing: Gradio's upload route only gets a small limit (files go to its temp folder)
     return gr.mount_gradio_app(
         api,
@@ -483,6 +485,18 @@ def add_server_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help=f"require this user login on the chat page (default: ${AUTH_ENV})",
     )
     parser.add_argument("--feedback", default="feedback.jsonl", help="thumbs up/down JSONL (default feedback.jsonl)")
+    parser.add_argument(
+        "--max-inflight",
+        type=int,
+        default=MAX_INFLIGHT,
+        help=f"chat completions served at once; more get 429 with Retry-After (default {MAX_INFLIGHT})",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=REQUEST_TIMEOUT_S,
+        help=f"seconds a completion may take before it is cancelled (default {REQUEST_TIMEOUT_S:g})",
+    )
     return parser
 
 
@@ -506,7 +520,14 @@ def serve(args: argparse.Namespace) -> int:
             args.host,
             " and ".join(x for x, missing in (("--token", not args.token), ("--auth", not auth)) if missing),
         )
-    app = build_app(assistant, token=args.token, auth=auth, feedback_path=args.feedback)
+    app = build_app(
+        assistant,
+        token=args.token,
+        auth=auth,
+        feedback_path=args.feedback,
+        max_inflight=args.max_inflight,
+        request_timeout=args.request_timeout,
+    )
     print(f"shopguide: chat page http://{args.host}:{args.port}/  API http://{args.host}:{args.port}/v1", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
