@@ -199,6 +199,18 @@ def test_real_packaged_base_converts_and_loads(tmp_path):
     assert 130e6 < model.num_parameters() < 140e6
     assert "<|im_start|>" in tok.chat_template
     assert resolve_base("smollm2-135m-instruct", cache=tmp_path) == folder
+    # the bundled demo adapter, trained on this base, loads with plain peft
+    import warnings
+
+    from peft import PeftModel
+
+    adapter = Path(__file__).resolve().parents[2] / "demo" / "adapters" / "apparel"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        peft = PeftModel.from_pretrained(model, str(adapter))
+    assert (
+        peft.peft_config["default"].r == 16 and sum(p.numel() for n, p in peft.named_parameters() if "lora" in n) > 1e6
+    )
 
 
 def test_bundle_loads_with_either_engine(tiny_bundle):
