@@ -75,7 +75,9 @@ class DataSettings:
 class SFTConfig:
     """Resolved config of one SFT run (saved as train_config.yaml beside the adapter)."""
 
-    base: str = "demo/base"  # an HF folder / hub id, or a packaged base's short name (smollm2-135m-instruct)
+    base: str = (
+        "smollm2-135m-instruct"  # an HF folder / hub id, or a packaged base's short name (smollm2-135m-instruct)
+    )
     init_adapter: str = ""  # start from this adapter (e.g. the source category's): fine-tuning transfer
     out_dir: str = "outputs/sft/apparel"
     data: DataSettings = field(default_factory=DataSettings)

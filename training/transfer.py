@@ -101,7 +101,7 @@ class TransferSettings:
 class TransferConfig:
     """Resolved config of one transfer run (saved as train_config.yaml beside each adapter)."""
 
-    base: str = "demo/base"
+    base: str = "smollm2-135m-instruct"
     out_dir: str = "outputs/transfer/run"
     method: str = "multitask+adversarial"
     target: str = "electronics"

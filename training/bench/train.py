@@ -1,7 +1,7 @@
 """Benchmark: our LoRA SFT loop (packed rows, LM head only on reply tokens) against a plain
 `transformers.Trainer` + peft run with padded batches; same base model, same examples, same LoRA, same run.
 
-    OMP_NUM_THREADS=1 nice -n 10 shopguide bench train --base demo/base --data data/demo --examples 240
+    OMP_NUM_THREADS=1 nice -n 10 shopguide bench train --base smollm2-135m-instruct --data data/demo --examples 240
 
 Each arm runs in its own subprocess (so its peak RSS is its own) for one epoch over the same examples with
 the same learning rate schedule shape, then both are evaluated with the same validation loss (mean
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="shopguide bench train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--base", default="demo/base")
+    p.add_argument("--base", default="smollm2-135m-instruct")
     p.add_argument("--data", default="data/demo")
     p.add_argument("--category", default="apparel")
     p.add_argument("--examples", type=int, default=240, help="training examples (assistant turns), one epoch")
