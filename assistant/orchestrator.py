@@ -36,6 +36,7 @@ from assistant.needs import ShopperNeeds, Vocabulary, needs_from_dialogue
 from assistant.prompts import format_price, strip_card_syntax
 from assistant.repair import NOTHING_LEFT, apply_grounding
 from assistant.router import route
+from assistant.vocabulary import ShopVocabulary
 from retrieval.fileio import DataError, Problem
 from retrieval.filters import Filters
 from retrieval.index import ProductIndex
@@ -142,6 +143,7 @@ class Plan:
     products: list[Any]
     notes: list[str]
     filters: Filters
+    query: str = ""
 
 
 class Assistant:
@@ -154,6 +156,9 @@ class Assistant:
         default_category: the category when the dialogue names none.
         check_reply: the grounding checker; defaults to `assistant.grounding.check_reply`.
         top_k: products retrieved per turn.
+        search_mode: the index's retrieval mode ("hybrid", "dense" or "lexical"; a bundle's `retrieval.mode`).
+        vocabulary: an `assistant.vocabulary.ShopVocabulary` (a bundle's `vocabulary.json`) adding synonyms to
+            the vocabulary read from the catalog; None: the catalog's alone.
     """
 
     def __init__(
@@ -165,6 +170,8 @@ class Assistant:
         default_category: str | None = None,
         check_reply: Any = None,
         top_k: int = TOP_K,
+        search_mode: str = "hybrid",
+        vocabulary: ShopVocabulary | None = None,
     ):
         self.index = index
         self.engine = engine
@@ -172,9 +179,10 @@ class Assistant:
         self.catalog = index.catalog
         self.categories = sorted(set(self.catalog.categories()) | set(self.adapters))
         self.default_category = default_category or (self.categories[0] if self.categories else None)
-        self.vocabulary = Vocabulary.from_catalog(self.catalog)
+        self.vocabulary = Vocabulary.from_catalog(self.catalog, shop=vocabulary)
         self.check_reply = check_reply if check_reply is not None else grounding.check_reply
         self.top_k = top_k
+        self.search_mode = search_mode
         self._search_lock = threading.Lock()
 
     @classmethod
@@ -257,6 +265,10 @@ class Assistant:
             sorted(adapters),
             kind,
         )
+        retrieval = cfg.get("retrieval") if isinstance(cfg.get("retrieval"), dict) else {}
+        vocab_file = path / cfg.get("vocabulary", "vocabulary.json")
+        kwargs.setdefault("search_mode", retrieval.get("mode") or "hybrid")
+        kwargs.setdefault("vocabulary", ShopVocabulary.load(vocab_file) if vocab_file.is_file() else None)
         assistant = cls(
             index, generator, adapters=sorted(adapters), default_category=cfg.get("default_category"), **kwargs
         )
@@ -280,7 +292,7 @@ class Assistant:
     def search(self, query: str, top_k: int | None = None, filters: Filters | None = None) -> list[tuple[Any, float]]:
         """Products for `query` under `filters` (thread-safe wrapper of the index search)."""
         with self._search_lock:
-            return self.index.search(query, top_k=top_k or self.top_k, filters=filters)
+            return self.index.search(query, top_k=top_k or self.top_k, filters=filters, mode=self.search_mode)
 
     def _retrieve(self, query: str, filters: Filters) -> tuple[list[Any], list[str], Filters]:
         """Search with `filters`, relaxing them step by step when nothing matches; returns (products, notes,
@@ -317,7 +329,7 @@ class Assistant:
         products, notes, used = self._retrieve(f"{query} {wanted}".strip(), merge_filters(needs.to_filters(), filters))
         said = [m["content"] for m in history if m["role"] == "assistant"]
         notes = [n for n in notes if not any(n.strip() in s for s in said)]  # say a relaxation once, not every turn
-        return Plan(history, category, needs, products, notes, used)
+        return Plan(history, category, needs, products, notes, used, f"{query} {wanted}".strip())
 
     def stream(
         self,

@@ -1,28 +1,33 @@
 """The catalog's vocabulary, per category: attribute values, brands, product titles and routing words, plus
 one-typo spelling correction against the catalog's own words.
 
-    vocab = Vocabulary.from_catalog(catalog)
+    shop = derive_vocabulary(catalog)                  # a shop's vocabulary.json, derived from its catalog
+    shop.save("bundle/vocabulary.json"); shop = ShopVocabulary.load("bundle/vocabulary.json")
+    vocab = Vocabulary.from_catalog(catalog, shop=shop)
     vocab.category_scores("waterproof hiking boots")   # {"shoes": 2.1, ...}
     vocab.correct("a rain jackett")                    # "a rain jacket"
     choose_category(scores, current)                   # sticky category choice (used by state and router)
+
+A **shop vocabulary** (`ShopVocabulary`, a bundle's `vocabulary.json`) holds what a catalog cannot say on its
+own: per category the words shoppers use for it (synonyms: "clothes" for apparel), and per closed-set
+attribute its values and their synonyms. `derive_vocabulary` writes one from any catalog (category names and
+their singular / plural forms, each closed-set attribute's values, spaced forms of hyphenated values), so a
+category the project has never seen needs no code; a shop edits the file to add its own words. The demo's
+hand-made synonyms are one such file (`demo/vocabulary.json`, written by `shopguide data generate` and `build-demo`).
 
 Used by `assistant.needs` (needs extraction) and `assistant.router` (category routing).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-CATEGORY_SYNONYMS = {
-    "apparel": ["apparel", "clothes", "clothing", "outfit", "wear", "garment"],
-    "shoes": ["shoes", "shoe", "footwear", "sneakers", "boots"],
-    "home": ["furniture", "kitchen", "decor", "household", "home goods"],  # bare "home" is too common ("for home")
-    "electronics": ["electronics", "electronic", "gadget", "gadgets", "device", "tech"],
-    "beauty": ["beauty", "makeup", "cosmetics", "skincare", "skin care"],
-}
+from retrieval.fileio import DataError, Problem, atomic_write_json
 
 COMMON_WORDS = """about also anything back best better black blue both brand budget care color colour could days does
 dollars each even ever find fine first from give good great have help here high into just keep kind last less like
@@ -54,6 +59,142 @@ def _phrase_re(phrases: list[str]) -> re.Pattern | None:
     if not phrases:
         return None
     return re.compile(r"(?<![\w$])(" + "|".join(re.escape(p) for p in phrases) + r")(?![\w])")
+
+
+MAX_CLOSED_SET = 40  # an attribute with more distinct values is free text, not a closed set
+
+
+def _plural(word: str) -> str:
+    if word.endswith("s"):
+        return word
+    if word.endswith(("sh", "ch", "x", "z")):
+        return word + "es"
+    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("shes", "ches", "xes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def category_synonyms(category: str, categories: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Words for a category read from its name alone: "running_shoes" -> running shoes, running shoe, shoes,
+    shoe (the last word only when no other category name ends with it)."""
+    name = normalize_phrase(re.sub(r"[_\-/]+", " ", category))
+    words = name.split()
+    if not words:
+        return []
+    out = [name, " ".join(words[:-1] + [_singular(words[-1])]), " ".join(words[:-1] + [_plural(words[-1])])]
+    last = {_singular(normalize_phrase(re.sub(r"[_\-/]+", " ", c)).split()[-1]) for c in categories if c != category}
+    if len(words) > 1 and _singular(words[-1]) not in last and len(words[-1]) >= 4:
+        out += [_singular(words[-1]), _plural(words[-1])]
+    return list(dict.fromkeys(w for w in out if w))
+
+
+@dataclass
+class ShopVocabulary:
+    """A shop's vocabulary file (`vocabulary.json` in a bundle): the words a catalog cannot say on its own.
+
+    Attributes:
+        synonyms: category -> words shoppers use for it ("clothes" for apparel); they route a dialogue.
+        attributes: category -> attribute -> {"values": [...], "synonyms": {phrase: value}}: the closed-set
+            values (for reading; the catalog stays the truth) and other phrases that mean a value.
+    """
+
+    synonyms: dict[str, list[str]] = field(default_factory=dict)
+    attributes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        cats = sorted(set(self.synonyms) | set(self.attributes))
+        return {
+            "version": 1,
+            "categories": {
+                c: {"synonyms": list(self.synonyms.get(c, [])), "attributes": self.attributes.get(c, {})} for c in cats
+            },
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the file (atomically); returns its path."""
+        atomic_write_json(path, self.to_dict())
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ShopVocabulary:
+        """Read a vocabulary file.
+
+        Raises:
+            DataError: the file is missing, not JSON, or not in this shape (names the field).
+        """
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as e:
+            raise DataError([Problem(str(path), None, None, "file not found")]) from e
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DataError([Problem(str(path), None, None, f"not valid JSON: {e}")]) from e
+        cats = data.get("categories") if isinstance(data, dict) else None
+        if not isinstance(cats, dict):
+            raise DataError([Problem(str(path), None, "categories", "required object category -> words is missing")])
+        problems, out = [], cls()
+        for c, entry in cats.items():
+            syn = entry.get("synonyms", []) if isinstance(entry, dict) else None
+            attrs = entry.get("attributes", {}) if isinstance(entry, dict) else None
+            if not isinstance(syn, list) or not all(isinstance(w, str) for w in syn):
+                problems.append(Problem(str(path), None, f"categories.{c}.synonyms", "must be a list of strings"))
+                continue
+            if not isinstance(attrs, dict) or not all(isinstance(a, dict) for a in attrs.values()):
+                problems.append(Problem(str(path), None, f"categories.{c}.attributes", "must be an object"))
+                continue
+            out.synonyms[c] = syn
+            out.attributes[c] = attrs
+        if problems:
+            raise DataError(problems)
+        return out
+
+    def merged(self, other: ShopVocabulary) -> ShopVocabulary:
+        """This vocabulary with `other`'s entries added (other's synonyms of a category replace these)."""
+        attrs = {c: {a: dict(v) for a, v in d.items()} for c, d in self.attributes.items()}
+        for c, d in other.attributes.items():
+            for a, v in d.items():
+                mine = attrs.setdefault(c, {}).setdefault(a, {})
+                mine.setdefault("values", v.get("values", []))
+                mine["synonyms"] = {**mine.get("synonyms", {}), **v.get("synonyms", {})}
+        return ShopVocabulary({**self.synonyms, **other.synonyms}, attrs)
+
+
+def derive_vocabulary(catalog: Any) -> ShopVocabulary:
+    """The vocabulary a catalog implies: per category the words of its name (`category_synonyms`), and per
+    closed-set string attribute (at most `MAX_CLOSED_SET` distinct values) its values, most frequent first,
+    with the spaced form of hyphenated values as synonyms ("slip on" -> "slip-on")."""
+    counts: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for p in catalog:
+        for name, value in p.attributes.items():
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, str) and v.strip() and len(v) <= 60:
+                    counts[p.category][name][v.strip()] += 1
+    cats = sorted({p.category for p in catalog})
+    out = ShopVocabulary()
+    for c in cats:
+        out.synonyms[c] = category_synonyms(c, cats)
+        attrs = {}
+        for name, values in sorted(counts[c].items()):
+            if len(values) > MAX_CLOSED_SET:
+                continue
+            syn = {}
+            for v in values:
+                low = normalize_phrase(v)
+                if "-" in low:
+                    syn[low.replace("-", " ")] = v
+            attrs[name] = {"values": [v for v, _ in values.most_common()], "synonyms": syn}
+        out.attributes[c] = attrs
+    return out
 
 
 @dataclass
@@ -93,12 +234,16 @@ class Vocabulary:
     words: set[str] = field(default_factory=set)  # the words of values, brands and titles (4+ letters)
 
     @classmethod
-    def from_catalog(cls, catalog: Any, keywords_per_category: int = 150) -> Vocabulary:
+    def from_catalog(
+        cls, catalog: Any, keywords_per_category: int = 150, shop: ShopVocabulary | None = None
+    ) -> Vocabulary:
         """Collect attribute values, boolean attributes, brands and routing keywords of every category.
 
         Args:
             catalog: a `retrieval.catalog.Catalog` (any iterable of products).
             keywords_per_category: how many distinctive title words each category gets for routing.
+            shop: the shop's vocabulary file: its category synonyms route (a category it does not list gets
+                `category_synonyms` of its name) and its value synonyms read as the value.
 
         Returns:
             The vocabulary. Short or numeric values ("M", "42") are left out: they collide with ordinary
@@ -140,8 +285,14 @@ class Vocabulary:
             }
             top = sorted(scored, key=scored.get, reverse=True)[:keywords_per_category]
             cv.keywords = {w: scored[w] for w in top}
-            for syn in CATEGORY_SYNONYMS.get(cat, [normalize_phrase(cat)]):
-                cv.keywords[syn] = 2.0
+            listed = shop.synonyms.get(cat) if shop is not None else None
+            for syn in listed if listed is not None else category_synonyms(cat, list(cats)):
+                cv.keywords[normalize_phrase(syn)] = 2.0
+            for name, entry in (shop.attributes.get(cat, {}) if shop is not None else {}).items():
+                known = {normalize_phrase(v): v for nv, (a, v) in cv.values.items() if a == name}
+                for phrase, value in (entry.get("synonyms") or {}).items():
+                    if normalize_phrase(value) in known and len(phrase.strip()) >= 3:
+                        cv.values.setdefault(normalize_phrase(phrase), (name, known[normalize_phrase(value)]))
             cv.compile()
         vocab = cls(cats)
         vocab._index_spelling(catalog)

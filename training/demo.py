@@ -36,6 +36,7 @@ from retrieval.fileio import DataError, atomic_write_json
 from retrieval.index import ProductIndex
 from training import pretrain
 from training.config import ConfigError, load_config
+from training.demo_data.generate import demo_vocabulary
 from training.demo_data.generate import main as generate_main
 from training.examples import load_split, turn_messages
 from training.sft import SFTConfig, is_finished
@@ -225,6 +226,7 @@ def build(args: argparse.Namespace) -> Path:
     # 5. the product index over every category's catalog
     catalog = load_catalog(sorted((data / "catalog").glob("*.jsonl")))
     ProductIndex.build(catalog, encoder=args.encoder, show_progress=True).save(out / "index")
+    demo_vocabulary(catalog).save(out / "vocabulary.json")  # the demo's hand-made synonyms + the catalog's words
     atomic_write_json(
         out / "assistant.json",
         {"base": bundle_base, "adapters": adapters, "index": "index", "default_category": SOURCE,

@@ -167,6 +167,23 @@ class FakeEngine:
             yield word
 
 
+def tiny_shop_vocabulary():
+    """The tiny shop's vocabulary file: the words shoppers use for its two categories (as the demo's)."""
+    from assistant.vocabulary import ShopVocabulary
+
+    return ShopVocabulary(
+        {
+            "apparel": ["apparel", "clothes", "clothing", "outfit", "wear", "garment"],
+            "shoes": ["shoes", "shoe", "footwear", "sneakers", "boots"],
+        }
+    )
+
+
+@pytest.fixture
+def tiny_shop():
+    return tiny_shop_vocabulary()
+
+
 @pytest.fixture
 def tiny_catalog() -> Catalog:
     return Catalog(tiny_products())
@@ -180,7 +197,11 @@ def make_assistant(tiny_catalog):
 
     def make(**engine_kw: Any) -> Assistant:
         return Assistant(
-            FakeIndex(tiny_catalog), FakeEngine(**engine_kw), adapters=["apparel"], default_category="apparel"
+            FakeIndex(tiny_catalog),
+            FakeEngine(**engine_kw),
+            adapters=["apparel"],
+            default_category="apparel",
+            vocabulary=tiny_shop_vocabulary(),
         )
 
     return make

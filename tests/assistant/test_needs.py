@@ -18,8 +18,8 @@ DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"
 
 
 @pytest.fixture
-def vocab(tiny_catalog):
-    return Vocabulary.from_catalog(tiny_catalog)
+def vocab(tiny_catalog, tiny_shop):
+    return Vocabulary.from_catalog(tiny_catalog, shop=tiny_shop)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ Layout (contract in docs/architecture.md):
     OUT/catalog/{category}.jsonl                            products (retrieval/catalog.py fields)
     OUT/dialogues/{category}.{train,validation,test}.jsonl  guide dialogues (assistant/dialogues.py)
     OUT/unlabeled/{category}.jsonl                          {"category", "text"}: shopper utterances alone
+    OUT/vocabulary.json                                     the demo's shop vocabulary (category synonyms)
 
 Categories: apparel (the source), shoes and home (extra sources), electronics and beauty (targets).
 Everything is deterministic for `--seed` (one `random.Random` per category and part, never global state)
@@ -22,10 +23,12 @@ import random
 import sys
 from pathlib import Path
 
+from assistant.vocabulary import ShopVocabulary, derive_vocabulary
+from retrieval.catalog import load_catalog
 from retrieval.fileio import atomic_write_jsonl
 from training.demo_data.catalog import make_catalog
 from training.demo_data.dialogues import DialogueMaker
-from training.demo_data.vocab import CATEGORIES
+from training.demo_data.vocab import CATEGORIES, SYNONYMS
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +90,22 @@ def generate_category(
     return counts
 
 
+def demo_vocabulary(catalog) -> ShopVocabulary:
+    """The demo's shop vocabulary: what `derive_vocabulary` reads from the catalog plus the hand-made category
+    synonyms of `vocab.SYNONYMS` (the same file format any shop's `shopguide build` writes)."""
+    cats = {p.category for p in catalog}
+    return derive_vocabulary(catalog).merged(ShopVocabulary({c: SYNONYMS[c] for c in sorted(cats) if c in SYNONYMS}))
+
+
 def generate(out: str | Path, seed: int = 0, categories: list[str] | None = None, **kw) -> dict[str, dict[str, int]]:
-    """Write the demo data of `categories` (default all five) under `out`; returns counts per category."""
+    """Write the demo data of `categories` (default all five) under `out`, and `out/vocabulary.json` for every
+    catalog there; returns counts per category."""
     out = Path(out)
     result = {}
     for cat in categories or list(CATEGORIES):
         result[cat] = generate_category(out, cat, seed, **kw)
         log.info("%s: %s", cat, ", ".join(f"{k} {v}" for k, v in result[cat].items()))
+    demo_vocabulary(load_catalog(sorted((out / "catalog").glob("*.jsonl")))).save(out / "vocabulary.json")
     return result
 
 

@@ -23,6 +23,15 @@ Each category entry:
 
 from __future__ import annotations
 
+# The words shoppers use for each category (routing); the demo's vocabulary.json (`generate.demo_vocabulary`).
+SYNONYMS: dict[str, list[str]] = {
+    "apparel": ["apparel", "clothes", "clothing", "outfit", "wear", "garment"],
+    "shoes": ["shoes", "shoe", "footwear", "sneakers", "boots"],
+    "home": ["furniture", "kitchen", "decor", "household", "home goods"],  # bare "home" is too common ("for home")
+    "electronics": ["electronics", "electronic", "gadget", "gadgets", "device", "tech"],
+    "beauty": ["beauty", "makeup", "cosmetics", "skincare", "skin care"],
+}
+
 COLORS = ["black", "white", "navy", "grey", "olive", "burgundy", "beige", "red", "blue", "green"]
 
 CATEGORIES: dict[str, dict] = {
