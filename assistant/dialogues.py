@@ -101,6 +101,32 @@ def parse_dialogue(
     ), []
 
 
+def shape_warnings(d: Dialogue) -> list[tuple[str, str]]:
+    """`(field, message)` for shapes that are valid but that replay treats specially: an assistant message
+    that does not follow a user message (an assistant that speaks first, two assistant messages in a row) is
+    kept as context and not replayed, and a dialogue where no assistant message follows a user message cannot be
+    replayed at all. Real logs have these shapes; `shopguide data validate` reports them as warnings."""
+    out: list[tuple[str, str]] = []
+    prev: str | None = None
+    replayable = 0
+    for i, m in enumerate(d.messages):
+        if m["role"] == "system":
+            continue
+        if m["role"] == "assistant":
+            if prev is None:
+                out.append((f"messages[{i}]", "the assistant speaks first: replay keeps this message as context"))
+            elif prev == "assistant":
+                out.append(
+                    (f"messages[{i}]", "a second assistant message in a row: replay keeps it as context, not replayed")
+                )
+            else:
+                replayable += 1
+        prev = m["role"]
+    if not replayable:
+        out.append(("messages", "no assistant message follows a user message: replay cannot use this dialogue"))
+    return out
+
+
 def validate_dialogues(path: str | Path, product_ids: set[str] | None = None) -> tuple[list[Dialogue], list[Problem]]:
     """Read a whole dialogue file; returns the good dialogues and every problem (bad JSON, non-UTF-8,
     missing or mistyped fields, unknown products, empty dialogues, duplicate ids). Never raises for content."""

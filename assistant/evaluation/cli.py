@@ -17,6 +17,7 @@ from pathlib import Path
 
 from assistant.evaluation.report import write_compare_report
 from assistant.evaluation.runner import read_results, run_eval
+from assistant.evaluation.stages import format_stage_table
 from assistant.evaluation.summary import compare_runs
 from retrieval.fileio import DataError, atomic_write_json
 
@@ -36,7 +37,8 @@ modes:
   compare (--compare A B): differences B - A of every metric with 95% bootstrap CIs (paired by dialogue id).
 
 Malformed lines are reported as file:line: field: message, skipped and listed in metrics.json ("skipped").
-Metric definitions: docs/eval.md.
+A dialogue that cannot be scored or replayed (e.g. no assistant turn follows a user message) is counted as
+failed and listed; the run then exits 1 unless --allow-errors. Metric definitions: docs/eval.md.
 """
 
 
@@ -60,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples for --compare (default 2000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--allow-errors", action="store_true", help="exit 0 even when some dialogues failed (they are still counted)"
+    )
     return p
 
 
@@ -133,15 +138,35 @@ def main(argv: list[str] | None = None) -> int:
     for s in metrics["skipped"][:10]:
         print(f"  skipped {s['problem'].splitlines()[0]}")
     for name, o in list(metrics["overall"].items())[:16]:
-        if o["mean"] is not None:
+        if o["mean"] is None:
+            continue
+        if o.get("kind") == "count":
+            print(
+                f"  {name:28s} {o['total']} in total (count), {o['mean']:.4f} per dialogue  "
+                f"[{o['lo']:.4f}, {o['hi']:.4f}]  n={o['n']}"
+            )
+        else:
             print(f"  {name:28s} {o['mean']:.4f}  [{o['lo']:.4f}, {o['hi']:.4f}]  n={o['n']}")
     for name, v in metrics.get("corpus", {}).items():
         print(f"  corpus {name:21s} {v:.4f}" if isinstance(v, float) else f"  corpus {name:21s} {v}")
+    if metrics.get("stages"):
+        print("where the product is lost (Hit@k / MRR per stage, the same turns):")
+        print("\n".join(format_stage_table(metrics["stages"], k_values)))
     out = Path(args.out)
     print(
         f"wrote {out / 'metrics.json'}, {out / 'results.jsonl'}"
         + ("" if args.no_report else f", {out / 'report.html'}")
     )
+    if c["errors"]:
+        for e in metrics["errors"][:5]:
+            print(f"  failed {e['id']}: {e['error']}", file=sys.stderr)
+        if not args.allow_errors:
+            print(
+                f"shopguide eval: {c['errors']} dialogue(s) failed (listed in metrics.json); exit 1 "
+                "(--allow-errors to accept)",
+                file=sys.stderr,
+            )
+            return 1
     return 0
 
 

@@ -16,6 +16,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from assistant.evaluation.stages import STAGES
 from assistant.evaluation.summary import HEADLINE, LOWER_IS_BETTER, worst_dialogues
 from retrieval.fileio import atomic_write_text
 
@@ -177,6 +178,13 @@ def _cards(metrics: dict[str, Any]) -> str:
     for name in _CARD_METRICS:
         if name in overall and overall[name]["mean"] is not None:
             o = overall[name]
+            if o.get("kind") == "count":  # a count: its total, and the mean per dialogue beside it
+                out.append(
+                    f'<div class="card"><div class="v">{o.get("total", 0)}</div><div class="n">{esc(name)} (count)'
+                    f'</div><div class="ci">{fmt(o["mean"])} per dialogue · 95% CI {fmt(o["lo"])} – '
+                    f"{fmt(o['hi'])} · n={o['n']} dialogues</div></div>"
+                )
+                continue
             out.append(
                 f'<div class="card"><div class="v">{fmt(o["mean"])}</div><div class="n">{esc(name)}</div>'
                 f'<div class="ci">95% CI {fmt(o["lo"])} – {fmt(o["hi"])} · n={o["n"]}</div></div>'
@@ -195,12 +203,19 @@ def _overall_table(metrics: dict[str, Any], names: list[str], counts: bool = Tru
     rows = []
     for name in names:
         o = metrics["overall"][name]
-        per = "".join(
-            f'<td class="num">{fmt(metrics["per_category"][c].get(name, {}).get("mean"))}</td>' for c in cats
-        )
+        count = o.get("kind") == "count"
+
+        def cell(c: str) -> str:
+            d = metrics["per_category"][c].get(name, {})
+            shown = f"{d.get('total', 0)} total, {fmt(d.get('mean'))}/dlg" if count else fmt(d.get("mean"))
+            return f'<td class="num">{shown} <span class="muted">n={d.get("n", 0)}</span></td>'
+
+        label = f"{esc(name)} <i>(count: total {o.get('total', 0)}, mean per dialogue)</i>" if count else esc(name)
         rows.append(
-            f'<tr><td>{esc(name)}</td><td class="num">{fmt(o["mean"])}</td>'
-            f'<td class="num">{fmt(o["lo"])} – {fmt(o["hi"])}</td><td class="num">{o["n"]}</td>{per}</tr>'
+            f'<tr><td>{label}</td><td class="num">{fmt(o["mean"])}</td>'
+            f'<td class="num">{fmt(o["lo"])} – {fmt(o["hi"])}</td><td class="num">{o["n"]}</td>'
+            + "".join(cell(c) for c in cats)
+            + "</tr>"
         )
     if counts:
         n_per = "".join(f'<td class="num">{metrics["per_category"][c].get("dialogues", 0)}</td>' for c in cats)
@@ -209,6 +224,38 @@ def _overall_table(metrics: dict[str, Any], names: list[str], counts: bool = Tru
         f'<div class="scroll"><table><tr><th>metric</th><th>mean</th><th>95% CI</th><th>n</th>{head}</tr>'
         + "".join(rows)
         + "</table></div>"
+    )
+
+
+def _stage_tables(metrics: dict[str, Any]) -> str:
+    """Replay only: Hit@k / MRR of each stage (retrieval, the reply, baselines) on the same turns."""
+    table = metrics.get("stages") or {}
+    if not table:
+        return '<p class="muted">No replayed turn whose reference names a product.</p>'
+    parts = []
+    for gold, block in table.items():
+        names = [n for n in next(block[s] for s in STAGES if s in block) if n != "n"]
+        what = "the reference turn's products" if gold == "ref" else "the dialogue's target"
+        rows = "".join(
+            f"<tr><td>{esc(stage)}</td>"
+            + "".join(
+                f'<td class="num">{fmt(block[stage][n]["mean"])} <span class="muted">[{fmt(block[stage][n]["lo"])}'
+                f", {fmt(block[stage][n]['hi'])}]</span></td>"
+                for n in names
+            )
+            + f'<td class="num">{block[stage]["n"]}</td></tr>'
+            for stage in STAGES
+            if stage in block
+        )
+        parts.append(
+            f"<h3>Against {what} ({block['turns']} turns in {block['dialogues']} dialogues)</h3>"
+            f'<div class="scroll"><table><tr><th>stage</th>{"".join(f"<th>{esc(n)}</th>" for n in names)}'
+            f"<th>n turns</th></tr>{rows}</table></div>"
+        )
+    return (
+        '<p class="muted">retrieval: the assistant\'s own search (its first cards are what the model saw); final: '
+        "the products the reply names; most_mentioned, bm25, dense, random: baselines on the same turns. "
+        "95% CI bootstrapped over turns.</p>" + "".join(parts)
     )
 
 
@@ -349,6 +396,11 @@ def render_report(
         "<h2>Metrics by category</h2>",
         _overall_table(metrics, head),
         f"<details><summary>all {len(names)} metrics</summary>{_overall_table(metrics, rest, False)}</details>",
+        *(
+            ["<h2>Where the product is lost: retrieval vs reply vs baselines</h2>", _stage_tables(metrics)]
+            if mode == "replay"
+            else []
+        ),
         "<h2>Input problems</h2>",
         _problems(metrics),
         f"<h2>Worst dialogues ({min(worst, len(results))})</h2>",

@@ -328,7 +328,7 @@ def run_eval(
     if not results:
         why = f"holds no dialogues that can be evaluated ({len(skipped)} malformed line(s), logged above)"
         raise DataError([Problem(str(transcripts), None, None, why)])
-    metrics = summarize(results, skipped, {**config, "new_this_run": n_new})
+    metrics = summarize(results, skipped, {**config, "new_this_run": n_new}, k_values=tuple(k_values))
     atomic_write_json(out / "metrics.json", metrics)
     if report:
         bad = {r["id"] for r in worst_dialogues(results, worst)}

@@ -16,6 +16,7 @@ from typing import Any
 
 from assistant.dialogues import Dialogue
 from assistant.evaluation import metrics as M
+from assistant.evaluation import stages as S
 from assistant.grounding import Grounder, GroundingReport
 
 K_VALUES = (1, 3, 5)
@@ -194,44 +195,84 @@ def _ranking(pred: list[str], gold: list[str], prefix: str, k_values: tuple[int,
     out[f"{prefix}_mrr"] = M.mrr(pred, gold)
 
 
+class NotReplayable(ValueError):
+    """A dialogue with no assistant turn that follows a user message: nothing to replay."""
+
+
+def replayable_turns(d: Dialogue) -> tuple[list[tuple[int, int, dict[str, Any]]], int]:
+    """`([(turn number, message index, message)], context_turns)`: the assistant turns that follow a user
+    message (system messages skipped) are replayed; the others (an assistant that speaks first, a second
+    assistant message in a row) stay in the history as context."""
+    out, context = [], 0
+    for n, (i, msg) in enumerate(d.assistant_turns(), start=1):
+        prev = next((m for m in reversed(d.messages[:i]) if m["role"] != "system"), None)
+        if prev is not None and prev["role"] == "user":
+            out.append((n, i, msg))
+        else:
+            context += 1
+    return out, context
+
+
 def replay_dialogue(
-    d: Dialogue, assistant: Any, grounder: Grounder, k_values: tuple[int, ...] = K_VALUES
+    d: Dialogue,
+    assistant: Any,
+    grounder: Grounder,
+    k_values: tuple[int, ...] = K_VALUES,
+    deep_k: int = S.DEEP_K,
 ) -> dict[str, Any]:
-    """Replay every reference assistant turn through `assistant.reply(history, category=...)` and compare.
+    """Replay every reference assistant turn that follows a user message through
+    `assistant.reply(history, category=...)` and compare.
 
     The history is the reference dialogue before the turn (role, content, products; system messages
-    dropped), so each reply is judged in the context the reference reply had. Ranking metrics compare the
-    reply's `products` (in order) with the reference turn's products (`ref_*`) and with the target
-    (`target_*`); the `*_new` variants first remove every product already mentioned earlier in the
-    dialogue from both lists (repeating earlier products inflates scores).
+    dropped), so each reply is judged in the context the reference reply had. Assistant turns that do not
+    follow a user message (an assistant-first greeting, a second assistant message in a row) are not replayed
+    and stay in the history as context (`context_turns`). Ranking metrics compare the reply's `products` (in
+    order) with the reference turn's products (`ref_*`) and with the target (`target_*`); the `*_new` variants
+    first remove every product already mentioned earlier in the dialogue from both lists (repeating earlier
+    products inflates scores). On turns whose reference names products, `ranks` records where the reference
+    products and the target rank at each stage (retrieval, the reply, baselines; see `stages.py`).
 
     Args:
         d: the reference dialogue.
-        assistant: an object with `.reply(messages, category=None)` returning text and products.
+        assistant: an object with `.reply(messages, category=None)` returning text and products (and, for the
+            stage records, `.plan`, `.search` and `.index` like `assistant.orchestrator.Assistant`).
         grounder: the catalog checker used on the replayed text.
         k_values: ranking cut-offs.
+        deep_k: how deep the reference product's retrieval rank is looked for.
 
     Returns:
         The result record with per-turn `reference` and `replay` text side by side.
+
+    Raises:
+        NotReplayable: no assistant turn follows a user message (recorded as the dialogue's error).
     """
+    todo, context = replayable_turns(d)
+    if not todo:
+        roles = ", ".join(m["role"] for m in d.messages[:6])
+        raise NotReplayable(
+            f"no assistant turn follows a user message (roles: {roles}{', ...' * (len(d.messages) > 6)})"
+        )
     turns: list[dict[str, Any]] = []
-    earlier: list[str] = []
     previous: list[str] = []
-    for n, (i, ref) in enumerate(d.assistant_turns(), start=1):
+    mentions: list[list[str]] = []  # product ids each earlier (non-system) message mentions
+    done = 0
+    for n, i, ref in todo:
         history = [
             {"role": m["role"], "content": m["content"], "products": list(m.get("products") or [])}
             for m in d.messages[:i]
             if m["role"] != "system"
         ]
-        for m in d.messages[:i]:
-            earlier.extend(p for p in m.get("products") or [] if p not in earlier)
+        for m in d.messages[done:i]:
+            if m["role"] != "system":
+                mentions.append(S.named_ids(m, grounder, d.category))
+        done = i
+        seen = {p for ids in mentions for p in ids}
         t0 = time.perf_counter()
         r = assistant.reply(history, category=d.category)
         seconds = time.perf_counter() - t0
         text, pred = str(getattr(r, "text", "")), [str(p) for p in (getattr(r, "products", None) or [])]
         report = grounder.check(text, d.category, pred or None)
         gold = list(ref.get("products") or [])
-        seen = set(earlier)
         row: dict[str, Any] = {
             "turn": n,
             "index": i,
@@ -240,6 +281,7 @@ def replay_dialogue(
             "text": text,
             "products": pred,
             "reference_products": gold,
+            "candidates": [str(c) for c in getattr(r, "candidates", None) or []],
             "seconds": round(seconds, 4),
             "routed_category": getattr(r, "category", None),
             "rouge_l": M.rouge_l(text, ref["content"]),
@@ -257,13 +299,23 @@ def replay_dialogue(
             _ranking(pred, [d.target], "target", k_values, row)
             if d.target not in seen:
                 _ranking([p for p in pred if p not in seen], [d.target], "target_new", k_values, row)
+        if gold:  # a recommendation turn of the reference: where did each stage rank its products?
+            stages = S.turn_stages(assistant, history, d.category, r, mentions, grounder.catalog, deep_k)
+            golds = {"ref": gold, "target": [d.target] if d.target is not None else []}
+            row["ranks"] = S.turn_ranks(stages, golds, grounder.catalog, d.category)
+            row["stages"] = {k: (v[: S._SHOWN] if v is not None else None) for k, v in stages.items()}
+            for name in golds:
+                rank = row["ranks"].get(name, {}).get("retrieval")
+                if rank != "n/a" and name in row["ranks"]:
+                    for k in k_values:
+                        row[f"{name}_retrieval_hit@{k}"] = float(rank is not None and rank <= k)
         turns.append(row)
         previous.append(text)
     numeric = sorted(
         {k for t in turns for k, v in t.items() if isinstance(v, float) and k != "seconds"}
         | {"words", "reference_words"}
     )
-    scores: dict[str, Any] = {"assistant_turns": len(turns)}
+    scores: dict[str, Any] = {"assistant_turns": len(turns), "context_turns": context}
     for k in numeric:
         scores[k] = M.mean(t.get(k) for t in turns)
     facts = sum(t["facts"] for t in turns)

@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from assistant.evaluation import metrics as M
+from assistant.evaluation.stages import stage_table
 
 # Metrics where lower is better; every other metric is read as higher-is-better (for colours and "worst").
 LOWER_IS_BETTER = {
@@ -54,6 +55,30 @@ HEADLINE = (
 )
 
 
+# Per-dialogue counts of events: averaged they read "per dialogue", and their total is shown beside (a count is
+# never displayed as a rate). Every metric named *rate, *hit@k, *recall@k, *ndcg@k, *mrr, acceptance, ... is a
+# share in 0..1; the rest are values (words, seconds, ranks, chrF).
+COUNTS = {
+    "assistant_turns",
+    "context_turns",
+    "facts",
+    "wrong_facts",
+    "hallucinated_products",
+    "turns_with_error",
+    "recommendation_turns",
+    "questions_before_recommendation",
+}
+_VALUES = {"words_per_turn", "words", "reference_words", "seconds_per_turn", "chrf", "bleu", "target_rank"}
+_VALUES |= {"first_recommendation_turn", "first_target_turn"}
+
+
+def metric_kind(name: str) -> str:
+    """ "count" (events per dialogue; a total is shown too), "rate" (a share in 0..1) or "value"."""
+    if name in COUNTS:
+        return "count"
+    return "value" if name in _VALUES else "rate"
+
+
 def metric_names(results: list[dict[str, Any]]) -> list[str]:
     """Numeric score names present in any result, headline metrics first."""
     names = {
@@ -77,6 +102,7 @@ def summarize(
     skipped: list[dict[str, Any]] | None = None,
     meta: dict[str, Any] | None = None,
     n_resamples: int = 1000,
+    k_values: tuple[int, ...] = (1, 3, 5),
 ) -> dict[str, Any]:
     """Build `metrics.json` from per-dialogue results.
 
@@ -85,17 +111,22 @@ def summarize(
         skipped: malformed input lines (`{"line", "field", "message", "problem"}`).
         meta: run description (inputs, mode, command) copied into the output.
         n_resamples: bootstrap resamples for the 95% CIs (over dialogues).
+        k_values: cut-offs of the replay stage table.
 
     Returns:
-        {"mode", "meta", "counts", "overall": {name: {mean, lo, hi, n}}, "per_category": {cat: {name: {mean,
-        n}}}, "corpus", "skipped", "errors"}.
+        {"mode", "meta", "counts", "overall": {name: {mean, lo, hi, n, kind[, total]}}, "per_category": {cat:
+        {"dialogues", name: {mean, n[, total]}}}, "corpus", "stages" (replay: retrieval vs final vs baselines,
+        see `stages.py`), "stages_per_category", "skipped", "errors"}.
     """
     ok = [r for r in results if "error" not in r]
     names = metric_names(ok)
     overall = {}
     for name in names:
-        ci = M.bootstrap_ci([_num(r["scores"].get(name)) for r in ok], n_resamples=n_resamples)
-        overall[name] = {"mean": ci["value"], "lo": ci["lo"], "hi": ci["hi"], "n": ci["n"]}
+        vals = [_num(r["scores"].get(name)) for r in ok]
+        ci = M.bootstrap_ci(vals, n_resamples=n_resamples)
+        overall[name] = {"mean": ci["value"], "lo": ci["lo"], "hi": ci["hi"], "n": ci["n"], "kind": metric_kind(name)}
+        if overall[name]["kind"] == "count":
+            overall[name]["total"] = int(sum(v for v in vals if v is not None))
     by_cat: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in ok:
         by_cat[r["category"]].append(r)
@@ -107,12 +138,18 @@ def summarize(
             vals = [_num(r["scores"].get(name)) for r in rows]
             vals = [v for v in vals if v is not None]
             per_category[cat][name] = {"mean": sum(vals) / len(vals) if vals else None, "n": len(vals)}
+            if metric_kind(name) == "count":
+                per_category[cat][name]["total"] = int(sum(vals))
     modes = sorted({r.get("mode", "score") for r in results})
     corpus: dict[str, Any] = {}
+    stages: dict[str, Any] = {}
+    stages_per_category: dict[str, Any] = {}
     if "replay" in modes:
         preds = [t["text"] for r in ok for t in r["turns"]]
         refs = [t["reference"] for r in ok for t in r["turns"]]
         corpus = {"chrf": M.corpus_chrf(preds, refs), "bleu": M.corpus_bleu(preds, refs), "turns": len(preds)}
+        stages = stage_table(ok, k_values, n_resamples)
+        stages_per_category = {c: stage_table(by_cat[c], k_values, 200) for c in sorted(by_cat)}
     errors = [{"id": r["id"], "category": r.get("category"), "error": r["error"]} for r in results if "error" in r]
     return {
         "mode": modes[0] if len(modes) == 1 else modes,
@@ -127,6 +164,8 @@ def summarize(
         "overall": overall,
         "per_category": per_category,
         "corpus": corpus,
+        "stages": stages,
+        "stages_per_category": stages_per_category,
         "skipped": list(skipped or []),
         "errors": errors,
     }

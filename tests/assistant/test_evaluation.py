@@ -332,3 +332,89 @@ def test_an_empty_transcript_file_is_an_error(tmp_path, capsys, content):
     path.write_text(content)
     assert eval_main([str(path), "--catalog", str(cat), "--out", str(tmp_path / "out"), "--quiet"]) == 1
     assert f"{path}: -: holds no dialogues" in capsys.readouterr().err
+
+
+# ---- real logs: assistant-first dialogues, consecutive assistant messages, stage records ---------------------
+
+
+def real_log_shapes() -> list[dict]:
+    """Dialogues in the shapes real logs have (tiny catalog of conftest.py, apparel)."""
+    return [
+        {  # the assistant greets first, then sends two messages in a row
+            "id": "first-and-double",
+            "category": "apparel",
+            "target": "a2",
+            "messages": [
+                a("Welcome! What are you shopping for today?"),
+                u("a red rain jacket please"),
+                a("Try the Trailblazer Rain Jacket.", ["a1"]),
+                a("It is light and waterproof."),
+                u("and something warm, a wool sweater?"),
+                a("The Merino Crew Sweater is a good pick.", ["a2"]),
+            ],
+        },
+        {"id": "nothing-to-replay", "category": "apparel", "messages": [a("Hello! How can I help?"), u("bye")]},
+    ]
+
+
+def test_replay_calls_the_assistant_only_after_user_messages(make_assistant, tiny_catalog):
+    assistant = make_assistant()
+    d = Dialogue(**{k: v for k, v in real_log_shapes()[0].items()})
+    r = replay_dialogue(d, assistant, Grounder(tiny_catalog))
+    calls = assistant.engine.calls
+    assert len(calls) == 2 and r["scores"]["assistant_turns"] == 2 and r["scores"]["context_turns"] == 2
+    assert [t["turn"] for t in r["turns"]] == [2, 4]  # turns 1 (greeting) and 3 (second in a row) are context
+    # the greeting and the second assistant message stay in the history the assistant gets
+    history = calls[1]["messages"][1:]
+    assert [m["role"] for m in history] == ["assistant", "user", "assistant", "assistant", "user"]
+    # each stage ranks the reference products on the same turns
+    t1, t2 = r["turns"]
+    assert set(t1["ranks"]) == {"ref", "target"} and t1["ranks"]["ref"]["final"] == 1
+    assert t1["ranks"]["ref"]["retrieval"] == t1["candidates"].index("a1") + 1
+    assert t1["stages"]["final"] == t1["products"] == ["a1"]
+    assert t2["ranks"]["ref"]["most_mentioned"] is None  # a2 was never mentioned before turn 4
+    assert t2["ranks"]["target"]["random"] == {"n": 5, "gold": 1}
+    assert t2["stages"]["most_mentioned"][0] == "a1"  # logged in turn 2 and named again in turn 3
+    # turn 4: "red" (turn 2) still filters the search, so retrieval misses the navy sweater: the stage records
+    # show the loss happens before generation, while a plain search of the same words finds it second
+    assert t2["ranks"]["ref"]["retrieval"] is None and t2["ranks"]["ref"]["bm25"] == 2
+    assert r["scores"]["ref_retrieval_hit@5"] == 0.5
+
+
+def test_stage_table_random_baseline_is_exact():
+    from assistant.evaluation.stages import random_expectation
+
+    e = random_expectation(10, 1, (1, 3))
+    assert e["hit@1"] == pytest.approx(0.1) and e["hit@3"] == pytest.approx(0.3)
+    assert e["mrr"] == pytest.approx(sum(1 / r for r in range(1, 11)) / 10)
+    assert random_expectation(4, 2, (3,))["hit@3"] == pytest.approx(1.0)
+
+
+def test_unreplayable_dialogue_is_a_counted_error_and_fails_the_cli(make_assistant, tiny_bundle, tmp_path, capsys):
+    path = tmp_path / "logs.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in real_log_shapes()))
+    m = run_eval(path, tiny_bundle / "index", tmp_path / "run", assistant=make_assistant(), progress=False)
+    assert m["counts"]["dialogues"] == 1 and m["counts"]["errors"] == 1
+    assert (
+        m["errors"][0]["id"] == "nothing-to-replay" and "no assistant turn follows a user" in m["errors"][0]["error"]
+    )
+    stages = m["stages"]["ref"]
+    assert stages["turns"] == 2 and {"retrieval", "final", "most_mentioned", "random"} <= set(stages)
+    assert "Where the product is lost" in (tmp_path / "run" / "report.html").read_text()
+    args = [str(path), "--catalog", str(tiny_bundle / "index"), "--assistant", str(tiny_bundle), "--quiet"]
+    assert eval_main([*args, "--out", str(tmp_path / "cli")]) == 1
+    err = capsys.readouterr().err
+    assert "1 dialogue(s) failed" in err and "--allow-errors" in err
+    assert eval_main([*args, "--out", str(tmp_path / "cli"), "--allow-errors"]) == 0
+    out = capsys.readouterr().out
+    assert "where the product is lost" in out and "retrieval" in out and "most_mentioned" in out
+
+
+def test_counts_are_labelled_as_counts_with_n_per_category(tmp_path):
+    path, cat = write_inputs(tmp_path, bad=False)
+    m = run_eval(path, cat, tmp_path / "out", progress=False)
+    o = m["overall"]
+    assert o["wrong_facts"]["kind"] == "count" and o["wrong_facts"]["total"] == 0
+    assert o["target_hit@1"]["kind"] == "rate" and m["per_category"]["shoes"]["target_hit@1"]["n"] == 6
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "(count: total 0, mean per dialogue)" in page and "n=6" in page

@@ -128,3 +128,30 @@ def test_an_empty_folder_or_a_folder_named_like_a_file_is_no_traceback(tmp_path,
     assert f"{folder}: -: folder holds no" in err and "Traceback" not in err
     _, problems = validate_dialogues(folder)
     assert "folder" in problems[0].message
+
+
+def test_real_log_shapes_are_warned_about_not_failed(tmp_path, capsys):
+    def m(role, text):
+        return {"role": role, "content": text, "products": []}
+
+    rows = [
+        GOOD,
+        {
+            "id": "d2",
+            "category": "apparel",
+            "messages": [m("assistant", "Hi!"), m("user", "a coat"), m("assistant", "ok")],
+        },
+        {
+            "id": "d3",
+            "category": "apparel",
+            "messages": [m("user", "a coat"), m("assistant", "A"), m("assistant", "B")],
+        },
+        {"id": "d4", "category": "apparel", "messages": [m("assistant", "Hi!"), m("user", "bye")]},
+    ]
+    _write(tmp_path / "d.jsonl", rows)
+    assert cli(["data", "validate", str(tmp_path / "d.jsonl"), "--kind", "dialogues"]) == 0
+    out = capsys.readouterr()
+    assert "4 valid dialogues, ok, 4 warning(s)" in out.out
+    assert f"{tmp_path / 'd.jsonl'}:2: messages[0]: the assistant speaks first" in out.err
+    assert f"{tmp_path / 'd.jsonl'}:3: messages[2]: a second assistant message in a row" in out.err
+    assert f"{tmp_path / 'd.jsonl'}:4: messages: no assistant message follows a user message" in out.err

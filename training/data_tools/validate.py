@@ -5,7 +5,10 @@
     shopguide data validate data/demo/dialogues/apparel.train.jsonl --kind dialogues --catalog data/demo/catalog
 
 Each problem prints as `file:line: field: what is wrong`; the exit code is 1 when there is any. A folder is
-checked file by file (catalogs: .jsonl, .jsonl.gz, .csv, .parquet; dialogues: .jsonl, .jsonl.gz).
+checked file by file (catalogs: .jsonl, .jsonl.gz, .csv, .parquet; dialogues: .jsonl, .jsonl.gz). Dialogue
+shapes that are valid but that replay treats specially (an assistant that speaks first, two assistant
+messages in a row, no assistant message after any user message) print as warnings (`warning: file:line: ...`,
+the first 10 of each kind, then counts); they do not change the exit code.
 With `--catalog`, dialogue files are also checked against the catalog: product ids in `products`,
 `target` and `candidates` exist, and every annotated fact (`facts: [{"product", "field", "value"}]`)
 states the catalog's value.
@@ -15,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from assistant.dialogues import dialogue_files, validate_dialogues
+from assistant.dialogues import dialogue_files, shape_warnings, validate_dialogues
 from retrieval.catalog import Catalog, catalog_files, load_catalog, validate_catalog
 from retrieval.fileio import DataError, Problem, iter_jsonl
 
@@ -121,14 +125,32 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     failed = False
     for f in files:
+        warnings: list[Problem] = []
         if args.kind == "catalog":
             good, problems = validate_catalog(f)
         else:
             good, problems = validate_dialogues(f, set(catalog.by_id) if catalog else None)
             if catalog is not None and f.is_file():
                 problems += check_annotations(str(f), catalog)
+            lines = {rec.get("id"): line for line, rec in iter_jsonl(f) if isinstance(rec, dict)} if good else {}
+            for d in good:
+                warnings += [Problem(str(f), lines.get(d.id), fld, msg) for fld, msg in shape_warnings(d)]
         for p in problems:
             print(p, file=sys.stderr)
-        print(f"{f}: {len(good)} valid {noun}, {'ok' if not problems else f'{len(problems)} problem(s)'}")
+        _print_warnings(warnings)
+        status = "ok" if not problems else f"{len(problems)} problem(s)"
+        print(f"{f}: {len(good)} valid {noun}, {status}" + (f", {len(warnings)} warning(s)" if warnings else ""))
         failed = failed or bool(problems)
     return 1 if failed else 0
+
+
+def _print_warnings(warnings: list[Problem], first: int = 10) -> None:
+    """The first `first` warnings of each kind as `warning: file:line: field: message`, then a count per kind."""
+    shown: Counter = Counter()
+    for w in warnings:
+        shown[w.message] += 1
+        if shown[w.message] <= first:
+            print(f"warning: {w}", file=sys.stderr)
+    for message, n in shown.items():
+        dialogues = len({w.line for w in warnings if w.message == message})
+        print(f"warning: {n} x ({dialogues} dialogue(s)): {message}", file=sys.stderr)
