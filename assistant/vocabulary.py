@@ -46,6 +46,11 @@ shop shopping store online same different similar compare difference which bette
 older used new old plain simple fancy classic modern style styles looks look feel feels felt comfortable comfy
 hurt hurts pain easy hard clean wash care last lasts durable sturdy heavy weight weighs tall short wide narrow
 long""".split()
+_COMMON = frozenset(COMMON_WORDS) | frozenset(
+    "the and for with you your are was were but not any can get has have had its it's i'm i've i'd don't what "
+    "want need looking something some would like also just one which that this those these there their they "
+    "about more most very much really please thanks hi hello yes no okay ok".split()
+)
 
 
 def normalize_phrase(s: Any) -> str:
@@ -194,6 +199,27 @@ def derive_vocabulary(catalog: Any) -> ShopVocabulary:
                     syn[low.replace("-", " ")] = v
             attrs[name] = {"values": [v for v, _ in values.most_common()], "synonyms": syn}
         out.attributes[c] = attrs
+    return out
+
+
+def utterance_synonyms(
+    texts: dict[str, list[str]], per_category: int = 10, min_count: int = 3, purity: float = 0.9
+) -> dict[str, list[str]]:
+    """Words shoppers use for each category, read from their own utterances (e.g. a search log): a word is
+    kept for a category when at least `min_count` of its utterances use it and at least `purity` of all the
+    utterances using it are in that category ("bike" for bicycle, "sneakers" for running shoes); the
+    `per_category` most frequent. Common words (`COMMON_WORDS`) and words under 3 letters are left out."""
+    df: dict[str, Counter] = defaultdict(Counter)
+    for cat, rows in texts.items():
+        for t in rows:
+            df[cat].update(set(re.findall(r"[a-z][a-z'-]{2,}", t.lower())) - _COMMON)
+    total: Counter = Counter()
+    for c in df.values():
+        total.update(c)
+    out = {}
+    for cat, c in df.items():
+        keep = [w for w, n in c.most_common() if n >= min_count and n / total[w] >= purity]
+        out[cat] = keep[:per_category]
     return out
 
 

@@ -28,6 +28,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("train sft", "training.sft:cli", "LoRA fine-tuning on a category's guide dialogues"),
     ("train transfer", "training.transfer:cli", "cross-category transfer of a LoRA adapter (all methods)"),
     ("train retriever", "training.retriever:main", "fine-tune the product encoder on dialogue -> product pairs"),
+    ("build", "training.build:main", "a servable assistant bundle from a shop's catalog (and dialogues, if any)"),
     ("build-demo", "training.demo:main", "rebuild the bundled demo artifacts (base model, adapters, index)"),
     ("serve", "assistant.server:main", "start the chat page and the OpenAI-compatible API"),
     ("chat", "assistant.terminal:main", "chat with the assistant in the terminal"),

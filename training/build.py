@@ -1,0 +1,543 @@
+"""RECIPE `shopguide build`: a servable assistant bundle from a shop's own data, with the least work.
+
+    shopguide build --catalog catalog.jsonl --out shop                        # zero training: the base + cards
+    shopguide build --catalog catalog/ --dialogues logs/ --out shop           # + adapters and a retrieval check
+    shopguide build --catalog catalog.csv --dialogues logs.jsonl --unlabeled queries.jsonl --out shop
+    python app.py --bundle shop                                               # or: shopguide serve --bundle shop
+
+What it does, in order (each step has a progress bar; a summary is printed and written to OUT/build.json):
+
+1. **Catalog** (JSONL / CSV / Parquet file or a folder of them) is checked; problems print as
+   `file:line: field: message` and stop the build.
+2. **Vocabulary** (`OUT/vocabulary.json`): derived from the catalog (`assistant.vocabulary.derive_vocabulary`:
+   category names and their forms, closed-set attribute values), plus `--vocabulary FILE` (the shop's own
+   words, same format) and, with `--unlabeled`, the words shoppers use for each category in their own
+   utterances (`utterance_synonyms`; the routing accuracy on held-out utterances is reported before / after).
+   No code knows the categories.
+3. **Index** (`OUT/index`): every product, dense + BM25 (`--encoder`, default the bundled MiniLM).
+4. **Dialogues** (`--dialogues` file or folder of JSONL; any categories of the catalog): malformed lines are
+   skipped and counted; product ids the catalog lacks are dropped from the copies (counted). They are split
+   per category into train / validation / test (`--holdout`, by a hash of the id: stable) in a prepared
+   work folder (`--work`, default OUT-work): `data/catalog/{category}.jsonl`,
+   `data/dialogues/{category}.{split}.jsonl`, `data/unlabeled/{category}.jsonl` (the layout the SFT recipe
+   reads). Replay `data/dialogues/*.test.jsonl` for held-out numbers.
+5. **Retrieval self-check** (with dialogues): every train / validation assistant turn that names products and
+   follows a user message is searched the way the assistant searches (its query, the shopper's needs as
+   filters) in each mode (hybrid, dense, lexical = BM25); the mode with the best MRR@10 is written to
+   `assistant.json` (`retrieval.mode`) with the numbers (`retrieval.self_check`). Without dialogues: hybrid.
+6. **Adapters** (with dialogues, unless `--no-train`): LoRA SFT (`training/sft.py`) for every category with at
+   least `--min-sft` training dialogues, and always for the category with the most (the source); fine-tuning
+   transfer for a category with fewer (an SFT run that starts from the source adapter on its K dialogues:
+   `init_adapter`, `data.max_train_dialogues=K`); the source adapter as it is for a category without any.
+   Runs are resumable (rerun the same command after a kill). Without dialogues, or with `--no-train`: the
+   **zero-training path**, the base model alone with the shop's product cards in its prompt.
+7. **Bundle**: `OUT/assistant.json` (base, adapters, index, default_category, engine, retrieval), loadable by
+   `Assistant.from_pretrained(OUT)`, `python app.py --bundle OUT` and `shopguide serve --bundle OUT`. A
+   packaged base (`smollm2-135m-instruct`, the default) is named, not copied; a base folder is copied in.
+
+CPU time: an SFT step of SmolLM2-135M takes ~6 s on one core (docs/shop.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import shutil
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from assistant.base_models import DEFAULT_BASE, is_packaged_base
+from assistant.dialogues import Dialogue, validate_dialogues
+from assistant.evaluation.scoring import replayable_turns
+from assistant.orchestrator import Assistant
+from assistant.router import route
+from assistant.vocabulary import ShopVocabulary, Vocabulary, derive_vocabulary, utterance_synonyms
+from retrieval.catalog import Catalog, load_catalog
+from retrieval.fileio import DataError, Problem, atomic_write_json, atomic_write_jsonl, iter_jsonl
+from retrieval.index import ProductIndex
+from training.config import ConfigError, load_config
+from training.sft import SFTConfig
+from training.sft import main as sft_main
+
+log = logging.getLogger(__name__)
+
+SFT_CONFIG = Path(__file__).parent / "configs" / "sft_smollm2.yaml"
+MODES = ("hybrid", "dense", "lexical")  # lexical = BM25; ties go to the earlier mode
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "train_config.yaml", "metrics.json")
+SELF_CHECK_DEPTH = 10
+
+
+# ---- inputs ---------------------------------------------------------------------------------------------------
+
+
+def load_shop_dialogues(path: str | Path, catalog: Catalog) -> tuple[dict[str, list[Dialogue]], dict[str, Any]]:
+    """A shop's dialogue logs, per category, cleaned for training on this catalog.
+
+    Args:
+        path: a dialogue JSONL file or a folder of them.
+        catalog: the shop's catalog.
+
+    Returns:
+        `({category: [Dialogue]}, report)`: malformed lines are skipped, dialogues of categories the catalog
+        does not have are left out, product ids the catalog lacks are removed from the messages (the
+        report counts each and keeps the first problems as `file:line: field: message`). System messages
+        are dropped (logs, not turns).
+    """
+    p = Path(path)
+    files = sorted(p.glob("*.jsonl")) if p.is_dir() else [p]
+    if not files or not all(f.is_file() for f in files):
+        raise DataError([Problem(str(p), None, None, "no dialogue file (*.jsonl) found")])
+    by_cat: dict[str, list[Dialogue]] = defaultdict(list)
+    report: Counter = Counter()
+    problems: list[str] = []
+    seen: set[str] = set()
+    for f in files:
+        good, probs = validate_dialogues(f)
+        report["skipped lines"] += len({(q.file, q.line) for q in probs})
+        problems += [str(q) for q in probs[:20]]
+        for d in good:
+            if d.category not in catalog.categories():
+                report["dialogues of a category the catalog lacks"] += 1
+                continue
+            if d.id in seen:
+                report["duplicate dialogue ids"] += 1
+                continue
+            seen.add(d.id)
+            msgs = []
+            for m in d.messages:
+                if m["role"] == "system":
+                    continue
+                m = dict(m)
+                for key in ("products", "candidates"):
+                    ids = [str(x) for x in m.get(key) or []] if isinstance(m.get(key), list) else []
+                    kept = [x for x in ids if x in catalog]
+                    report["product ids not in the catalog (removed)"] += len(ids) - len(kept)
+                    if key in m:
+                        m[key] = kept
+                msgs.append(m)
+            target = d.target if d.target in catalog else None
+            report["targets not in the catalog (removed)"] += d.target is not None and target is None
+            if not any(m["role"] == "assistant" for m in msgs):
+                report["dialogues without an assistant message"] += 1
+                continue
+            by_cat[d.category].append(Dialogue(d.id, d.category, msgs, target, d.extra))
+    out = {k: v for k, v in report.items() if v}
+    out["problems"] = problems[:20]
+    return dict(by_cat), out
+
+
+def read_unlabeled_file(path: str | Path, categories: list[str]) -> tuple[dict[str, list[str]], int]:
+    """`{category: [text]}` from a JSONL of `{"category", "text"}` (our unlabeled format); returns the texts and
+    how many lines were skipped (bad JSON, no text, a category the catalog lacks)."""
+    texts: dict[str, list[str]] = defaultdict(list)
+    skipped = 0
+    for _, rec in iter_jsonl(path):
+        ok = isinstance(rec, dict) and isinstance(rec.get("text"), str) and rec["text"].strip()
+        if not ok or rec.get("category") not in categories:
+            skipped += 1
+            continue
+        texts[rec["category"]].append(rec["text"].strip())
+    return dict(texts), skipped
+
+
+def split_of(dialogue_id: str, holdout: float) -> str:
+    """ "train", "validation" or "test" from a hash of the id: stable across runs and file orders."""
+    x = int(hashlib.sha1(dialogue_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "test" if x < holdout else "validation" if x < 2 * holdout else "train"
+
+
+def prepare_work(
+    data: Path, catalog: Catalog, dialogues: dict[str, list[Dialogue]], unlabeled: dict[str, list[str]], holdout: float
+) -> dict[str, dict[str, int]]:
+    """Write the SFT recipe's layout under `data` and return dialogue counts per category and split. A category
+    whose validation split would be empty validates on its training dialogues (SFT needs one)."""
+    counts: dict[str, dict[str, int]] = {}
+    for cat in catalog.categories():
+        atomic_write_jsonl(data / "catalog" / f"{cat}.jsonl", (p.to_dict() for p in catalog if p.category == cat))
+        splits: dict[str, list[Dialogue]] = {"train": [], "validation": [], "test": []}
+        for d in dialogues.get(cat, []):
+            splits[split_of(d.id, holdout)].append(d)
+        if splits["train"] and not splits["validation"]:
+            splits["validation"] = splits["train"][:1]
+        if not splits["train"] and (splits["validation"] or splits["test"]):  # too few to hold any out
+            splits["train"] = splits["validation"] + splits["test"]
+            splits["validation"], splits["test"] = splits["train"][:1], []
+        for split, rows in splits.items():
+            atomic_write_jsonl(data / "dialogues" / f"{cat}.{split}.jsonl", (d.to_dict() for d in rows))
+        if unlabeled.get(cat):
+            atomic_write_jsonl(
+                data / "unlabeled" / f"{cat}.jsonl", ({"category": cat, "text": t} for t in unlabeled[cat])
+            )
+        counts[cat] = {k: len(v) for k, v in splits.items()}
+    return counts
+
+
+# ---- the steps ------------------------------------------------------------------------------------------------
+
+
+def routing_accuracy(texts: dict[str, list[str]], catalog: Catalog, shop: ShopVocabulary) -> float | None:
+    """Share of utterances the router sends to their own category (no default: silence counts as wrong)."""
+    vocab = Vocabulary.from_catalog(catalog, shop=shop)
+    cats = sorted(catalog.categories())
+    rows = [(c, t) for c, ts in texts.items() for t in ts]
+    if not rows:
+        return None
+    return sum(route([{"role": "user", "content": t}], cats, vocab) == c for c, t in rows) / len(rows)
+
+
+def build_vocabulary(
+    catalog: Catalog, own: ShopVocabulary | None, unlabeled: dict[str, list[str]]
+) -> tuple[ShopVocabulary, dict[str, Any]]:
+    """The shop's vocabulary: derived from the catalog, then the shop's own file, then words from shopper
+    utterances (derived on half of them, measured on the other half, then derived on all)."""
+    shop = derive_vocabulary(catalog)
+    if own is not None:
+        shop = shop.merged(own)
+    info: dict[str, Any] = {}
+    if unlabeled:
+        half_a = {c: ts[::2] for c, ts in unlabeled.items()}
+        half_b = {c: ts[1::2] for c, ts in unlabeled.items()}
+        before = routing_accuracy(half_b, catalog, shop)
+        learned = utterance_synonyms(half_a)
+        trial = shop.merged(ShopVocabulary({c: shop.synonyms.get(c, []) + w for c, w in learned.items()}))
+        info = {
+            "held_out_utterances": sum(len(v) for v in half_b.values()),
+            "routing_accuracy_before": before,
+            "routing_accuracy_after": routing_accuracy(half_b, catalog, trial),
+        }
+        words = utterance_synonyms(unlabeled)
+        shop = shop.merged(
+            ShopVocabulary({c: list(dict.fromkeys(shop.synonyms.get(c, []) + w)) for c, w in words.items()})
+        )
+        info["words_from_utterances"] = words
+    return shop, info
+
+
+def retrieval_self_check(
+    index: ProductIndex, shop: ShopVocabulary, dialogues: list[Dialogue], max_turns: int = 2000
+) -> dict[str, Any]:
+    """Hit@1, Hit@5 and MRR@10 of each retrieval mode on the dialogues' recommendation turns, searched as the
+    assistant searches (`Assistant.plan`: query from the last user messages, needs as filters, relaxed when
+    nothing matches); picks the mode with the best MRR@10 (ties: hybrid, dense, lexical)."""
+    from tqdm.auto import tqdm
+
+    probe = Assistant(index, engine=None, vocabulary=shop, top_k=SELF_CHECK_DEPTH)
+    turns = []
+    for d in dialogues:
+        todo, _ = replayable_turns(d)
+        for _, i, msg in todo:
+            if msg.get("products"):
+                turns.append((d, i, set(msg["products"])))
+    turns = turns[:max_turns]
+    if not turns:
+        return {"mode": "hybrid", "turns": 0, "why": "no assistant turn names a product after a user message"}
+    scores: dict[str, dict[str, float]] = {}
+    for mode in MODES:
+        probe.search_mode = mode
+        hit1 = hit5 = rr = 0.0
+        for d, i, gold in tqdm(turns, desc=f"retrieval self-check ({mode})", unit="turn", leave=False):
+            history = [{"role": m["role"], "content": m["content"]} for m in d.messages[:i]]
+            ids = [p.id for p in probe.plan(history, d.category).products]
+            rank = next((r for r, pid in enumerate(ids, start=1) if pid in gold), None)
+            hit1 += rank == 1
+            hit5 += rank is not None and rank <= 5
+            rr += 1.0 / rank if rank else 0.0
+        n = len(turns)
+        scores[mode] = {"hit@1": hit1 / n, "hit@5": hit5 / n, "mrr@10": rr / n}
+    best = max(MODES, key=lambda m: (round(scores[m]["mrr@10"], 6), -MODES.index(m)))
+    return {"mode": best, "turns": len(turns), "dialogues": len({d.id for d, _, _ in turns}), "modes": scores}
+
+
+def adapter_plan(train_counts: dict[str, int], categories: list[str], min_sft: int) -> dict[str, dict[str, Any]]:
+    """Per category: `{"method": "sft"}` (>= min_sft training dialogues, or the most of all: the source),
+    `{"method": "finetune", "from": source, "k": K}` (fewer), or `{"method": "source-only", "from": source}`."""
+    if not any(train_counts.values()):
+        return {}
+    source = max(categories, key=lambda c: (train_counts.get(c, 0), c == categories[0]))
+    plan: dict[str, dict[str, Any]] = {}
+    for c in categories:
+        n = train_counts.get(c, 0)
+        if c == source or n >= min_sft:
+            plan[c] = {"method": "sft", "k": n}
+        elif n:
+            plan[c] = {"method": "finetune", "from": source, "k": n}
+        else:
+            plan[c] = {"method": "source-only", "from": source, "k": 0}
+    return dict(sorted(plan.items(), key=lambda kv: kv[1]["method"] != "sft"))  # SFT runs first
+
+
+def _copy_adapter(src: Path, dst: Path) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ADAPTER_FILES:
+        if (src / name).exists():
+            shutil.copy2(src / name, dst / name)
+
+
+def train_adapters(
+    plan: dict[str, dict[str, Any]], args: argparse.Namespace, base: str, data: Path, work: Path, out: Path
+) -> dict[str, str]:
+    """Run the planned SFT / fine-tuning runs (resumable) and copy the adapters into `out/adapters`."""
+    runs: dict[str, Path] = {}
+    common = [f"base={base}", f"data.data_dir={data}", f"seed={args.seed}", *args.set]
+    for cat, step in plan.items():
+        if step["method"] == "sft":
+            over = [f"out_dir={work / 'runs' / 'sft' / cat}", f"data.category={cat}", f"max_steps={args.sft_steps}"]
+        elif step["method"] == "finetune":
+            over = [
+                f"out_dir={work / 'runs' / 'finetune' / cat}",
+                f"init_adapter={runs[step['from']]}",
+                f"data.category={cat}",
+                f"data.max_train_dialogues={step['k']}",
+                f"max_steps={args.transfer_steps}",
+                f"warmup_steps={min(10, args.transfer_steps)}",
+            ]
+        else:
+            continue
+        cfg = load_config(SFTConfig, args.sft_config, [*common, *over])
+        cfg.warmup_steps = min(cfg.warmup_steps, cfg.max_steps)
+        cfg.eval_every, cfg.save_every = min(cfg.eval_every, cfg.max_steps), min(cfg.save_every, cfg.max_steps)
+        runs[cat] = sft_main(cfg)
+        m = json.loads((runs[cat] / "metrics.json").read_text())
+        step["steps"], step["val_loss"] = m.get("steps"), m.get(f"val_loss/{cat}")
+    adapters = {}
+    for cat, step in plan.items():
+        src = runs.get(cat) or runs[step["from"]]
+        name = cat if cat in runs else step["from"]
+        if name not in adapters.values() or cat in runs:
+            _copy_adapter(src, out / "adapters" / name)
+        adapters[cat] = f"adapters/{name}"
+    return adapters
+
+
+# ---- the recipe -----------------------------------------------------------------------------------------------
+
+
+def build(args: argparse.Namespace) -> dict[str, Any]:
+    """Run every step for the parsed `args` (see the module docstring); returns the summary (OUT/build.json)."""
+    from tqdm.auto import tqdm
+
+    t0 = time.monotonic()
+    out = Path(args.out)
+    work = Path(args.work) if args.work else out.with_name(out.name + "-work")
+    steps = ["catalog", "vocabulary", "index", "dialogues", "retrieval self-check", "adapters", "bundle"]
+    bar = tqdm(total=len(steps), desc="build", unit="step")
+
+    def step(name: str) -> None:
+        bar.set_description(f"build: {name}")
+
+    step("catalog")
+    catalog = load_catalog(args.catalog)
+    categories = sorted(catalog.categories())
+    summary: dict[str, Any] = {
+        "out": str(out),
+        "catalog": {"path": str(args.catalog), "products": len(catalog), "per_category": {}},
+    }
+    for c in categories:
+        summary["catalog"]["per_category"][c] = sum(1 for p in catalog if p.category == c)
+    bar.update()
+
+    step("vocabulary")
+    unlabeled, unl_skipped = read_unlabeled_file(args.unlabeled, categories) if args.unlabeled else ({}, 0)
+    own = ShopVocabulary.load(args.vocabulary) if args.vocabulary else None
+    shop, vocab_info = build_vocabulary(catalog, own, unlabeled)
+    out.mkdir(parents=True, exist_ok=True)
+    shop.save(out / "vocabulary.json")
+    summary["vocabulary"] = {
+        "synonyms": shop.synonyms,
+        "attributes": {c: len(a) for c, a in shop.attributes.items()},
+        **vocab_info,
+        **({"unlabeled_skipped_lines": unl_skipped} if args.unlabeled else {}),
+    }
+    bar.update()
+
+    step("index")
+    index = ProductIndex.build(catalog, encoder=args.encoder, show_progress=True)
+    index.save(out / "index")
+    cfg = json.loads((out / "index" / "index_config.json").read_text())
+    summary["index"] = {"encoder": cfg.get("encoder"), "kind": cfg.get("kind")}
+    bar.update()
+
+    step("dialogues")
+    dialogues: dict[str, list[Dialogue]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    if args.dialogues:
+        dialogues, report = load_shop_dialogues(args.dialogues, catalog)
+        if not dialogues:
+            raise DataError([Problem(str(args.dialogues), None, None, "no usable dialogue for this catalog")])
+        counts = prepare_work(work / "data", catalog, dialogues, unlabeled, args.holdout)
+        summary["dialogues"] = {"path": str(args.dialogues), "per_category": counts, "dropped": report}
+    bar.update()
+
+    step("retrieval self-check")
+    if dialogues:
+        seen = [d for ds in dialogues.values() for d in ds if split_of(d.id, args.holdout) != "test"]
+        retrieval = retrieval_self_check(index, shop, seen or [d for ds in dialogues.values() for d in ds])
+    else:
+        retrieval = {"mode": "hybrid", "turns": 0, "why": "no dialogues: the default mode"}
+    if args.mode:
+        retrieval = {**retrieval, "mode": args.mode, "why": "--mode"}
+    summary["retrieval"] = retrieval
+    bar.update()
+
+    step("adapters")
+    base = args.base
+    if is_packaged_base(base):
+        bundle_base = base
+    elif Path(base).is_dir():
+        if (out / "base").resolve() != Path(base).resolve():
+            shutil.copytree(base, out / "base", dirs_exist_ok=True)
+        bundle_base = "base"
+    else:
+        raise DataError([Problem(str(base), None, "base", "not a packaged base name nor a model folder")])
+    train_counts = {c: counts.get(c, {}).get("train", 0) for c in categories}
+    plan = {} if args.no_train else adapter_plan(train_counts, categories, args.min_sft)
+    adapters = train_adapters(plan, args, base, work / "data", work, out) if plan else {}
+    summary["adapters"] = plan or {"path": "zero training: the base model with the shop's product cards in its prompt"}
+    bar.update()
+
+    step("bundle")
+    default = max(categories, key=lambda c: (train_counts.get(c, 0), summary["catalog"]["per_category"][c]))
+    atomic_write_json(
+        out / "assistant.json",
+        {
+            "base": bundle_base,
+            "adapters": adapters,
+            "index": "index",
+            "default_category": default,
+            "engine": args.engine,
+            "retrieval": {"mode": retrieval["mode"], "self_check": retrieval},
+            "vocabulary": "vocabulary.json",
+        },
+    )
+    summary.update(base=bundle_base, default_category=default, work=str(work), seconds=round(time.monotonic() - t0, 1))
+    atomic_write_json(out / "build.json", summary)
+    bar.update()
+    bar.close()
+    return summary
+
+
+def print_summary(s: dict[str, Any]) -> None:
+    """The summary of a build, for people."""
+    cats = s["catalog"]["per_category"]
+    print(f"\nbuilt {s['out']} in {s['seconds']:.0f} s")
+    print(f"  catalog     {s['catalog']['products']} products: " + ", ".join(f"{c} {n}" for c, n in cats.items()))
+    v = s["vocabulary"]
+    print(
+        f"  vocabulary  {s['out']}/vocabulary.json: "
+        + "; ".join(f"{c}: {', '.join(w[:4])}" for c, w in v["synonyms"].items())
+    )
+    if "routing_accuracy_before" in v:
+        print(
+            f"              routing on {v['held_out_utterances']} held-out shopper utterances: "
+            f"{v['routing_accuracy_before']:.3f} -> {v['routing_accuracy_after']:.3f} with their words"
+        )
+    print(f"  index       {s['index']['encoder']} ({s['index']['kind']})")
+    if "dialogues" in s:
+        per = s["dialogues"]["per_category"]
+        print(
+            "  dialogues   "
+            + ", ".join(f"{c} {n['train']}/{n['validation']}/{n['test']}" for c, n in per.items())
+            + " (train/validation/test)"
+        )
+        for reason, n in s["dialogues"]["dropped"].items():
+            if reason != "problems":
+                print(f"              {n} {reason}")
+    r = s["retrieval"]
+    if r.get("modes"):
+        print(
+            f"  retrieval   self-check on {r['turns']} turns of {r['dialogues']} dialogues (Hit@1 / Hit@5 / MRR@10):"
+        )
+        for mode, m in r["modes"].items():
+            mark = "  <- chosen" if mode == r["mode"] else ""
+            print(f"              {mode:8s} {m['hit@1']:.3f} / {m['hit@5']:.3f} / {m['mrr@10']:.3f}{mark}")
+    else:
+        print(f"  retrieval   {r['mode']} ({r.get('why', '')})")
+    a = s["adapters"]
+    if "path" in a:
+        print(f"  adapters    none: {a['path']} ({s['base']})")
+    else:
+        for c, p in a.items():
+            how = {
+                "sft": "LoRA SFT",
+                "finetune": f"fine-tuned from {p.get('from')}",
+                "source-only": f"{p.get('from')}'s adapter as is",
+            }[p["method"]]
+            extra = f", {p['steps']} steps, val loss {p['val_loss']:.3f}" if p.get("val_loss") is not None else ""
+            print(f"  adapter     {c}: {how} (K={p['k']} dialogues{extra})")
+    print(f"  serve       python app.py --bundle {s['out']}   |   shopguide serve --bundle {s['out']}")
+    if "dialogues" in s:
+        print(
+            f"  held out    shopguide eval {s['work']}/data/dialogues/CATEGORY.test.jsonl "
+            f"--catalog {s['catalog']['path']} --assistant {s['out']} --out runs/replay"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`shopguide build`: returns the exit code (1 with file:line: field: message on bad input)."""
+    p = argparse.ArgumentParser(
+        prog="shopguide build", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--catalog", required=True, help="catalog file (JSONL / CSV / Parquet) or folder of them")
+    p.add_argument("--dialogues", help="guide dialogues or logs (JSONL file or folder; docs/architecture.md contract)")
+    p.add_argument("--unlabeled", help='shopper utterances without dialogues: JSONL of {"category", "text"}')
+    p.add_argument("--vocabulary", help="the shop's own vocabulary.json (synonyms) added to the derived one")
+    p.add_argument("--out", required=True, help="bundle folder")
+    p.add_argument("--work", help="prepared data and training runs (default: OUT-work beside OUT)")
+    p.add_argument(
+        "--base",
+        default=DEFAULT_BASE,
+        help=f"base LM: a packaged short name (default {DEFAULT_BASE}) or an HF model folder (copied in)",
+    )
+    p.add_argument(
+        "--encoder", default=None, help="product encoder of the index (default: the bundled MiniLM; tests: hash:64)"
+    )
+    p.add_argument("--mode", choices=MODES, help="force the retrieval mode instead of the self-check's choice")
+    p.add_argument(
+        "--no-train",
+        action="store_true",
+        help="zero-training bundle even with dialogues (they still pick the retrieval mode)",
+    )
+    p.add_argument(
+        "--min-sft", type=int, default=100, help="training dialogues for a category's own SFT adapter (default 100)"
+    )
+    p.add_argument("--sft-steps", type=int, default=300, help="steps of each SFT run (default 300)")
+    p.add_argument(
+        "--transfer-steps", type=int, default=100, help="steps of each fine-tuning transfer run (default 100)"
+    )
+    p.add_argument("--sft-config", default=str(SFT_CONFIG), help="SFT config of every run (default: the SmolLM2 one)")
+    p.add_argument(
+        "--set", nargs="*", default=[], metavar="KEY=VALUE", help="extra SFT config overrides, e.g. lora.r=8"
+    )
+    p.add_argument(
+        "--holdout",
+        type=float,
+        default=0.1,
+        help="share of each category's dialogues held out as test (and as validation; default 0.1)",
+    )
+    p.add_argument("--engine", default="auto", choices=["auto", "ctranslate2", "torch"], help="the bundle's engine")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not 0 <= args.holdout < 0.5:
+        print(f"shopguide build: --holdout must be in [0, 0.5), got {args.holdout}", file=sys.stderr)
+        return 2
+    try:
+        summary = build(args)
+    except DataError as e:
+        for prob in e.problems:
+            print(prob, file=sys.stderr)
+        return 1
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print_summary(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
