@@ -50,6 +50,9 @@ def test_recquest_turns_and_annotations(recquest):
     rich = [p for p in catalog if p.description and p.attributes]
     assert len(rich) >= 10
     assert any(m.get("preferences") for d in dialogues for m in d.messages if m["role"] == "user")
+    # one product per title: a title retrieved before it was selected elsewhere keeps its ASIN, no made-up twin
+    titles = [p.title.casefold() for p in catalog]
+    assert len(titles) == len(set(titles))
 
 
 def test_parse_task_content_and_details():

@@ -127,6 +127,13 @@ def import_recquest(src: str | Path, out: str | Path) -> dict[str, Any]:
                 mm = _SELECTED.match(m["content"].strip())
                 if mm:
                     add(mm["id"], mm["title"], d["domain"])
+    # every titled id first (selected items, targets), so a title retrieved in one dialogue and selected in a later
+    # one gets its ASIN, not a second made-up id
+    for f, d in raw:
+        tgt = d.get("target") or {}
+        if tgt.get("id") and tgt.get("title"):
+            add(tgt["id"], tgt["title"], d["domain"])
+    for f, d in raw:
         for m in d["messages"]:  # newline-separated retrieved titles (ids made from titles when unknown)
             if (
                 isinstance(m, dict)
@@ -135,9 +142,6 @@ def import_recquest(src: str | Path, out: str | Path) -> dict[str, Any]:
             ):
                 for title in _retrieved_lines(m["content"]):
                     add(title_to_id.get(title.lower()) or _title_id(title), title, d["domain"])
-        tgt = d.get("target") or {}
-        if tgt.get("id") and tgt.get("title"):
-            add(tgt["id"], tgt["title"], d["domain"])
 
     known: dict[str, list[tuple[str, str]]] = {}  # domain -> (lower-cased title, id), longest first
     for p in products.values():
