@@ -71,11 +71,13 @@ from assistant.grounding_index import (
     NameIndex,
     has_digit,
     model_like,
+    model_number,
     product_tokens,
     resolve,
     tokenize,
     tokens_with_spans,
 )
+from assistant.vocabulary import COMMON_WORDS
 from retrieval.catalog import Catalog
 
 _NUM = r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)"
@@ -123,6 +125,37 @@ _CONTRAST = re.compile(  # a value after these is a comparison or the shopper's 
     r"wish(ed)? for|emphasis on|priorit(y|ies|ize)|your)(\s+[\w-]+){0,2}\s*$",
     re.I,
 )
+
+
+# what may sit between a product's name and a fact about it ("the X ($49)", "X: $49", "X costs only $49") ...
+_NEXT_TO_BEFORE = re.compile(
+    r"[\s(:,\-–—]*(?:(?:is|are|at|for|costs?|priced|at|retails|sells|goes|comes|in|which|that|now|only|just|"
+    r"currently|about|around|roughly|of|a|an|price|priced at|with|has|features?|offers?|in|the)[\s(:,\-–—]+)*",
+    re.I,
+)
+# ... and between a fact and the product it introduces ("for $79 you get the Y", "At $799, the Y")
+_NEXT_TO_AFTER = re.compile(
+    r"[\s),:\-–—]*(?:(?:you|get|gets|buys?|can|could|will|would|the|a|an|for|is|are|there's|there|with|it's)"
+    r"[\s),:\-–—]+)*",
+    re.I,
+)
+_CLAUSE_BREAK = re.compile(
+    r"[;,]|\s[-–—]\s|\((?!\s*[$€£₹]?\d)|\b(?:while|whereas|but|although|though|whilst|compared|unlike|versus|vs\.?|"
+    r"than|and|or|however)\b",
+    re.I,
+)
+
+
+def _clause(text: str, sent: tuple[int, int], pos: int) -> tuple[int, int]:
+    """The clause of sentence `sent` holding `pos` (split at commas, semicolons, dashes and contrast words)."""
+    a, b = sent
+    for m in _CLAUSE_BREAK.finditer(text, a, b):
+        if m.end() <= pos:
+            a = m.end()
+        elif m.start() > pos:
+            b = m.start()
+            break
+    return a, b
 
 
 @dataclass(frozen=True)
@@ -197,6 +230,7 @@ class Grounder:
         self._order = {p.id: i for i, p in enumerate(catalog)}
         self._brand_keys = {tuple(tokenize(p.brand)) for p in catalog if p.brand and tokenize(p.brand)}
         self._brand_keys |= _inferred_brands(catalog)
+        self._ordinary: frozenset[str] | set[str] | None = None
 
     def matcher(self, category: str | None) -> NameIndex:
         """The name index for `category` (None or an unknown category: the whole catalog)."""
@@ -227,7 +261,7 @@ class Grounder:
         if extra:  # shown products from elsewhere: a small matcher merged with the category one
             m = NameIndex(list(m.products.values()) + [p for p in extra if p is not None])
         toks = tokens_with_spans(text)
-        chosen = resolve(m.find(toks, shown_set, self.threshold), m)
+        chosen = resolve(m.find(toks, shown_set, self.threshold, text), m)
         spans = [
             ProductSpan(pid, toks[a][1], toks[b][2], text[toks[a][1] : toks[b][2]], round(cov, 3))
             for pid, a, b, cov in chosen
@@ -258,21 +292,35 @@ class Grounder:
         text: str,
         allow_after: bool,
         blocked: list[tuple[int, int]],
+        end: int | None = None,
     ) -> str | None:
+        """The product a fact at `pos` (ending at `end`) is about; see "Which product a fact is about" in the
+        module docstring."""
         sent = next(((a, b) for a, b in sentences if a <= pos < b), (0, len(text)))
         if sent in blocked:
             return None
-        before = [s for s in spans if sent[0] <= s.start and s.end <= pos]
-        if before:
-            several = len({s.product_id for s in spans if sent[0] <= s.start < sent[1]}) > 1
-            if several and pos - before[-1].end > 40:  # which one "its" means is unclear
-                return None
-            return before[-1].product_id
-        if allow_after:
-            after = [s for s in spans if pos < s.start < sent[1]]
-            if after:
+        end = pos if end is None else end
+        inside = [s for s in spans if sent[0] <= s.start < sent[1]]
+        before = [s for s in inside if s.end <= pos]
+        after = [s for s in inside if s.start >= end]
+        if len({s.product_id for s in inside}) > 1:
+            # several products in the sentence: the one the fact sits next to ("the X ($49)", "X costs $49",
+            # "for $79 you get the Y"), else the one in the same clause, else nobody
+            if before and _NEXT_TO_BEFORE.fullmatch(text[before[-1].end : pos]):
+                return before[-1].product_id
+            if allow_after and after and _NEXT_TO_AFTER.fullmatch(text[end : after[0].start]):
                 return after[0].product_id
-        if not any(sent[0] <= s.start < sent[1] for s in spans):
+            clause = _clause(text, sent, pos)
+            near = [s for s in before if s.start >= clause[0]]
+            if near:
+                return near[-1].product_id
+            later = [s for s in after if s.start < clause[1]]
+            return later[0].product_id if allow_after and later else None
+        if before:
+            return before[-1].product_id
+        if allow_after and after:
+            return after[0].product_id
+        if not inside:
             # a sentence naming no product continues the last sentence that named one, if that named one only
             earlier = [s for s in spans if s.end <= sent[0]]
             if earlier:
@@ -303,7 +351,7 @@ class Grounder:
                 before, after = text[max(0, mm.start() - 30) : mm.start()], text[mm.end() : mm.end() + 20]
                 if _BUDGET_BEFORE.search(before) or _BUDGET_AFTER.match(after):
                     continue
-                pid = self._owner(mm.start(), spans, sentences, text, True, blocked)
+                pid = self._owner(mm.start(), spans, sentences, text, True, blocked, mm.end())
                 stated = mm.group().strip()
                 if pid is None:
                     report.unattributed.append(stated)
@@ -349,7 +397,7 @@ class Grounder:
             i += n
             if key in m.brands or key in self._brand_keys or _CONTRAST.search(text[max(0, start - 48) : start]):
                 continue  # a brand starts another product's name; "than disc brakes" is a contrast
-            pid = self._owner(start, spans, sentences, text, False, blocked)
+            pid = self._owner(start, spans, sentences, text, False, blocked, end)
             p = self.catalog.get(pid) if pid else None
             if p is None:
                 continue
@@ -381,6 +429,50 @@ class Grounder:
                     self._by_token[t].add(p.id)
         return self._by_token
 
+    def _fits(self, toks: list[str]) -> bool:
+        """True when one catalog product's own text holds every token (a phrase copied from the catalog)."""
+        index = self._own_index()
+        words = sorted(set(toks), key=lambda t: len(index.get(t, ())))
+        if not words:
+            return True
+        fits = set(index.get(words[0], ()))
+        for t in words[1:]:
+            fits &= index.get(t, set())
+        return bool(fits)
+
+    def _product_like(self, text: str, mm: re.Match, toks: list[str], m: NameIndex) -> bool:
+        """A capitalised run without a catalog brand reads as a product name when it starts with a word and holds a
+        model number ("Sony WH-1000XM4", "OnePlus Nord N20", "Pegasus 38" -- not a number with a unit, "15-mile",
+        "5 ATM") next to a word that is not an ordinary one, or when a recommendation cue ("the", "try",
+        "recommend", ...) leads 2+ capitalised words of which one is neither ordinary nor the shop's own
+        vocabulary ("the Midnight Library" in a tea shop). A run before a colon is a heading, and one that ends
+        with a part's noun ("NVIDIA MX250 GPU", "Windows 10 Home OS") names a part, not a product."""
+        if self._ordinary is None:
+            self._ordinary = ORDINARY | _words_of(self.catalog)
+        run = mm.group()
+        words = re.findall(r"[^\W_][\w'.-]*", run)
+        if words and words[0] in ("The", "A", "An", "Its", "This", "These", "Their", "Your", "Our", "My", "Each"):
+            words = words[1:]
+        if all(re.fullmatch(r"[A-Z]{2,6}(?:-[A-Z0-9]+)*|\d+|[A-Z0-9]+-[A-Z0-9-]+", w) for w in words):
+            return False  # acronyms and standards: "MPEG-4", "DIGIC 7", "MIL-STD-810", "IP65-rated" ...
+        if not words or not words[0][0].isalpha() or re.match(r"\s*:", text[mm.end() :]):
+            return False
+        if toks and (toks[-1] in _PARTS or re.fullmatch(r"\d+", toks[-1]) and _UNIT_AFTER.match(text[mm.end() :])):
+            return False
+        if any(re.fullmatch(r"\d+(?:\.\d+)?-[a-z]+", w) for w in words):  # "15-mile", "9-point": quantities
+            return False
+        alpha = [t for t in toks if any(c.isalpha() for c in t)]
+        odd = [t for t in alpha if t not in self._ordinary and t.rstrip("s") not in self._ordinary]
+        if not odd:
+            return False
+        models = [t for t in toks if model_number(t) or (t.isdigit() and len(t) <= 3)]
+        if models and len(toks) >= 2 and (set(odd) - set(models)):
+            return True
+        caps = [w for w in words if w[:1].isupper() and w not in ("I",)]
+        cue = run.startswith("The ") or bool(_CUE_BEFORE.search(text[max(0, mm.start() - 24) : mm.start()]))
+        fresh = [t for t in odd if t not in m.vocab]
+        return cue and len(caps) >= 2 and bool(fresh)
+
     def _brand_names(
         self, text: str, spans: list[ProductSpan], m: NameIndex, shown: set[str]
     ) -> list[tuple[str, str, int, int]]:
@@ -400,14 +492,19 @@ class Grounder:
                     break
             else:
                 words = [t for t in toks if any(c.isalpha() for c in t) and t not in _CURRENCY]
-                if len(words) >= 2 and not all(t in m.value_vocab or t.rstrip("s") in m.value_vocab for t in words):
+                like = self._product_like(text, mm, toks, m)
+                if (len(words) >= 2 or like) and not all(
+                    t in m.value_vocab or t.rstrip("s") in m.value_vocab for t in words
+                ):
                     # a product of another category (a lamp in a shoes dialogue) still names that product
                     whole = self.matcher(None)
                     hit = resolve(whole.find(tokens_with_spans(mm.group()), set(), self.threshold), whole)
                     if len(hit) == 1 and m is not whole:
                         out.append(("product", hit[0][0], mm.start(), mm.end()))
-                    else:
-                        out.append(("foreign", mm.group(), mm.start(), mm.end()))  # maybe another product
+                    elif hit or not like or self._fits(toks):  # a title or catalog phrase ("Shimano Ultegra")
+                        out.append(("foreign", mm.group(), mm.start(), mm.end()))
+                    else:  # a product-like name no catalog product holds: invented, or another shop's
+                        out.append(("unknown", mm.group().strip().rstrip(".,;:!?"), mm.start(), mm.end()))
                 continue
             if not rest:  # a bare brand: another product may be meant, unless a named product has that brand
                 if brand not in {
@@ -444,6 +541,51 @@ class Grounder:
                 continue
             out.append(("unknown", mm.group().strip().rstrip(".,;:!?"), mm.start(), mm.end()))
         return out
+
+
+_CUE_BEFORE = re.compile(
+    r"(?:\bthe|\brecommend(?:ed|s)?|\bsuggest(?:ed|s)?|\btry|\bconsider|\bcheck out|\blike|\blove|\benjoy|"
+    r"\bget|\bpick|\bchoose|\bgo with|\bcalled|\bnamed|\bbuy|\border)\s*$",
+    re.I,
+)
+# capitalised words that are ordinary in a reply ("Great Choice", "Happy Shopping", "Key Features") or technical
+# standards ("Windows 11", "Bluetooth 5"); a run made only of these is not a product name
+ORDINARY = frozenset(COMMON_WORDS) | frozenset(
+    """welcome great choice happy shopping key features feature highlights highlight option options top pick picks
+    here there let know hope helps help sure absolutely course enjoy reading thanks thank note tip tips pros cons
+    summary overall why what which how who when where recommendation recommendations alternative alternatives
+    perfect excellent ideal good best better nice lovely amazing fantastic wonderful quality value deal deals
+    price prices budget total cost shipping delivery returns return policy guide guides collection collections
+    series edition version model models type types size sizes color colors colour colours style styles set sets
+    pack bundle kit original classic premium deluxe standard basic plus pro max mini ultra lite new next first
+    second third final step steps question questions answer answers detail details info information home page
+    windows android ios bluetooth usb hdmi wifi wi fi gps lte nfc gen generation oled amoled lcd led ssd hdd ram
+    cpu gpu chip chips core usd eur gbp inr monday tuesday wednesday thursday friday saturday sunday january
+    february march april may june july august september october november december spring summer autumn winter
+    fall christmas easter black friday cyber recommended recommend item items product products option choice""".split()
+)
+
+
+# a run ending with one of these names a part or a feature, not a product ("NVIDIA MX250 GPU")
+_PARTS = frozenset(
+    """gpu cpu ssd hdd ram os processor processors sensor sensors lens lenses battery batteries motor motors display
+    screen chip chipset card drive port ports cable charger adapter mount strap band case cover app apps software
+    firmware system technology tech mode feature features support rating certified af engine frame fork brakes
+    brake gears gear tires tire wheels wheel saddle pedals display panel keyboard speakers camera webcam""".split()
+)
+_UNIT_AFTER = re.compile(
+    r"[\s-]*(?:mph|mp|mb|gb|tb|hours?|hrs?|miles?|points?|degrees?|inch(?:es)?|ounces?|oz|lbs?|w|v|watts?|mm|cm|"
+    r"atm|fps|k|x|days?|speeds?|gen)\b",
+    re.I,
+)
+
+
+def _words_of(catalog: Catalog) -> set[str]:
+    """Words the catalog's descriptions use in lower case: ordinary words for this shop."""
+    out: set[str] = set()
+    for p in catalog:
+        out.update(re.findall(r"(?<![\w-])[a-z][a-z]+(?![\w-])", p.description or ""))
+    return out
 
 
 def _inferred_brands(catalog: Catalog) -> set[tuple[str, ...]]:

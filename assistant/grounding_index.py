@@ -11,7 +11,7 @@ from collections import defaultdict
 
 from retrieval.catalog import Product
 
-_TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W_]+")
+_TOKEN = re.compile(r"\d+(?:\.\d+)?(?![^\W_])|[^\W_]+")  # "7a", "5g", "16gb" stay one token
 _STOP = frozenset(
     "a an the and or of for with in on to by at from is are it its this that these those your you my our "
     "as be can will was were has have had very so but not no".split()
@@ -20,6 +20,14 @@ _NAME_SPLIT = re.compile(r",|\s[-–—|]\s|\(|\||:")
 # attributes that list features rather than pick one value of a closed set: not checked
 _FREE_ATTR = re.compile(r"feature|special|descri|include|note|other|detail|compat|about|spec|keyword|tag", re.I)
 _BOOL_WORDS = frozenset({"yes", "no", "true", "false", "none", "n/a", "na"})
+# a number with a unit is a spec ("16gb", "750w", "4k"), not a model number
+_UNIT_TOKEN = re.compile(
+    r"\d+(?:\.\d+)?(?:gb|tb|mb|mm|cm|km|m|mp|k|w|kw|v|mah|ah|hz|ghz|mhz|mph|kmh|g|kg|oz|lb|lbs|in|inch|ft|ml|l|"
+    r"x|fps|p|th|st|nd|rd|s|mi|miles|speed|pack|pcs|pc|ct|ft)",
+    re.I,
+)
+# a bare number naming a product ("1922") is not one after these words ("in 1922", "since 1922")
+_TIME_WORDS = frozenset("in since from until till by before after around circa during of year years to".split())
 
 
 def tokenize(text: str) -> list[str]:
@@ -63,6 +71,12 @@ def has_digit(t: str) -> bool:
     return any(c.isdigit() for c in t)
 
 
+def model_number(t: str) -> bool:
+    """A model-number token: letters and digits mixed ("s20", "7a", "1000xm4", "x100v"), not a number with a
+    unit ("16gb", "750w", "4k")."""
+    return has_digit(t) and any(c.isalpha() for c in t) and not _UNIT_TOKEN.fullmatch(t)
+
+
 def model_like(t: str, vocab: set[str]) -> bool:
     """A model-name word: holds a digit (not a bare decimal such as a 17.3 screen size) or is a word the
     category's titles and attribute values never use (plural forms count as used)."""
@@ -91,6 +105,14 @@ class NameIndex:
                 if df[t] <= cap:
                     self.postings[t].append(pid)
         self.name_weight = {pid: sum(self.idf[t] for t in toks) for pid, toks in self.names.items()}
+        self.df = dict(df)
+        # words the products' descriptions use in lower case: plain words, not names ("touchscreen", "trail")
+        self.plain = {w for p in products for w in re.findall(r"(?<![\w-])[a-z][a-z]+(?![\w-])", p.description or "")}
+        self.plain |= _STOP
+        self.holders: dict[str, set[str]] = defaultdict(set)  # name token -> every product whose name holds it
+        for pid, toks in self.names.items():
+            for t in toks:
+                self.holders[t].add(pid)
         # attribute value phrases -> attribute names; the category's vocabulary for the unknown-name test
         self.values: dict[tuple[str, ...], set[str]] = defaultdict(set)
         self.vocab: set[str] = set(df)
@@ -137,9 +159,10 @@ class NameIndex:
                 self.brands[tuple(tokenize(p.brand))] = p.brand
 
     def find(
-        self, toks: list[tuple[str, int, int]], shown: set[str], threshold: float
+        self, toks: list[tuple[str, int, int]], shown: set[str], threshold: float, text: str | None = None
     ) -> list[tuple[float, str, int, int, float]]:
-        """Candidate (priority, pid, first_token, last_token, coverage) windows in the token list."""
+        """Candidate (priority, pid, first_token, last_token, coverage) windows in the token list; with the
+        original `text`, also partial and short titles (`partial`) and no bare years ("in 1922")."""
         positions: dict[str, list[int]] = defaultdict(list)
         for i, (t, _, _) in enumerate(toks):
             positions[t].append(i)
@@ -195,9 +218,73 @@ class NameIndex:
                     cov *= 0.8
                     if cov < thr:
                         continue
+                if text is not None and len(name) == 1 and name[0].isdigit() and self._bare_year(toks, a, text):
+                    continue
                 # rank: coverage, minus 0.05 per foreign token inside the window, +0.2 when shown
                 prio = cov - 0.05 * (b - a + 1 - distinct) + (0.2 if pid in shown else 0.0)
                 out.append((prio, pid, a, b, cov))
+        if text is not None:
+            out += self.partial(toks, shown, text)
+        return out
+
+    @staticmethod
+    def _bare_year(toks: list[tuple[str, int, int]], a: int, text: str) -> bool:
+        """True when the number at token `a` reads as a date: after "in / since / by ..." or before a unit."""
+        before = re.findall(r"[a-z]+", text[max(0, toks[a][1] - 12) : toks[a][1]].lower())
+        after = text[toks[a][2] : toks[a][2] + 12]
+        return bool(before and before[-1] in _TIME_WORDS) or bool(re.match(r"\s*(?:[-–/]\s*\d|%|\w)", after))
+
+    def partial(
+        self, toks: list[tuple[str, int, int]], shown: set[str], text: str
+    ) -> list[tuple[float, str, int, int, float]]:
+        """Partial titles: a run of the reply's tokens, in the title's order, that only one product's name holds
+        (or only one of the shown products'), and that reads as a name: it holds a model number of that name
+        ("Galaxy S20" for "Samsung Galaxy S20 FE 5G", "the S20 FE"; a unique model number alone, 3+ characters,
+        also counts), or is 2+ capitalised words, one of them in no other title ("Venture Step Thru"). Refused
+        when the name goes on with a word of no catalog title ("Galaxy S20 Ultra" when only the FE is sold)."""
+        out = []
+        n = len(toks)
+        for i in range(n):
+            if toks[i][0] not in self.holders:
+                continue
+            common = set(self.holders[toks[i][0]])
+            best = None
+            for j in range(i, min(n, i + 10)):
+                t = toks[j][0]
+                if j > i and (t not in self.holders or toks[j][1] - toks[j - 1][2] > 4):
+                    break
+                common = common & self.holders[t] if j > i else common
+                if not common:
+                    break
+                pick = common if len(common) == 1 else (common & shown if len(common & shown) == 1 else set())
+                if pick:
+                    best = (j, next(iter(pick)))
+            if best is None:
+                continue
+            j, pid = best
+            name = self.names[pid]
+            window = [t for t, _, _ in toks[i : j + 1]]
+            rank = {t: k for k, t in enumerate(name)}
+            if [rank[t] for t in window] != sorted(rank[t] for t in window) or len(set(window)) == len(name):
+                continue  # out of order; or the whole name (the full matcher's job)
+            if len(set(window)) < len(window):
+                continue
+            models = [t for t in window if model_number(t)]
+            words = text[toks[i][1] : toks[j][2]]
+            caps = [w for w in re.findall(r"[^\W_]+", words) if w[0].isupper()]
+            if models:
+                ok = len(window) >= 2 or (len(models[0]) >= 3 and self.df.get(models[0], 0) == 1)
+            else:  # 2+ capitalised words, one of them in this title only and not a plain word of the catalog
+                ok = len(window) >= 2 and len(caps) >= len(window)
+                ok = ok and any(self.df.get(t, 0) == 1 and t not in self.plain and t.isalpha() for t in window)
+            nxt = re.match(r"[ \t]+([A-Z0-9][\w-]*)", text[toks[j][2] :])
+            if nxt and nxt.group(1) not in ("I", "A") and nxt.group(1).casefold() not in rank:
+                ok = False  # the name goes on: another product
+            if not ok or self._other_brand(pid, toks, i):
+                continue
+            cov = sum(self.idf[t] for t in window) / max(self.name_weight[pid], 1e-9)
+            cov = min(cov, 0.69)  # below any full match
+            out.append((cov + (0.2 if pid in shown else 0.0), pid, i, j, cov))
         return out
 
     def _other_brand(self, pid: str, toks: list[tuple[str, int, int]], a: int) -> bool:

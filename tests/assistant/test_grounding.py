@@ -133,11 +133,81 @@ def test_attribution_across_sentences_and_foreign_names(catalog):
     # ... but not when that sentence named two products
     r = check_reply("Acme Trail Runner 39 or Zephyr Cloud Walker? Highlights: color blue.", catalog, "shoes")
     assert r.mentions == []
-    # a capitalised name the catalog does not know makes the sentence's facts unattributable
+    # a product-like name the catalog does not know (no catalog brand needed) is unknown, and makes the
+    # sentence's facts unattributable
     r = check_reply("The Acme Trail Runner 39 beats the Samsung Galaxy Sprint, which is blue.", catalog, "shoes")
-    assert r.mentions == [] and r.unknown == []
+    assert r.mentions == [] and r.unknown == ["Samsung Galaxy Sprint"]
 
 
 def test_product_of_another_category_is_named_and_checked(catalog):
     r = check_reply("The Zephyr Cloud Lamp costs $35.", catalog, "shoes")
     assert r.products == ["h1"] and [(m.field, m.ok) for m in r.mentions] == [("price", False)]
+
+
+# ---- free text: short / partial titles, model numbers, prices next to their product, brandless catalogs --------
+
+
+@pytest.fixture(scope="module")
+def brandless() -> Catalog:
+    """No `brand` anywhere: books with short titles, phones whose titles start with the maker."""
+    return Catalog(
+        [
+            Product("b1", "1922", "books", price=9.99),
+            Product("b2", "Regretting You", "books", price=12.0),
+            Product("b3", "The Silent Patient", "books", price=10.5),
+            Product("b4", "Verity", "books", price=8.0),
+            Product("p1", "Samsung Galaxy S20 FE 5G, 128GB, Cloud Navy", "phones", price=599.0),
+            Product("p2", "Samsung Galaxy S21 Ultra 5G", "phones", price=799.0),
+            Product("p3", "Google Pixel 7a", "phones", price=499.0),
+            Product("p4", "Apple iPhone 13 mini", "phones", price=699.0),
+        ]
+    )
+
+
+def test_short_titles_and_bare_years(brandless):
+    g = Grounder(brandless)
+    assert g.check("Have you read 1922? It's a chilling novella.", "books").products == ["b1"]
+    assert g.check("I loved Regretting You, it is moving.", "books").products == ["b2"]
+    assert g.check("In 1922 the war had ended, by 1922-23 it was over.", "books").products == []
+
+
+def test_partial_titles_and_model_numbers(brandless):
+    g = Grounder(brandless)
+    assert g.check("The Galaxy S20 is a great choice.", "phones").products == ["p1"]
+    assert g.check("Get the S20 FE.", "phones").products == ["p1"]
+    assert g.check("The Pixel 7a is cheap.", "phones").products == ["p3"]
+    # a partial title that goes on with a word no title has is another product, not ours
+    r = g.check("The Galaxy S20 Plus is big.", "phones")
+    assert r.products == [] and r.unknown == ["The Galaxy S20 Plus"]
+    # ambiguous partials ("Galaxy 5G" is in two titles) name nothing
+    assert g.check("Any Galaxy 5G phone works.", "phones").products == []
+
+
+def test_price_is_pinned_to_the_product_next_to_it(brandless):
+    g = Grounder(brandless)
+    for text in (
+        "The Galaxy S20 FE costs $599, while for $799 you get the Galaxy S21 Ultra.",
+        "At $799, the Galaxy S21 Ultra beats the Galaxy S20 FE at $599.",
+        "Compared with the Galaxy S20 FE ($599), the Galaxy S21 Ultra costs $799.",
+        "The Galaxy S21 Ultra is $799 and the Galaxy S20 FE is $599.",
+    ):
+        r = g.check(text, "phones")
+        assert sorted((m.product_id, m.stated) for m in r.mentions) == [("p1", "$599"), ("p2", "$799")], text
+        assert all(m.ok for m in r.mentions), text
+    # a price in a clause naming neither product is not pinned to a guess
+    r = g.check("The Pixel 7a beats the iPhone 13 mini, and it costs $499.", "phones")
+    assert r.mentions == [] and r.unattributed == ["$499"]
+
+
+def test_unknown_product_names_without_any_brand_field(brandless):
+    g = Grounder(brandless)
+    r = g.check("You might enjoy The Midnight Library by Matt Haig, or try the Casa Verde Dune Rug.", "books")
+    assert r.unknown == ["The Midnight Library", "Casa Verde Dune Rug"]
+    r = g.check("You could also try the Sony WH-1000XM4 or the OnePlus Nord N20.", "phones")
+    assert r.unknown == ["Sony WH-1000XM4", "OnePlus Nord N20"]
+    # ordinary capitalised words, headings, standards and catalog products are not unknown products
+    text = (
+        "Great Choice! Key Features: Bluetooth 5.0 and Windows 11 support. Happy Shopping! The Silent Patient it is."
+    )
+    r = g.check(text, "books")
+    assert r.unknown == [] and r.products == ["b3"]
