@@ -17,33 +17,17 @@ from typing import Any
 from assistant.dialogues import Dialogue
 from assistant.evaluation import metrics as M
 from assistant.evaluation import stages as S
+from assistant.evaluation.reactions import reaction
 from assistant.grounding import Grounder, GroundingReport
 
 K_VALUES = (1, 3, 5)
-_ACCEPT = re.compile(
-    r"\b(yes|yeah|yep|sure|ok|okay|fine|sold|sounds (good|great|perfect)|perfect|great|awesome|"
-    r"i'?ll (take|get|order|buy)|i will (take|get|order|buy)|take (it|that|the)|buy(ing)?|order|"
-    r"add (it )?to (my )?cart|love (it|that)|"
-    r"that \w*works|works for me|looks (good|great)|go(ing)? with|let'?s go|i like (it|that|this|the)|"
-    r"that'?s (it|the one|exactly)|exactly|interested|deal|purchase|get (it|that|the)|will do|it is)\b",
-    re.I,
-)
-_REJECT = re.compile(
-    r"\b(no|nope|nah|not|don'?t (like|want|need|love)|too (expensive|pricey|much|big|small|heavy|cheap)|"
-    r"something else|anything else|other (options?|ones?)|cheaper|instead|rather|different|another|except|"
-    r"keep looking|come back later|pass|isn'?t|doesn'?t|won'?t|hate|dislike)\b",
-    re.I,
-)
 _RECOMMEND_ACTS = {"recommend", "relax", "compare"}
 
 
 def user_reaction(text: str) -> str:
-    """'reject', 'accept' or 'neutral' from a small lexicon (rejection words win over acceptance words)."""
-    if _REJECT.search(text):
-        return "reject"
-    if _ACCEPT.search(text):
-        return "accept"
-    return "neutral"
+    """'reject', 'accept' or 'neutral': the shopper's reply to a recommendation, read with the rules of
+    `assistant.evaluation.reactions` (accuracy measured on a labelled sample: docs/eval.md)."""
+    return reaction(text)
 
 
 def _constraints(needs: dict[str, Any]) -> int:
