@@ -63,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples for --compare (default 2000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
+        "--other-catalog",
+        action="append",
+        default=[],
+        metavar="CATALOG",
+        help="another shop's catalog (repeatable): replies naming its products are counted (other_catalog_products)",
+    )
+    p.add_argument(
         "--allow-errors", action="store_true", help="exit 0 even when some dialogues failed (they are still counted)"
     )
     return p
@@ -125,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             report=not args.no_report,
             progress=not args.quiet,
             worst=args.worst,
+            other_catalogs=tuple(args.other_catalog),
         )
     except DataError as e:
         for p in e.problems:

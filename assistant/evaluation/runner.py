@@ -52,11 +52,17 @@ def _watch_parent(parent: int) -> None:
 
 
 def _init_worker(
-    catalog: Catalog, assistant_dir: str | None, assistant: Any, k_values: tuple[int, ...], parent: int | None = None
+    catalog: Catalog,
+    assistant_dir: str | None,
+    assistant: Any,
+    k_values: tuple[int, ...],
+    parent: int | None = None,
+    others: tuple[str, ...] = (),
 ) -> None:
     if parent is not None:
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     _STATE["grounder"] = Grounder(catalog)
+    _STATE["others"] = [Grounder(load_catalog(p)) for p in others]
     _STATE["k"] = k_values
     if assistant is not None:
         _STATE["assistant"] = assistant
@@ -71,9 +77,9 @@ def _evaluate(item: tuple[int, dict[str, Any]]) -> dict[str, Any]:
     d = Dialogue(raw["id"], raw["category"], raw["messages"], raw.get("target"), raw.get("extra", {}))
     try:
         if _STATE["assistant"] is None:
-            rec = score_dialogue(d, _STATE["grounder"], _STATE["k"])
+            rec = score_dialogue(d, _STATE["grounder"], _STATE["k"], others=_STATE["others"])
         else:
-            rec = replay_dialogue(d, _STATE["assistant"], _STATE["grounder"], _STATE["k"])
+            rec = replay_dialogue(d, _STATE["assistant"], _STATE["grounder"], _STATE["k"], others=_STATE["others"])
     except Exception as e:  # one broken dialogue must not end a long run; it is recorded and counted
         log.exception("dialogue %s failed", d.id)
         rec = {
@@ -196,6 +202,7 @@ def run_eval(
     progress: bool = True,
     chunk_size: int = 4,
     worst: int = 6,
+    other_catalogs: tuple[str | Path, ...] = (),
 ) -> dict[str, Any]:
     """Evaluate a transcript file into `out` (see the module docstring) and return the metrics.
 
@@ -214,6 +221,8 @@ def run_eval(
         progress: show a tqdm progress bar.
         chunk_size: dialogues per task sent to a worker process.
         worst: worst dialogues shown turn by turn in the report.
+        other_catalogs: catalogs of other shops (files or folders): replies naming their products are counted
+            (`other_catalog_products`), e.g. to show a bundle never names the demo's products.
 
     Returns:
         The metrics dictionary written to metrics.json.
@@ -233,6 +242,7 @@ def run_eval(
     if assistant is not None and workers > 1:
         raise ValueError("an in-process assistant object needs workers=1; pass assistant_dir for parallel replay")
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    others = tuple(str(p) for p in other_catalogs)
     mode = "score" if assistant is None and assistant_dir is None else "replay"
     config = {
         "transcripts": str(transcripts.resolve()),
@@ -243,6 +253,7 @@ def run_eval(
         if assistant_dir
         else (type(assistant).__name__ if assistant is not None else None),
         "limit": limit,
+        "other_catalogs": [str(Path(p).resolve()) for p in other_catalogs] or None,
     }
     out.mkdir(parents=True, exist_ok=True)
     results_path, run_path = out / "results.jsonl", out / "run.json"
@@ -294,7 +305,7 @@ def run_eval(
             bar.update(1)
 
         if workers <= 1:
-            _init_worker(cat, str(assistant_dir) if assistant_dir else None, assistant, tuple(k_values))
+            _init_worker(cat, str(assistant_dir) if assistant_dir else None, assistant, tuple(k_values), None, others)
             for item in todo():
                 write(_evaluate(item))
         else:
@@ -303,7 +314,14 @@ def run_eval(
                 workers,
                 mp_context=ctx,
                 initializer=_init_worker,
-                initargs=(cat, str(assistant_dir) if assistant_dir else None, None, tuple(k_values), os.getpid()),
+                initargs=(
+                    cat,
+                    str(assistant_dir) if assistant_dir else None,
+                    None,
+                    tuple(k_values),
+                    os.getpid(),
+                    others,
+                ),
             ) as pool:
                 pending: set = set()
                 chunk: list[tuple[int, dict[str, Any]]] = []

@@ -68,6 +68,18 @@ def _is_recommendation(msg: dict[str, Any], recommended: list[str]) -> bool:
     return act in _RECOMMEND_ACTS if act else bool(recommended)
 
 
+def other_catalog_names(text: str, others: list[Grounder] | None, own: Any) -> list[str]:
+    """Ids of products of `others` (other shops' catalogs) that `text` names; a product whose title is also in
+    the own catalog (both shops sell it) is not counted."""
+    if not others:
+        return []
+    titles = {p.title.casefold() for p in own}
+    out = []
+    for g in others:
+        out += [pid for pid in g.check(text, None).products if g.catalog.get(pid).title.casefold() not in titles]
+    return out
+
+
 def _grounding_fields(report: GroundingReport) -> dict[str, Any]:
     return {
         "named": report.products,
@@ -81,13 +93,17 @@ def _grounding_fields(report: GroundingReport) -> dict[str, Any]:
     }
 
 
-def score_dialogue(d: Dialogue, grounder: Grounder, k_values: tuple[int, ...] = K_VALUES) -> dict[str, Any]:
+def score_dialogue(
+    d: Dialogue, grounder: Grounder, k_values: tuple[int, ...] = K_VALUES, others: list[Grounder] | None = None
+) -> dict[str, Any]:
     """Score a transcript as it is: grounding, recommendation vs target, acceptance, elicitation, length.
 
     Args:
         d: the dialogue (assistant turns may carry `products`, `act`, `candidates`).
         grounder: the catalog checker.
         k_values: cut-offs for Hit@k of the dialogue's recommendations against its target.
+        others: checkers of other shops' catalogs: products of theirs a turn names are counted
+            (`other_catalog_products`).
 
     Returns:
         The result record (see the module docstring).
@@ -130,6 +146,7 @@ def score_dialogue(d: Dialogue, grounder: Grounder, k_values: tuple[int, ...] = 
                 "repetition": M.repetition_rate(msg["content"]),
                 "self_overlap": M.overlap_with_previous(msg["content"], previous),
                 **_grounding_fields(report),
+                "other_catalog": other_catalog_names(msg["content"], others, grounder.catalog),
             }
         )
         # logged product ids the catalog lacks are hallucinated products too (the text may not name them)
@@ -144,6 +161,7 @@ def score_dialogue(d: Dialogue, grounder: Grounder, k_values: tuple[int, ...] = 
         "wrong_facts": wrong,
         "hallucinated_products": sum(len(t["unknown"]) for t in turns),
         "turns_with_error": sum(bool(t["wrong_facts"] or t["unknown"]) for t in turns),
+        **({"other_catalog_products": sum(len(t["other_catalog"]) for t in turns)} if others else {}),
         "recommendation_turns": sum(t["is_recommendation"] for t in turns),
         "first_recommendation_turn": first_rec_turn,
         "acceptance": M.mean(t["reaction"] == "accept" for t in rec_turns) if rec_turns else None,
@@ -203,6 +221,7 @@ def replay_dialogue(
     grounder: Grounder,
     k_values: tuple[int, ...] = K_VALUES,
     deep_k: int = S.DEEP_K,
+    others: list[Grounder] | None = None,
 ) -> dict[str, Any]:
     """Replay every reference assistant turn that follows a user message through
     `assistant.reply(history, category=...)` and compare.
@@ -223,6 +242,7 @@ def replay_dialogue(
         grounder: the catalog checker used on the replayed text.
         k_values: ranking cut-offs.
         deep_k: how deep the reference product's retrieval rank is looked for.
+        others: checkers of other shops' catalogs (see `score_dialogue`).
 
     Returns:
         The result record with per-turn `reference` and `replay` text side by side.
@@ -276,6 +296,7 @@ def replay_dialogue(
             "repetition": M.repetition_rate(text),
             "self_overlap": M.overlap_with_previous(text, previous),
             **_grounding_fields(report),
+            "other_catalog": other_catalog_names(text, others, grounder.catalog),
         }
         _ranking(pred, gold, "ref", k_values, row)
         _ranking([p for p in pred if p not in seen], [p for p in gold if p not in seen], "ref_new", k_values, row)
@@ -311,6 +332,7 @@ def replay_dialogue(
             "wrong_facts": wrong,
             "hallucinated_products": sum(len(t["unknown"]) for t in turns),
             "turns_with_error": sum(bool(t["wrong_facts"] or t["unknown"]) for t in turns),
+            **({"other_catalog_products": sum(len(t["other_catalog"]) for t in turns)} if others else {}),
             "seconds_per_turn": M.mean(t["seconds"] for t in turns),
             "distinct_2": M.distinct_n([t["text"] for t in turns], 2),
         }

@@ -17,6 +17,7 @@ from assistant.evaluation.stages import stage_table
 # Metrics where lower is better; every other metric is read as higher-is-better (for colours and "worst").
 LOWER_IS_BETTER = {
     "wrong_facts",
+    "other_catalog_products",
     "hallucinated_products",
     "turns_with_error",
     "repetition",
@@ -64,6 +65,7 @@ COUNTS = {
     "facts",
     "wrong_facts",
     "hallucinated_products",
+    "other_catalog_products",
     "turns_with_error",
     "recommendation_turns",
     "questions_before_recommendation",

@@ -418,3 +418,18 @@ def test_counts_are_labelled_as_counts_with_n_per_category(tmp_path):
     assert o["target_hit@1"]["kind"] == "rate" and m["per_category"]["shoes"]["target_hit@1"]["n"] == 6
     page = (tmp_path / "out" / "report.html").read_text()
     assert "(count: total 0, mean per dialogue)" in page and "n=6" in page
+
+
+def test_replies_naming_another_shops_products_are_counted(tmp_path, catalog):
+    other = tmp_path / "other.jsonl"
+    rows = [Product("x1", "Casa Verde Dune Rug", "home", price=80.0), Product("x2", "Acme Trail Runner", "shoes")]
+    other.write_text("".join(json.dumps(p.to_dict()) + "\n" for p in rows))
+    path = tmp_path / "t.jsonl"
+    msgs = [u("shoes please"), a("Try the Acme Trail Runner, or the Casa Verde Dune Rug.", ["p1"]), u("ok")]
+    path.write_text(json.dumps({"id": "o1", "category": "shoes", "messages": msgs}) + "\n")
+    cat = tmp_path / "catalog.jsonl"
+    cat.write_text("".join(json.dumps(p.to_dict()) + "\n" for p in products()))
+    m = run_eval(path, cat, tmp_path / "run", progress=False, report=False, other_catalogs=(other,))
+    # the rug is another shop's; the runner is sold by both shops, so it does not count
+    assert m["overall"]["other_catalog_products"]["total"] == 1
+    assert read_results(tmp_path / "run" / "results.jsonl")[0]["turns"][0]["other_catalog"] == ["x1"]
