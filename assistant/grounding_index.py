@@ -5,11 +5,13 @@ heuristics; nothing here knows about prices or replies' sentences.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import defaultdict
 
 from retrieval.catalog import Product
+from retrieval.encoder import bundled_encoder_path
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?(?![^\W_])|[^\W_]+")  # "7a", "5g", "16gb" stay one token
 _STOP = frozenset(
@@ -69,6 +71,17 @@ def product_tokens(p: Product) -> set[str]:
 def has_digit(t: str) -> bool:
     """True when the token holds a digit."""
     return any(c.isdigit() for c in t)
+
+
+@functools.cache
+def dictionary_words() -> frozenset[str]:
+    """Whole words (3+ letters) of the bundled MiniLM's WordPiece vocabulary: a list of ordinary English words
+    (and some common names) that ships with the project; empty when the package is missing."""
+    try:
+        lines = (bundled_encoder_path() / "vocab.txt").read_text(encoding="utf-8").split()
+    except Exception:  # no bundled encoder: every word counts as unusual
+        return frozenset()
+    return frozenset(w for w in lines if len(w) >= 3 and w.isalpha())
 
 
 def model_number(t: str) -> bool:
@@ -274,9 +287,12 @@ class NameIndex:
             caps = [w for w in re.findall(r"[^\W_]+", words) if w[0].isupper()]
             if models:
                 ok = len(window) >= 2 or (len(models[0]) >= 3 and self.df.get(models[0], 0) == 1)
-            else:  # 2+ capitalised words, one of them in this title only and not a plain word of the catalog
+            else:  # 2+ capitalised words, one in this title only and neither a plain word of the catalog nor English
                 ok = len(window) >= 2 and len(caps) >= len(window)
-                ok = ok and any(self.df.get(t, 0) == 1 and t not in self.plain and t.isalpha() for t in window)
+                words = dictionary_words()
+                ok = ok and any(
+                    self.df.get(t, 0) == 1 and t not in self.plain and t.isalpha() and t not in words for t in window
+                )
             nxt = re.match(r"[ \t]+([A-Z0-9][\w-]*)", text[toks[j][2] :])
             if nxt and nxt.group(1) not in ("I", "A") and nxt.group(1).casefold() not in rank:
                 ok = False  # the name goes on: another product

@@ -98,7 +98,7 @@ def category_synonyms(category: str, categories: list[str] | tuple[str, ...] = (
         return []
     out = [name, " ".join(words[:-1] + [_singular(words[-1])]), " ".join(words[:-1] + [_plural(words[-1])])]
     last = {_singular(normalize_phrase(re.sub(r"[_\-/]+", " ", c)).split()[-1]) for c in categories if c != category}
-    if len(words) > 1 and _singular(words[-1]) not in last and len(words[-1]) >= 4:
+    if len(words) > 1 and _singular(words[-1]) not in last and len(_singular(words[-1])) >= 4:
         out += [_singular(words[-1]), _plural(words[-1])]
     return list(dict.fromkeys(w for w in out if w))
 

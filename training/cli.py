@@ -41,6 +41,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("bench serve", "training.bench.serve:main", "time to first token and full reply latency, 1 and 8 chats"),
     ("bench eval", "training.bench.eval:main", "transcripts per minute for scoring and replay"),
     ("bench soak", "training.bench.soak:main", "server memory over a long, bounded load on 127.0.0.1"),
+    ("bench grounding", "training.bench.grounding:main", "product names, false alarms and prices on free text"),
 ]
 
 
