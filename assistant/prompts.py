@@ -34,7 +34,7 @@ MAX_ATTRIBUTES = 6
 
 def system_prompt(category: str | None) -> str:
     """The system prompt for `category` (None -> generic wording)."""
-    wording = CATEGORY_WORDING.get(category or "", category or "any category")
+    wording = CATEGORY_WORDING.get(category or "", (category or "any category").replace("_", " "))
     return SYSTEM_PROMPT.format(category=wording)
 
 
