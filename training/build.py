@@ -29,8 +29,9 @@ What it does, in order (each step has a progress bar; a summary is printed and w
    least `--min-sft` training dialogues, and always for the category with the most (the source); fine-tuning
    transfer for a category with fewer (an SFT run that starts from the source adapter on its K dialogues:
    `init_adapter`, `data.max_train_dialogues=K`); the source adapter as it is for a category without any.
-   Runs are resumable (rerun the same command after a kill). Without dialogues, or with `--no-train`: the
-   **zero-training path**, the base model alone with the shop's product cards in its prompt.
+   Runs are resumable (rerun the same command after a kill; finished runs are reused). Without dialogues, or
+   with `--no-train`: the **zero-training path**, the base model alone with the shop's product cards in its
+   prompt.
 7. **Bundle**: `OUT/assistant.json` (base, adapters, index, default_category, engine, retrieval), loadable by
    `Assistant.from_pretrained(OUT)`, `python app.py --bundle OUT` and `shopguide serve --bundle OUT`. A
    packaged base (`smollm2-135m-instruct`, the default) is named, not copied; a base folder is copied in.
@@ -52,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.base_models import DEFAULT_BASE, is_packaged_base
-from assistant.dialogues import Dialogue, validate_dialogues
+from assistant.dialogues import Dialogue, dialogue_files, validate_dialogues
 from assistant.evaluation.scoring import replayable_turns
 from assistant.orchestrator import Assistant
 from assistant.router import route
@@ -61,7 +62,7 @@ from retrieval.catalog import Catalog, load_catalog
 from retrieval.fileio import DataError, Problem, atomic_write_json, atomic_write_jsonl, iter_jsonl
 from retrieval.index import ProductIndex
 from training.config import ConfigError, load_config
-from training.sft import SFTConfig
+from training.sft import SFTConfig, is_finished
 from training.sft import main as sft_main
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def load_shop_dialogues(path: str | Path, catalog: Catalog) -> tuple[dict[str, l
         are dropped (logs, not turns).
     """
     p = Path(path)
-    files = sorted(p.glob("*.jsonl")) if p.is_dir() else [p]
+    files = dialogue_files(p) if p.is_dir() else [p]
     if not files or not all(f.is_file() for f in files):
         raise DataError([Problem(str(p), None, None, "no dialogue file (*.jsonl) found")])
     by_cat: dict[str, list[Dialogue]] = defaultdict(list)
@@ -301,7 +302,8 @@ def train_adapters(
         cfg = load_config(SFTConfig, args.sft_config, [*common, *over])
         cfg.warmup_steps = min(cfg.warmup_steps, cfg.max_steps)
         cfg.eval_every, cfg.save_every = min(cfg.eval_every, cfg.max_steps), min(cfg.save_every, cfg.max_steps)
-        runs[cat] = sft_main(cfg)
+        # a finished run is reused (a rerun after a kill goes on where it stopped); delete it to train again
+        runs[cat] = Path(cfg.out_dir) if is_finished(cfg.out_dir) else sft_main(cfg)
         m = json.loads((runs[cat] / "metrics.json").read_text())
         step["steps"], step["val_loss"] = m.get("steps"), m.get(f"val_loss/{cat}")
     adapters = {}
