@@ -150,7 +150,10 @@ def score_dialogue(
             }
         )
         # logged product ids the catalog lacks are hallucinated products too (the text may not name them)
-        turns[-1]["unknown"] += [p for p in msg.get("products") or [] if p not in grounder.catalog]
+        ids = [p for p in msg.get("products") or [] if p not in grounder.catalog]
+        # an invented product may be both logged by id and named in the text: counted once (the larger side)
+        turns[-1]["hallucinated"] = max(len(ids), len(turns[-1]["unknown"]))
+        turns[-1]["unknown"] += ids
         previous.append(msg["content"])
     rec_turns = [t for t in turns if t["reaction"] is not None]
     unclear = needs_unclear(d, grounder)
@@ -159,7 +162,7 @@ def score_dialogue(
         "grounding_rate": (facts - wrong) / facts if facts else None,
         "facts": facts,
         "wrong_facts": wrong,
-        "hallucinated_products": sum(len(t["unknown"]) for t in turns),
+        "hallucinated_products": sum(t["hallucinated"] for t in turns),
         "turns_with_error": sum(bool(t["wrong_facts"] or t["unknown"]) for t in turns),
         **({"other_catalog_products": sum(len(t["other_catalog"]) for t in turns)} if others else {}),
         "recommendation_turns": sum(t["is_recommendation"] for t in turns),

@@ -323,7 +323,8 @@ def test_unknown_product_ids_are_scored_as_hallucinations_not_skipped(tmp_path, 
     m = run_eval(path, catalog, tmp_path / "out", progress=False, report=False)
     assert m["counts"]["dialogues"] == 1 and m["counts"]["skipped_lines"] == 0
     assert m["overall"]["hallucinated_products"]["mean"] == 1.0
-    assert read_results(tmp_path / "out" / "results.jsonl")[0]["turns"][0]["unknown"] == ["p999"]
+    # the text names the invented product too ("Phantom X1"): listed both ways, counted once
+    assert read_results(tmp_path / "out" / "results.jsonl")[0]["turns"][0]["unknown"] == ["Phantom X1", "p999"]
 
 
 @pytest.mark.parametrize("content", ["", "\n  \n"])
