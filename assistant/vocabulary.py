@@ -218,7 +218,9 @@ def utterance_synonyms(
         total.update(c)
     out = {}
     for cat, c in df.items():
-        keep = [w for w, n in c.most_common() if n >= min_count and n / total[w] >= purity]
+        keep = [
+            w for w, n in sorted(c.items(), key=lambda x: (-x[1], x[0])) if n >= min_count and n / total[w] >= purity
+        ]
         out[cat] = keep[:per_category]
     return out
 
