@@ -116,7 +116,7 @@ _BUDGET_AFTER = re.compile(
     r"^\s*(off|discount|budget|or less|or more|and under|and up|max|range|[-–]\s*[$€£₹]?\d|to\s+[$€£₹]?\d)", re.I
 )
 _APPROX_BEFORE = re.compile(r"(about|around|approximately|roughly|~|nearly|almost)\s*$", re.I)
-_CAPS_RUN = re.compile(r"\b[A-Z0-9][\w+-]*(?:\.\d+)?(?:\s+(?:[A-Z0-9][\w+-]*(?:\.\d+)?|&))*")
+_CAPS_RUN = re.compile(r"\b[A-Z0-9][\w+-]*(?:\.\d+)?(?:[ \t]+(?:[A-Z0-9][\w+-]*(?:\.\d+)?|&))*")  # one line
 _ID_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{3,}")
 _NEGATION = re.compile(r"\b(not|no|isn'?t|aren'?t|without|non-?|never)\s*$", re.I)
 _CONTRAST = re.compile(  # a value after these is a comparison or the shopper's own need, not a product claim

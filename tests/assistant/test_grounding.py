@@ -211,3 +211,10 @@ def test_unknown_product_names_without_any_brand_field(brandless):
     )
     r = g.check(text, "books")
     assert r.unknown == [] and r.products == ["b3"]
+
+
+def test_names_do_not_run_over_line_breaks(brandless):
+    """A numbered list ("... Nike Adrena\n2. Adrena\n3.") is not a product "Adrena 3"; what is flagged is dropped by
+    repair, which works per line."""
+    r = Grounder(brandless).check("Try these:\n1. Nike Adrena\n2. Adrena\n3. Nike", "phones")
+    assert r.unknown == []
