@@ -3,9 +3,11 @@ assistant tokens, and infinite per-category iterators with named mixing strategi
 
     dialogues, catalog = load_split("data/demo", "apparel", "train")
     examples = build_examples(dialogues, catalog, tokenizer, max_seq_len=1024)   # one per assistant turn
-    it = ForeverDataIterator(examples, seq_len=1024, batch_size=1, seed=0)      # packed batches, forever
-    batch = next(it)                    # {"input_ids", "labels", "position_ids"} tensors, (B, T)
+    it = ForeverDataIterator(examples, seq_len=1024, batch_size=1, seed=0)      # batches, forever, resumable
+    batch = next(it)          # {"input_ids", "labels", "position_ids", "token_mask", "index"} tensors
     loss, n = assistant_token_loss(model, batch)                                # mean over reply tokens
+    mixer = CategoryMixer({"apparel": it, "electronics": it2}, "proportional", weights={...})  # (category, batch)
+    features = pooled_hidden(model, batch)                                      # (B, H) mean of real tokens
 
 Each example is rendered exactly as at serving time: `build_messages(history before the turn, cards of the
 turn's `candidates`, category)` + the reply, loss on the reply only (`assistant.chat_format.render`).
@@ -122,6 +124,21 @@ def build_examples(
     return examples
 
 
+def sample_dialogues(dialogues: Sequence[Dialogue], k: int | None, seed: int | None) -> list[Dialogue]:
+    """K training dialogues: the first K (`seed` None), or a sample fixed by `seed`; all of them for `k` None.
+
+    A seeded sample lets K-shot runs vary which dialogues they see with the seed, and every method that uses
+    the same (k, seed) sees the same dialogues.
+    """
+    if k is None or k >= len(dialogues):
+        return list(dialogues)
+    if seed is None:
+        return list(dialogues[:k])
+    order = sorted(dialogues, key=lambda d: d.id)
+    random.Random(seed).shuffle(order)
+    return order[:k]
+
+
 def weight_by_act(examples: Sequence[Example], weights: Mapping[str, int]) -> list[Example]:
     """Repeat each example `weights[act]` times (acts not named: once; 0 drops them).
 
@@ -160,9 +177,15 @@ def pack(examples: Sequence[Example], seq_len: int, seed: int, epoch: int) -> li
 
 
 def group_by_length(
-    examples: Sequence[Example], max_tokens: int, seed: int, epoch: int, window: int = 64
+    examples: Sequence[Example],
+    max_tokens: int,
+    seed: int,
+    epoch: int,
+    window: int = 64,
+    max_rows: int | None = None,
 ) -> list[list[int]]:
-    """Batches of example indices with similar lengths, each at most `max_tokens` as (B x longest).
+    """Batches of example indices with similar lengths, each at most `max_tokens` as (B x longest) and at most
+    `max_rows` examples (no limit when None).
 
     Shuffle (fixed by seed, epoch), sort within windows of `window` examples, cut into batches by the
     token budget, shuffle the batches: little padding, still random, reproducible for resuming.
@@ -176,7 +199,8 @@ def group_by_length(
         batch: list[int] = []
         for i in chunk:
             longest = max([len(examples[j]) for j in batch] + [len(examples[i])])
-            if batch and longest * (len(batch) + 1) > max_tokens:
+            full = max_rows is not None and len(batch) >= max_rows
+            if batch and (longest * (len(batch) + 1) > max_tokens or full):
                 batches.append(batch)
                 batch = []
             batch.append(i)
@@ -187,7 +211,8 @@ def group_by_length(
 
 
 def collate(rows: Sequence[Sequence[Example]], pad_id: int = 0, seq_len: int | None = None) -> dict[str, Any]:
-    """Tensors for a batch of rows (one example each, or several packed): `input_ids`, `labels`, `position_ids`.
+    """Tensors for a batch of rows (one example each, or several packed): `input_ids`, `labels`, `position_ids`
+    (all (B, T)) and `token_mask` (B, T), 1 on real tokens and 0 on padding (for pooling, never for attention).
 
     Padding goes at the end of a row with label -100 and no attention mask. In a row of one example the pad
     positions simply continue (no real token attends to a later pad under causal attention, so all rows
@@ -199,6 +224,7 @@ def collate(rows: Sequence[Sequence[Example]], pad_id: int = 0, seq_len: int | N
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
     pos = torch.zeros((len(rows), width), dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
     for b, row in enumerate(rows):
         t = 0
         for e in row:
@@ -206,33 +232,64 @@ def collate(rows: Sequence[Sequence[Example]], pad_id: int = 0, seq_len: int | N
             ids[b, t : t + n] = torch.tensor(e.input_ids[:n])
             labels[b, t : t + n] = torch.tensor(e.labels[:n])
             pos[b, t : t + n] = torch.arange(n)
+            mask[b, t : t + n] = 1
             t += n
         pos[b, t:] = torch.arange(t, width) if len(row) == 1 else torch.arange(width - t)
-    return {"input_ids": ids, "labels": labels, "position_ids": pos}
+    return {"input_ids": ids, "labels": labels, "position_ids": pos, "token_mask": mask}
 
 
-def assistant_token_loss(model: Any, batch: Mapping[str, Any]) -> tuple[Any, int]:
+def assistant_token_loss(model: Any, batch: Mapping[str, Any], with_hidden: bool = False) -> tuple[Any, ...]:
     """Mean next-token cross-entropy over labelled (reply) tokens; the LM head runs only where needed.
+
+    The one language-model loss of every recipe (sft, transfer, meta) and benchmark.
 
     Args:
         model: a causal LM (or PeftModel) accepting `position_ids` and `logits_to_keep`.
         batch: from `collate` (tensors already on the model's device).
+        with_hidden: also return the last layer's hidden states (for losses on the same forward pass).
 
     Returns:
-        `(loss, n_tokens)`: the scalar mean loss and how many tokens it averages over.
+        `(loss, n_tokens)`: the scalar mean loss and how many tokens it averages over; with `with_hidden`,
+        `(loss, n_tokens, hidden)` where hidden is (B, T, H).
     """
     import torch.nn.functional as F
 
     targets = batch["labels"][:, 1:]  # (B, T-1): token t predicts label t+1
     keep = (targets != IGNORE_INDEX).any(0).nonzero().squeeze(-1)  # (K,) positions with a label in any row
-    out = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], logits_to_keep=keep, use_cache=False)
+    out = model(
+        input_ids=batch["input_ids"],
+        position_ids=batch["position_ids"],
+        logits_to_keep=keep,
+        use_cache=False,
+        output_hidden_states=with_hidden,
+    )
     logits = out.logits  # (B, K, V)
     tgt = targets[:, keep]  # (B, K)
     n = int((tgt != IGNORE_INDEX).sum())
     loss = F.cross_entropy(
         logits.reshape(-1, logits.shape[-1]).float(), tgt.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
     )
+    if with_hidden:
+        return loss / max(n, 1), n, out.hidden_states[-1]
     return loss / max(n, 1), n
+
+
+def pooled_hidden(model: Any, batch: Mapping[str, Any]) -> Any:
+    """Mean of the last layer's hidden states over each row's real tokens: (B, H) features of a text batch.
+
+    Rows hold one example each (grouped batching); padding sits at the end and, under causal attention, is
+    never seen by a real token, so the features do not depend on how much a row is padded.
+    """
+    from training.objectives import mean_pool
+
+    out = model(
+        input_ids=batch["input_ids"],
+        position_ids=batch["position_ids"],
+        logits_to_keep=1,
+        use_cache=False,
+        output_hidden_states=True,
+    )
+    return mean_pool(out.hidden_states[-1], batch["token_mask"])  # (B, H)
 
 
 class ForeverDataIterator:
@@ -245,7 +302,9 @@ class ForeverDataIterator:
         seed: fixes the order of every epoch.
         pad_id: padding token id.
         batching: "grouped" (length-grouped, padded) or "packed" (see the module docstring).
+        max_rows: "grouped" only: at most this many examples per batch (None: only the token budget limits).
 
+    Each batch is `collate`'s tensors plus `index` (B,): the position in `examples` of each row's first example.
     `state_dict()` is `{"epoch", "index"}` (the next batch); `load_state_dict` continues exactly there,
     because the batches of an epoch depend only on (seed, epoch).
     """
@@ -258,6 +317,7 @@ class ForeverDataIterator:
         seed: int = 0,
         pad_id: int = 0,
         batching: str = "grouped",
+        max_rows: int | None = None,
     ):
         if not examples:
             raise ValueError("ForeverDataIterator needs at least one example")
@@ -265,7 +325,7 @@ class ForeverDataIterator:
             raise ValueError(f"batching must be one of {', '.join(BATCHING)}, got {batching!r}")
         self.examples, self.seq_len, self.batch_size = examples, seq_len, batch_size
         self.seed, self.pad_id = seed, pad_id
-        self.batching = batching
+        self.batching, self.max_rows = batching, max_rows
         self.epoch, self.index = 0, 0
         self._batches: list[list[list[int]]] | None = None
 
@@ -274,7 +334,7 @@ class ForeverDataIterator:
 
     def _plan(self) -> list[list[list[int]]]:
         if self._batches is None and self.batching == "grouped":
-            groups = group_by_length(self.examples, self.seq_len, self.seed, self.epoch)
+            groups = group_by_length(self.examples, self.seq_len, self.seed, self.epoch, max_rows=self.max_rows)
             self._batches = [[[i] for i in g] for g in groups]  # one example per row
         elif self._batches is None:
             rows = pack(self.examples, self.seq_len, self.seed, self.epoch)
@@ -289,9 +349,13 @@ class ForeverDataIterator:
         if self.index >= len(plan):
             self.epoch, self.index, self._batches = self.epoch + 1, 0, None
             plan = self._plan()
+        import torch
+
         rows = [[self.examples[i] for i in row] for row in plan[self.index]]
+        batch = collate(rows, self.pad_id, self.seq_len)
+        batch["index"] = torch.tensor([row[0] for row in plan[self.index]], dtype=torch.long)  # (B,)
         self.index += 1
-        return collate(rows, self.pad_id, self.seq_len)
+        return batch
 
     def state_dict(self) -> dict[str, int]:
         return {"epoch": self.epoch, "index": self.index}
@@ -304,17 +368,26 @@ class CategoryMixer:
     """Interleave per-category iterators: `next(mixer)` -> `(category, batch)`.
 
     Strategies: "round_robin" cycles the categories in order; "proportional" samples a category with
-    probability proportional to its number of examples (seeded, resumable).
+    probability proportional to `weights` (default: its number of examples). The draw of step s depends only
+    on (seed, s), so the mixer is resumable and every process of a distributed run draws the same sequence.
     """
 
-    def __init__(self, iterators: Mapping[str, ForeverDataIterator], strategy: str = "round_robin", seed: int = 0):
+    def __init__(
+        self,
+        iterators: Mapping[str, ForeverDataIterator],
+        strategy: str = "round_robin",
+        seed: int = 0,
+        weights: Mapping[str, float] | None = None,
+    ):
         if strategy not in MIXING_STRATEGIES:
             raise ValueError(f"strategy must be one of {', '.join(MIXING_STRATEGIES)}, got {strategy!r}")
         if not iterators:
             raise ValueError("CategoryMixer needs at least one category")
         self.iterators, self.strategy, self.seed = dict(iterators), strategy, seed
         self.categories = list(self.iterators)
-        self.weights = [len(self.iterators[c].examples) for c in self.categories]
+        self.weights = [float(weights[c]) if weights else len(self.iterators[c].examples) for c in self.categories]
+        if min(self.weights) < 0 or sum(self.weights) <= 0:
+            raise ValueError(f"mixing weights must be >= 0 with a positive sum, got {self.weights}")
         self.step = 0
 
     def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -29,7 +29,14 @@ from assistant.model import find_lora_targets, load_base, pick_device, pick_dtyp
 from retrieval.fileio import DataError, atomic_write_text
 from training.checkpoint import load_checkpoint, save_adapter, save_checkpoint
 from training.config import ConfigError, load_config
-from training.examples import ForeverDataIterator, assistant_token_loss, build_examples, load_split, weight_by_act
+from training.examples import (
+    ForeverDataIterator,
+    assistant_token_loss,
+    build_examples,
+    load_split,
+    sample_dialogues,
+    weight_by_act,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +67,8 @@ class DataSettings:
     eval_split: str = "validation"
     eval_categories: list[str] = field(default_factory=list)  # extra categories to report validation loss on
     max_seq_len: int = 1024  # longest single example (older history is dropped to fit)
-    max_train_dialogues: int | None = None  # the first K training dialogues (K-shot runs), None: all
+    max_train_dialogues: int | None = None  # K training dialogues (K-shot runs), None: all
+    shots_seed: int | None = None  # with max_train_dialogues: a sample of K fixed by this seed (None: the first K)
     act_weights: dict[str, int] = field(
         default_factory=dict
     )  # e.g. {answer: 3}: repeat those turns (see weight_by_act)
@@ -127,13 +135,13 @@ def add_lora(model: Any, lora: LoraSettings) -> Any:
         return get_peft_model(model, config)
 
 
-def load_trainable_adapter(model: Any, folder: str) -> Any:
+def load_trainable_adapter(model: Any, folder: str, adapter_name: str = "default") -> Any:
     """Wrap `model` in the LoRA adapter saved in `folder`, trainable (its rank and targets are the folder's)."""
     from peft import PeftModel
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-        model = PeftModel.from_pretrained(model, folder, is_trainable=True)
+        model = PeftModel.from_pretrained(model, str(folder), adapter_name=adapter_name, is_trainable=True)
     log.info("initialised from adapter %s", folder)
     return model
 
@@ -207,7 +215,7 @@ def main(cfg: SFTConfig) -> Path:
 
     # --- data: one example per assistant turn, packed rows
     dialogues, catalog = load_split(cfg.data.data_dir, cfg.data.category, cfg.data.train_split)
-    dialogues = dialogues[: cfg.data.max_train_dialogues]
+    dialogues = sample_dialogues(dialogues, cfg.data.max_train_dialogues, cfg.data.shots_seed)
     examples = build_examples(dialogues, catalog, tokenizer, cfg.data.max_seq_len, progress=cfg.progress)
     if cfg.data.act_weights:
         examples = weight_by_act(examples, cfg.data.act_weights)

@@ -230,3 +230,40 @@ def test_finetune_from_a_source_adapter_with_weighted_acts(bases, tiny_data, tmp
     acts = [e.act for e in examples]
     assert acts.count("answer") > 0
     assert len(weighted) == len(examples) + 2 * acts.count("answer") - acts.count("greet")
+
+
+def test_grouped_batches_carry_mask_and_index_and_pooling_ignores_padding(bases):
+    """`max_rows` caps a grouped batch; `token_mask` marks real tokens, `index` the example; pooled features of a
+    text are the same alone and padded beside a longer one; the mixer follows explicit weights."""
+    import torch
+
+    from assistant.model import load_base
+    from training.examples import CategoryMixer, Example, ForeverDataIterator, collate, pooled_hidden
+
+    model, tok = load_base(bases["llama"], device="cpu", dtype=torch.float32)
+    texts = ["red shirt", "a blue cotton shirt by Nord for every day", "grey", "white shirt please"]
+    examples = [Example(tok(t)["input_ids"], [-100] * len(tok(t)["input_ids"]), "apparel") for t in texts]
+    it = ForeverDataIterator(examples, seq_len=10_000, seed=0, max_rows=3)
+    batches = [next(it) for _ in range(it.batches_per_epoch())]
+    assert max(len(b["input_ids"]) for b in batches) == 3
+    assert sorted(i for b in batches for i in b["index"].tolist()) == [0, 1, 2, 3]
+    for b in batches:
+        assert b["token_mask"].sum(1).tolist() == [len(examples[i]) for i in b["index"].tolist()]
+    with torch.no_grad():
+        together = pooled_hidden(model, collate([[examples[0]], [examples[1]]]))  # (2, H), row 0 padded
+        alone = pooled_hidden(model, collate([[examples[0]]]))  # (1, H)
+    assert torch.allclose(together[0], alone[0], atol=1e-5)
+    mixer = CategoryMixer({"a": it, "b": ForeverDataIterator(examples, 10_000, seed=1)}, "proportional",
+                          weights={"a": 0.0, "b": 1.0})  # fmt: skip
+    assert {next(mixer)[0] for _ in range(5)} == {"b"}
+
+
+def test_sample_dialogues_is_seeded_and_first_k_without_a_seed(tiny_data):
+    from training.examples import load_split, sample_dialogues
+
+    dialogues, _ = load_split(tiny_data, "apparel", "train")
+    assert [d.id for d in sample_dialogues(dialogues, 3, None)] == [d.id for d in dialogues[:3]]
+    a, b = sample_dialogues(dialogues, 3, 0), sample_dialogues(dialogues, 3, 1)
+    assert len(a) == 3 and [d.id for d in a] == [d.id for d in sample_dialogues(dialogues, 3, 0)]
+    assert [d.id for d in a] != [d.id for d in b]
+    assert len(sample_dialogues(dialogues, None, 0)) == len(dialogues)
