@@ -6,7 +6,8 @@ text from these generations scores each one; the generations it finds most real 
 pass a diversity check (no reply too repetitive in itself, none too close to one already kept), which
 guards against the generator collapsing onto one reply. The kept turns become target dialogues.
 
-    dialogues, stats = augment_dialogues(cfg, peft_model, tokenizer, real_target_dialogues, target_catalog)
+    dialogues, stats = augment_dialogues(peft_model, tokenizer, real_dialogues, catalog, "electronics",
+                                         utterances, cfg.transfer, max_seq_len=768, seed=0)
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from typing import Any
 from assistant.chat_format import build_messages, render_prompt
 from assistant.dialogues import Dialogue
 from retrieval.catalog import product_to_text
-from training.transfer import pooled
-from training.transfer_data import pad_batch, read_unlabeled
+from training.transfer_eval import text_features
 
 log = logging.getLogger(__name__)
 
@@ -108,29 +108,42 @@ def _match_products(utterance: str, catalog: Any, k: int, rng: random.Random) ->
 
 
 def augment_dialogues(
-    cfg: Any, model: Any, tok: Any, real: Sequence[Dialogue], catalog: Any
+    model: Any,
+    tok: Any,
+    real: Sequence[Dialogue],
+    catalog: Any,
+    category: str,
+    utterances: Sequence[str],
+    settings: Any,
+    max_seq_len: int,
+    seed: int,
 ) -> tuple[list[Dialogue], dict[str, Any]]:
-    """Generate `cfg.transfer.augment_n` target turns with the (source-adapted) `model`, keep the most
+    """Generate `settings.augment_n` target turns with the (source-adapted) `model`, keep the most
     realistic diverse ones.
 
     Args:
-        cfg: the `TransferConfig` (target, data_dir, transfer.augment_* knobs, seed).
         model: PeftModel with the source adapter active.
         tok: its tokenizer.
         real: the real target training dialogues (may be empty, K = 0).
         catalog: the target catalog.
+        category: the target category.
+        utterances: unlabeled target shopper utterances (prompts of the generated turns).
+        settings: `augment_n`, `augment_keep_fraction`, `augment_max_new_tokens`, `augment_max_similarity`,
+            `text_max_len` (the transfer recipe's `TransferSettings`).
+        max_seq_len: longest prompt in tokens (older tokens are cut).
+        seed: fixes the prompts, the sampling and the discriminator.
 
     Returns:
         `(dialogues, stats)`: the kept generated dialogues and numbers for metrics.json.
     """
     import torch
 
-    ts = cfg.transfer
-    rng = random.Random(cfg.seed)
-    utterances = read_unlabeled(f"{cfg.data.data_dir}/unlabeled/{cfg.target}.jsonl")
-    utterances += [m["content"] for d in real for m in d.messages if m["role"] == "user"]
+    ts = settings
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    utterances = list(utterances) + [m["content"] for d in real for m in d.messages if m["role"] == "user"]
     if not utterances:
-        utterances = [f"I am looking for {cfg.target}."]
+        utterances = [f"I am looking for {category}."]
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     model.eval()
     prompts, replies = [], []
@@ -138,8 +151,8 @@ def augment_dialogues(
         for _ in range(ts.augment_n):
             u = rng.choice(utterances)
             products = _match_products(u, catalog, 3, rng)
-            ids = render_prompt(build_messages([{"role": "user", "content": u}], products, cfg.target), tok)
-            ids = ids[-cfg.data.max_seq_len :]
+            ids = render_prompt(build_messages([{"role": "user", "content": u}], products, category), tok)
+            ids = ids[-max_seq_len:]
             out = model.generate(
                 input_ids=torch.tensor([ids]),
                 attention_mask=torch.ones(1, len(ids), dtype=torch.long),
@@ -154,9 +167,8 @@ def augment_dialogues(
             prompts.append((u, products))
             replies.append(reply)
 
-        def feats(texts: Sequence[str]):
-            enc = [tok(t, add_special_tokens=False)["input_ids"][: ts.adv_max_len] or [pad] for t in texts]
-            return torch.cat([pooled(model, pad_batch(enc[i : i + 16], None, pad)) for i in range(0, len(enc), 16)])
+        def feats(texts: Sequence[str]):  # (N, H) pooled features, in order
+            return text_features(model, tok, [t or "." for t in texts], ts.text_max_len)
 
         real_text = [m["content"] for d in real for m in d.messages if m["role"] == "assistant"]
         if len(real_text) < 8:  # K = 0 (or tiny K): the catalog and shopper text are the real target text
@@ -166,7 +178,7 @@ def augment_dialogues(
         if not usable:
             log.warning("augment: the generator produced only empty replies; nothing kept")
             return [], {"augment_generated": len(replies), "augment_kept": 0}
-        score, disc_acc = fit_text_discriminator(feats(real_text), feats([replies[i] for i in usable]), seed=cfg.seed)
+        score, disc_acc = fit_text_discriminator(feats(real_text), feats([replies[i] for i in usable]), seed=seed)
         p_real = score(feats([replies[i] for i in usable]))
     order = [usable[j] for j in torch.argsort(p_real, descending=True).tolist()]
     keep = select_diverse(
@@ -178,8 +190,8 @@ def augment_dialogues(
         named = [p.id for p in products if p.title.lower() in replies[i].lower()]
         dialogues.append(
             Dialogue(
-                f"augment-{cfg.seed}-{n}",
-                cfg.target,
+                f"augment-{seed}-{n}",
+                category,
                 [
                     {"role": "user", "content": u, "products": []},
                     {

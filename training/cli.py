@@ -27,6 +27,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("train pretrain", "training.pretrain:main", "build the offline default base model (tokenizer + small LM)"),
     ("train sft", "training.sft:cli", "LoRA fine-tuning on a category's guide dialogues"),
     ("train transfer", "training.transfer:cli", "cross-category transfer of a LoRA adapter (all methods)"),
+    ("train meta", "training.meta:cli", "Reptile meta-learning of a LoRA initialisation over categories"),
     ("train retriever", "training.retriever:main", "fine-tune the product encoder on dialogue -> product pairs"),
     ("build", "training.build:main", "a servable assistant bundle from a shop's catalog (and dialogues, if any)"),
     ("build-demo", "training.demo:main", "rebuild the bundled demo artifacts (base model, adapters, index)"),

@@ -1,10 +1,11 @@
-"""Training objectives for cross-category transfer: masked LM loss, gradient reversal, the DANN schedule,
-a category discriminator and its adversarial loss, mean pooling, and the proxy A-distance.
+"""Training objectives for cross-category transfer: gradient reversal, the DANN schedules, a category
+discriminator and its adversarial loss, mean pooling, and the proxy A-distance. (The language-model loss is
+`training.examples.assistant_token_loss`, the one used by every recipe.)
 
 Components only: no training loop lives here (recipes such as `training/transfer.py` and
 `training/bench/dann.py` write the loop and combine these as arithmetic,
-`loss = task_loss + lam * adv_loss`). Everything is plain torch and unit-tested in
-`tests/training/test_objectives.py`.
+`loss = task_loss + adv(f_src, f_tgt, lam)`, `lam` the gradient-reversal coefficient). Everything is plain
+torch and unit-tested in `tests/training/test_objectives.py`.
 
 References:
     Ganin, Ustinova, Ajakan, Germain, Larochelle, Laviolette, Marchand, Lempitsky.
@@ -21,33 +22,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-IGNORE_INDEX = -100
-
-
-def masked_lm_loss(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
-    """Next-token cross entropy averaged over the positions whose label is not `ignore_index`.
-
-    Labels are aligned with the inputs (as `chat_format.render` returns them); the shift by one happens here.
-
-    Args:
-        logits: (B, T, V) language-model logits.
-        labels: (B, T) token ids, `ignore_index` where no loss is taken (prompt, padding).
-        ignore_index: label value to skip.
-
-    Returns:
-        Scalar loss; 0 (with a gradient path) when no position is labeled.
-
-    Example:
-        >>> logits = torch.randn(2, 5, 11); labels = torch.randint(0, 11, (2, 5))
-        >>> labels[:, :2] = -100
-        >>> loss = masked_lm_loss(logits, labels)
-    """
-    shift_logits = logits[:, :-1, :].reshape(-1, logits.size(-1))  # (B*(T-1), V)
-    shift_labels = labels[:, 1:].reshape(-1)  # (B*(T-1),)
-    if not (shift_labels != ignore_index).any():
-        return shift_logits.sum() * 0.0
-    return F.cross_entropy(shift_logits.float(), shift_labels, ignore_index=ignore_index)
 
 
 class GradReverse(torch.autograd.Function):

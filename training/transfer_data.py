@@ -1,22 +1,20 @@
-"""Data for the transfer recipe (`training/transfer.py`): K-shot target splits, padded LM batches, unlabeled
-category text for the adversarial loss, and the two auxiliary tasks (product choice, needs extraction).
+"""Data of the transfer recipes beyond the guide dialogues themselves: the K-shot setting, unlabeled category
+text for the category-adversarial loss, and the two auxiliary tasks (product choice, needs extraction).
 
-    dialogues = select_shots(train_dialogues, "32", seed=0)          # K target dialogues, seeded
-    batches = PaddedBatches(examples, batch_size=4, pad_id=0, seed=0)   # next(batches) -> input_ids/labels/mask
+    k = parse_shots("32")                                              # 32; "all" -> None
     texts = category_texts(data_dir, "electronics", catalog, dialogues=None)   # unlabeled text of a category
+    examples = text_examples(texts, tokenizer, max_len=96, category="electronics")  # label-free Examples
     choice = choice_targets(dialogues, catalog, tokenizer)           # {(dialogue id, turn): candidate cards, gold}
     needs = needs_examples(dialogues, tokenizer, max_seq_len)        # Example: transcript -> needs JSON reply
 
-LM examples themselves come from `training.examples.build_examples` (the one renderer); only batching differs
-from SFT: rows are padded (not packed) and carry an attention mask, so that mean-pooled hidden states
-(`training.objectives.mean_pool`) describe one example each.
+Everything becomes `training.examples.Example`s, so batching is `ForeverDataIterator` (grouped rows carry a
+`token_mask` for mean pooling) and the loss is `assistant_token_loss`, exactly as in SFT.
 """
 
 from __future__ import annotations
 
 import json
-import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,62 +43,6 @@ def parse_shots(shots: str | int) -> int | None:
     if k < 0:
         raise ValueError(f"`shots` must be a non-negative integer or 'all', got {shots!r}")
     return k
-
-
-def select_shots(dialogues: Sequence[Dialogue], shots: str | int, seed: int) -> list[Dialogue]:
-    """The K training dialogues of a target category: a seeded sample (all of them for `"all"`)."""
-    k = parse_shots(shots)
-    if k is None or k >= len(dialogues):
-        return list(dialogues)
-    order = sorted(dialogues, key=lambda d: d.id)
-    random.Random(seed).shuffle(order)
-    return order[:k]
-
-
-class PaddedBatches:
-    """Infinite right-padded batches of `Example`s, reshuffled every epoch.
-
-    `next()` gives `{"input_ids", "labels", "attention_mask"}` tensors of shape (B, T) and `keys`,
-    the `(dialogue_id, turn)` of each row.
-    """
-
-    def __init__(self, examples: Sequence[Example], batch_size: int, pad_id: int, seed: int):
-        if not examples:
-            raise ValueError("PaddedBatches needs at least one example")
-        self.examples, self.batch_size, self.pad_id = list(examples), batch_size, pad_id
-        self.rng = random.Random(seed)
-        self.order: list[int] = []
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return self
-
-    def __next__(self) -> dict[str, Any]:
-        if len(self.order) < self.batch_size:
-            fresh = list(range(len(self.examples)))
-            self.rng.shuffle(fresh)
-            self.order += fresh
-        idx, self.order = self.order[: self.batch_size], self.order[self.batch_size :]
-        batch = pad_batch(
-            [self.examples[i].input_ids for i in idx], [self.examples[i].labels for i in idx], self.pad_id
-        )
-        batch["keys"] = [(self.examples[i].dialogue_id, self.examples[i].turn) for i in idx]
-        return batch
-
-
-def pad_batch(ids: Sequence[Sequence[int]], labels: Sequence[Sequence[int]] | None, pad_id: int) -> dict[str, Any]:
-    """Right-pad token lists into (B, T) tensors; labels (or -100 everywhere when None) and an attention mask."""
-    import torch
-
-    width = max(len(x) for x in ids)
-    out_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    out_labels = torch.full((len(ids), width), IGNORE_INDEX, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for b, x in enumerate(ids):
-        out_ids[b, : len(x)] = torch.tensor(x, dtype=torch.long)
-        mask[b, : len(x)] = 1
-        if labels is not None:
-            out_labels[b, : len(x)] = torch.tensor(labels[b], dtype=torch.long)
-    return {"input_ids": out_ids, "labels": out_labels, "attention_mask": mask}
 
 
 def read_unlabeled(path: str | Path) -> list[str]:
@@ -138,18 +80,17 @@ def category_texts(
     return texts
 
 
-def text_batches(
-    texts: Sequence[str], tokenizer: Any, batch_size: int, max_len: int, seed: int
-) -> Iterator[dict[str, Any]]:
-    """Infinite padded batches of plain text (no labels), for pooled features."""
-    if not texts:
-        raise ValueError("text_batches needs at least one text")
-    encoded = [tokenizer(t, add_special_tokens=False)["input_ids"][:max_len] or [0] for t in texts]
-    pad = tokenizer.pad_token_id or 0
-    rng = random.Random(seed)
-    while True:
-        idx = [rng.randrange(len(encoded)) for _ in range(batch_size)]
-        yield pad_batch([encoded[i] for i in idx], None, pad)
+def text_examples(texts: Sequence[str], tokenizer: Any, max_len: int, category: str) -> list[Example]:
+    """Plain texts as label-free `Example`s (first `max_len` tokens), for pooled features through
+    `ForeverDataIterator` (grouped, `max_rows`) and `training.examples.pooled_hidden`."""
+    out = []
+    for i, t in enumerate(texts):
+        ids = tokenizer(t, add_special_tokens=False)["input_ids"][:max_len]
+        if ids:
+            out.append(Example(ids, [IGNORE_INDEX] * len(ids), category, f"text-{i}", 0))
+    if not out:
+        raise ValueError(f"no non-empty text for category {category!r}")
+    return out
 
 
 @dataclass

@@ -1,20 +1,22 @@
 """Cross-category transfer benchmark: methods x target categories x shots x seeds, scored on the target test split.
 
-    shopguide bench transfer --base outputs/bench_transfer/base --targets electronics --shots 0 32 all \\
-        --methods source-only target-only finetune multitask+adversarial --seeds 0 1 2
-    shopguide bench transfer --help
+    shopguide bench transfer --base smollm2-135m-instruct          # the full grid: 2 targets x K 0/8/32/all x 3 seeds
+    shopguide bench transfer --base outputs/bench_transfer/base --targets electronics --shots 0 32 \\
+        --methods source-only finetune multitask+adversarial --seeds 0
 
 Each cell runs the transfer recipe (`training/transfer.py`, config `--config` plus `--set key=value`
 overrides) into `OUT/runs/<target>/<method>/k<K>-s<seed>/`, loads the saved target adapter with
 `assistant.model.load_adapters` (exactly as serving does) and scores it on the first `--eval-dialogues`
 target test dialogues:
   ppl         perplexity of the reference replies (teacher forcing, every assistant turn)
-  rouge_l     ROUGE-L F1 and chrF of greedy replies vs the reference (first `--gen-turns` recommend /
-  chrf        answer / compare turns, with the turn's candidate products in the prompt)
+  answer_acc  attribute answers judged correct by `assistant.evaluation.answers.answer_is_correct` (every
+              fact value stated, the reference's yes/no kept), greedy replies to the first `--gen-turns`
+              answer turns with facts
   hit1, rec3  Hit@1 / Recall@3 of the products the generated reply names (`assistant.grounding.check_reply`)
-              against the products the reference reply recommends (recommend turns)
-  attr_acc    share of the reference's stated attribute values (`facts`) that the reply also states (answer turns)
+              against the products the reference reply recommends (first `--gen-turns` recommend turns)
   grounded    share of stated facts in generated replies that match the catalog (`GroundingReport.grounding_rate`)
+  rouge_l     ROUGE-L F1 and chrF of those greedy replies vs the reference
+  chrf
   pad         proxy A-distance between pooled features of source and target text under the adapter
 Finished cells are appended to `OUT/results.jsonl` and skipped on a rerun (resumable); the markdown table
 (mean ± std over seeds) goes to `--doc` with the command that produced it. The source adapter is trained once
@@ -33,20 +35,20 @@ import time
 from pathlib import Path
 
 from assistant.chat_format import render_prompt
+from assistant.evaluation.answers import answer_is_correct
 from assistant.evaluation.metrics import chrf, hit_at_k, recall_at_k, rouge_l
 from assistant.grounding import check_reply
 from assistant.model import load_adapters, load_base
 from retrieval.fileio import DataError, atomic_write_text
 from training import transfer
 from training.config import load_config
-from training.examples import build_examples, load_split, turn_messages
-from training.transfer import TransferConfig, lm_step_loss
-from training.transfer_data import PaddedBatches
-from training.transfer_methods import source_adapter_dir
+from training.examples import load_split, turn_messages
+from training.transfer import TransferConfig, source_adapter_dir
+from training.transfer_eval import reply_loss
 
 log = logging.getLogger(__name__)
 
-METRICS = ("ppl", "rouge_l", "chrf", "hit1", "rec3", "attr_acc", "grounded", "pad")
+METRICS = ("ppl", "answer_acc", "hit1", "rec3", "grounded", "rouge_l", "chrf", "pad")
 HIGHER_IS_BETTER = {"ppl": False, "pad": False}
 
 
@@ -68,22 +70,21 @@ def score_adapter(
     dialogues, catalog = load_split(data_dir, target, "test")
     dialogues = dialogues[:eval_dialogues]
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    examples = build_examples(dialogues, catalog, tok, max_seq_len, progress=False)
-    batches = PaddedBatches(examples, 4, pad, 0)
-    nll, count = 0.0, 0
-    gen: dict[str, list[float]] = {k: [] for k in ("rouge_l", "chrf", "hit1", "rec3", "attr_acc", "grounded")}
-    with torch.no_grad():
-        for _ in range(math.ceil(len(examples) / 4)):
-            batch = next(batches)
-            loss, _ = lm_step_loss(model, batch)
-            n = int((batch["labels"][:, 1:] != -100).sum())
-            nll, count = nll + loss.item() * n, count + n
-        turns = [
+    nll = reply_loss(model, tok, dialogues, catalog, max_seq_len, max(2048, max_seq_len))
+    gen: dict[str, list[float]] = {k: [] for k in ("rouge_l", "chrf", "hit1", "rec3", "answer_acc", "grounded")}
+    turns = [
+        (d, i, m) for d in dialogues for i, m in d.assistant_turns() if m.get("act") == "answer" and m.get("facts")
+    ]
+    turns = (
+        turns[:gen_turns]
+        + [
             (d, i, m)
             for d in dialogues
             for i, m in d.assistant_turns()
-            if m.get("act") in ("recommend", "answer", "compare")
+            if m.get("act") == "recommend" and m.get("products")
         ][:gen_turns]
+    )
+    with torch.no_grad():
         for d, i, m in turns:
             ids = render_prompt(turn_messages(d, i, catalog), tok)[-max_seq_len:]
             out = model.generate(
@@ -101,13 +102,13 @@ def score_adapter(
             report = check_reply(text, catalog, category=target, shown=m.get("candidates") or None)
             if report.grounding_rate is not None:
                 gen["grounded"].append(report.grounding_rate)
-            if m.get("act") == "recommend" and m.get("products"):
+            if m.get("act") == "recommend":
                 gen["hit1"].append(hit_at_k(report.products, m["products"], 1))
                 gen["rec3"].append(recall_at_k(report.products, m["products"], 3))
-            facts = [f for f in m.get("facts") or [] if f.get("field") not in ("title", "price")]
-            if m.get("act") == "answer" and facts:
-                gen["attr_acc"].append(sum(str(f["value"]).lower() in text.lower() for f in facts) / len(facts))
-    row: dict[str, float | None] = {"ppl": math.exp(min(nll / max(count, 1), 50))}
+            else:
+                question = next((x["content"] for x in reversed(d.messages[:i]) if x["role"] == "user"), "")
+                gen["answer_acc"].append(float(answer_is_correct(question, text, m["facts"], ref)))
+    row: dict[str, float | None] = {"ppl": math.exp(min(nll, 50))}
     row.update({k: (statistics.mean(v) if v else None) for k, v in gen.items()})
     row["eval_turns"] = len(turns)
     return row
@@ -202,7 +203,7 @@ def goal_check(results: list[dict], target: str, k: str = "32") -> list[str]:
 
     lines = []
     best = "multitask+adversarial"
-    for metric in ("ppl", "rouge_l", "chrf", "hit1", "attr_acc", "grounded"):
+    for metric in ("ppl", "answer_acc", "hit1", "grounded", "rouge_l", "chrf"):
         every = [r[metric] for r in results if r["target"] == target and r.get(metric) is not None]
         if every and not any(every):
             lines.append(f"- {target} {metric}: 0 for every cell: not informative in this run")
@@ -246,12 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base", required=True, help="base model folder (e.g. from `shopguide train pretrain`)")
     ap.add_argument("--data", default="data/demo", help="data folder (catalog/, dialogues/, unlabeled/)")
     ap.add_argument("--config", default="training/configs/transfer.yaml")
-    ap.add_argument("--set", nargs="*", default=[], help="extra recipe overrides, e.g. max_steps=30 batch_size=2")
+    ap.add_argument("--set", nargs="*", default=[], help="extra recipe overrides, e.g. max_steps=30 seq_len=1024")
     ap.add_argument(
         "--methods", nargs="*", default=["source-only", "target-only", "finetune", "multitask+adversarial"]
     )
     ap.add_argument("--targets", nargs="*", default=["electronics", "beauty"])
-    ap.add_argument("--shots", nargs="*", default=["0", "32", "all"])
+    ap.add_argument("--shots", nargs="*", default=["0", "8", "32", "all"])
     ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     ap.add_argument("--source", default="", help="trained source adapter; empty: train once into OUT/source")
     ap.add_argument("--eval-dialogues", type=int, default=20)
@@ -327,12 +328,12 @@ Source category apparel (plus shoes, home for `meta`), targets from the demo gen
 (`shopguide data generate --out data/demo --seed 0`). Each section below is one `shopguide bench transfer`
 command; every cell is one recipe run (`shopguide train transfer ...`, its overrides are stored in
 `OUT/results.jsonl`) scored on the target *test* split. Metrics (see `training/bench/transfer.py`):
-ppl = perplexity of the reference replies (lower is better), rouge_l / chrf of greedy replies, hit1 / rec3
-= Hit@1 / Recall@3 of the products the reply names, attr_acc = attribute values of the reference stated
-by the reply, grounded = share of stated facts that match the catalog, pad = proxy A-distance between
-source and target text features under the adapter (lower = more aligned). mean ± std over seeds; a
-method run with one seed shows ± 0.000. Nothing was tuned on the test split: every setting is the
-config default or fixed up front for compute.
+ppl = perplexity of the reference replies (lower is better); answer_acc = attribute answers judged correct
+by `assistant.evaluation.answers.answer_is_correct`; hit1 / rec3 = Hit@1 / Recall@3 of the products the
+reply names; grounded = share of stated facts that match the catalog; rouge_l / chrf of greedy replies;
+pad = proxy A-distance between source and target text features under the adapter (lower = more aligned).
+mean ± std over seeds; a method run with one seed shows ± 0.000. Nothing was tuned on the test split:
+every setting is the config default or fixed up front for compute.
 
 """
 
