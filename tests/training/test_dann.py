@@ -38,14 +38,14 @@ def test_shallow_dann_trains_on_a_synthetic_shift_without_target_labels():
     yt = (xt @ w > (xt @ w).median()).long()
     for adversarial in (False, True):
         model, info = train_shallow(
-            xs, ys, xt, adversarial=adversarial, seed=0, hidden=8, max_epochs=15, lr=0.05, batch_size=64
+            xs, ys, xt, adversarial=adversarial, seed=0, hidden=8, max_epochs=30, min_epochs=5, lr=0.5, batch_size=16
         )
         acc = (model(xt).argmax(-1) == yt).float().mean().item()
-        assert 0 <= info["epoch"] < 15 and info["valid_error"] < 0.4
+        assert 0 <= info["epoch"] < 30 and info["valid_error"] < 0.3
         assert acc > 0.6
 
 
-def test_table_has_paper_numbers_and_mean_row():
+def test_table_has_paper_numbers_mean_row_and_pad():
     from training.bench.dann import PAPER_DANN, _table
 
     pairs = [("books", "dvd"), ("electronics", "kitchen")]
@@ -55,16 +55,17 @@ def test_table_has_paper_numbers_and_mean_row():
             "target": t,
             "seed": seed,
             "method": m,
-            "target_accuracy": 0.7 + 0.01 * seed + (0.02 if m == "dann" else 0.0),
-            "proxy_a_distance": 1.0,
+            "target_accuracy": 0.7 + 0.01 * seed + (0.02 if m.startswith("dann") else 0.0),
+            "proxy_a_distance": 0.5 if m.startswith("dann") else 1.0,
+            "lam": 0.1,
         }
         for s, t in pairs
         for seed in (0, 1)
-        for m in ("dann", "source-only")
+        for m in ("dann-rv", "dann-0.1", "source-only")
     ]
-    table = _table(rows, pairs)
+    table = _table(rows, pairs, (0.1,))
     assert f"{PAPER_DANN[('books', 'dvd')] * 100:.1f}" in table
-    assert "**mean**" in table and "+2.0" in table
+    assert "**mean**" in table and "+2.0" in table and "| 1.00 | 0.50 |" in table
 
 
 @pytest.mark.slow
@@ -74,20 +75,6 @@ def test_dann_bench_runs_on_one_real_pair(shared_data, tmp_path):
     data = shared_data / "blitzer-dann"
     if not data.is_dir():
         pytest.skip("blitzer-dann not present")
-    rc = main(
-        [
-            "--data",
-            str(data),
-            "--pairs",
-            "books:dvd",
-            "--seeds",
-            "0",
-            "--max-epochs",
-            "5",
-            "--results",
-            str(tmp_path / "r.jsonl"),
-            "--out",
-            str(tmp_path / "d.md"),
-        ]
-    )
-    assert rc == 0 and "books -> dvd" in (tmp_path / "d.md").read_text()
+    args = ["--data", str(data), "--pairs", "books:dvd", "--seeds", "0", "--max-epochs", "3", "--min-epochs", "1",
+            "--results", str(tmp_path / "r.jsonl"), "--out", str(tmp_path / "d.md")]  # fmt: skip
+    assert main(args) == 0 and "books -> dvd" in (tmp_path / "d.md").read_text()
