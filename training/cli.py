@@ -39,6 +39,11 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("bench train", "training.bench.train:main", "training throughput and memory against a plain Trainer run"),
     ("bench transfer", "training.bench.transfer:main", "cross-category transfer over methods, shots, seeds"),
     ("bench dann", "training.bench.dann:main", "reproduce DANN on the Blitzer Amazon-reviews benchmark"),
+    (
+        "bench needs-dann",
+        "training.bench.needs_dann:main",
+        "DANN for needs extraction in a new category (text classifier)",
+    ),
     ("bench serve", "training.bench.serve:main", "time to first token and full reply latency, 1 and 8 chats"),
     ("bench eval", "training.bench.eval:main", "transcripts per minute for scoring and replay"),
     ("bench soak", "training.bench.soak:main", "server memory over a long, bounded load on 127.0.0.1"),

@@ -147,9 +147,10 @@ class DomainAdversarialLoss(nn.Module):
     """DANN category-adversarial loss: cross entropy of a discriminator behind a gradient-reversal layer.
 
     Minimising `task_loss + this` trains the discriminator to tell the categories apart while the reversed
-    gradient trains the features to make them indistinguishable (Ganin et al. 2016, eq. 9-10). The reversal
-    strength is the `lam` passed per call (use `dann_lambda(progress)`), so the total loss is written
-    `task_loss + adv(f_src, f_tgt, lam)` and the discriminator always learns at full rate.
+    gradient trains the features to make them indistinguishable (Ganin et al. 2016, eq. 9-10, 18). The loss is
+    the source mean plus the target mean of the discriminator's cross entropy, as in the paper's objective, so
+    the reversal coefficient `lam` passed per call (use `dann_lambda(progress)`) is the paper's lambda. The
+    total loss is written `task_loss + adv(f_src, f_tgt, lam)` and the discriminator always learns at full rate.
 
     Args:
         discriminator: module mapping (B, H) -> (B, 2) logits.
@@ -172,10 +173,11 @@ class DomainAdversarialLoss(nn.Module):
         logits = self.discriminator(grad_reverse(f, lam))  # (Bs+Bt, 2)
         with torch.no_grad():
             self.last_accuracy = (logits.argmax(-1) == y).float().mean().item()
-        # class-balanced: each category weighs half whatever the batch sizes
-        return 0.5 * (
-            F.cross_entropy(logits[: len(f_src)], y[: len(f_src)])
-            + F.cross_entropy(logits[len(f_src) :], y[len(f_src) :])
+        # the mean loss of each category, summed (Ganin et al. 2016, eq. 18 and Algorithm 1): each category counts
+        # the same whatever the batch sizes, and a coefficient lam scales the reversed gradient as the paper's
+        # lambda does (a mean over both categories together would halve it)
+        return F.cross_entropy(logits[: len(f_src)], y[: len(f_src)]) + F.cross_entropy(
+            logits[len(f_src) :], y[len(f_src) :]
         )
 
 

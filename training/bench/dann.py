@@ -86,6 +86,17 @@ def load_svmlight(path: str | Path, n_features: int = 5000):
     return x, torch.tensor(labels, dtype=torch.long)
 
 
+def predict(logits, multilabel: bool):
+    """Labels from logits: (N,) class ids, or (N, L) 0/1 floats for multi-label logits."""
+    return (logits > 0).float() if multilabel else logits.argmax(-1)
+
+
+def error_rate(logits, y) -> float:
+    """Share of rows predicted wrongly (multi-label: any label wrong, i.e. 1 - exact-match accuracy)."""
+    wrong = predict(logits, y.dim() == 2) != y
+    return (wrong.any(-1) if y.dim() == 2 else wrong).float().mean().item()
+
+
 def train_shallow(
     xs,
     ys,
@@ -111,7 +122,7 @@ def train_shallow(
     `max(min_epochs, 1.5 x that epoch)`.
 
     Args:
-        xs, ys: (Ns, D) labeled source features and (Ns,) labels.
+        xs, ys: (Ns, D) labeled source features and (Ns,) class ids, or (Ns, L) 0/1 floats for L binary labels.
         xt: (Nt, D) unlabeled target features (only used by the domain loss).
         adversarial: add the domain-adversarial loss (DANN); False trains the source-only baseline.
         seed: seeds the split, initialisation and batch order.
@@ -144,7 +155,9 @@ def train_shallow(
     xv, yv = xs[perm[:n_valid]], ys[perm[:n_valid]]
     xs, ys = xs[perm[n_valid:]], ys[perm[n_valid:]]
     features = nn.Sequential(nn.Linear(xs.size(1), hidden), nn.Sigmoid())
-    classifier = nn.Linear(hidden, 2)
+    multilabel = ys.dim() == 2  # (N, L) 0/1 targets: L independent binary labels
+    classifier = nn.Linear(hidden, ys.size(1) if multilabel else int(ys.max()) + 1)
+    task_loss = F.binary_cross_entropy_with_logits if multilabel else F.cross_entropy
     adv = DomainAdversarialLoss(CategoryDiscriminator(hidden, num_categories=2, num_layers=0, dropout=0.0))
     with torch.no_grad():
         for layer in (features[0], classifier):
@@ -165,7 +178,7 @@ def train_shallow(
         for b in range(steps_per_epoch):
             i = order[b * batch_size : (b + 1) * batch_size]
             f_src = features(xs[i])  # (B, hidden)
-            loss = F.cross_entropy(classifier(f_src), ys[i])
+            loss = task_loss(classifier(f_src), ys[i])
             if adversarial:
                 j = torch.randint(0, len(xt), (len(i),), generator=g)
                 coefficient = lam if schedule == "constant" else dann_lambda(step / total, max_value=lam)
@@ -176,7 +189,7 @@ def train_shallow(
             opt.step()
             step += 1
         with torch.no_grad():
-            err = (classifier(features(xv)).argmax(-1) != yv).float().mean().item()
+            err = error_rate(classifier(features(xv)), yv)
         if err <= best[0]:  # ties go to the later epoch
             acc = sum(domain_acc) / len(domain_acc) if domain_acc else float("nan")
             best = (err, epoch, copy.deepcopy((features.state_dict(), classifier.state_dict())), acc)
@@ -192,7 +205,17 @@ def train_shallow(
 def run_pair(
     data: Path, source: str, target: str, seed: int, lams: tuple[float, ...] = (0.1, 1.0), **kw
 ) -> list[dict]:
-    """Source-only, DANN with each lambda, and DANN with lambda chosen by reverse validation, on one pair.
+    """`compare_methods` on one Blitzer pair: the source train file, the target train file without labels, the
+    target test file; each row also names `source`, `target`, `seed`."""
+    xs, ys = load_svmlight(data / f"{source}_train.svmlight")
+    xt, _ = load_svmlight(data / f"{target}_train.svmlight")  # labels dropped: unlabeled target
+    xtest, ytest = load_svmlight(data / f"{target}_test.svmlight")
+    rows = compare_methods(xs, ys, xt, xtest, ytest, seed, lams, **kw)
+    return [{"source": source, "target": target, "seed": seed, **r} for r in rows]
+
+
+def compare_methods(xs, ys, xt, xtest, ytest, seed: int, lams: tuple[float, ...], pad_rows: int = 1000, **kw):
+    """Source-only, DANN with each lambda, and DANN with lambda chosen by reverse validation.
 
     Reverse validation (Ganin et al. 2016, sec 5.1.2; Zhong et al. 2010): 10% of the labeled source rows are held
     out; on the other 90% the source-only network (lambda 0) and a DANN per lambda are trained, with the same
@@ -200,18 +223,22 @@ def run_pair(
     reverse DANN learns target (pseudo-labels) -> source, and its error on the held-out source rows scores the
     lambda. No target label is read; target test labels only give the reported accuracy.
 
+    Args:
+        xs, ys: labeled source rows; xt: unlabeled target rows; xtest, ytest: the target test set.
+        seed: seeds the held-out split, initialisation and batch order.
+        lams: GRL coefficients to compare.
+        pad_rows: source and target rows for the proxy A-distance of the hidden layer.
+        kw: `train_shallow` settings.
+
     Returns:
         One row per method: "source-only", "dann-<lambda>" for each lambda, "dann-rv" (the chosen one), each with
-        `target_accuracy`, `proxy_a_distance` of its hidden layer (1,000 source vs 1,000 target train rows),
-        the kept `epoch`, its `domain_accuracy`; "dann-rv" adds `lam` and `reverse_errors`.
+        `target_accuracy` (multi-label: exact match), `proxy_a_distance`, the kept `epoch`, its
+        `domain_accuracy`; "dann-rv" adds `lam` and `reverse_errors`.
     """
     import torch
 
     from training.objectives import proxy_a_distance
 
-    xs, ys = load_svmlight(data / f"{source}_train.svmlight")
-    xt, _ = load_svmlight(data / f"{target}_train.svmlight")  # labels dropped: unlabeled target
-    xtest, ytest = load_svmlight(data / f"{target}_test.svmlight")
     g = torch.Generator().manual_seed(seed + 1000)
     perm = torch.randperm(len(xs), generator=g)
     hold, fit = perm[: int(0.1 * len(xs))], perm[int(0.1 * len(xs)) :]
@@ -222,22 +249,19 @@ def run_pair(
         with torch.no_grad():
             h = info["hidden"]
             row = {
-                "source": source,
-                "target": target,
-                "seed": seed,
                 "method": "source-only" if lam == 0 else f"dann-{lam:g}",
-                "target_accuracy": (model(xtest).argmax(-1) == ytest).float().mean().item(),
+                "target_accuracy": 1.0 - error_rate(model(xtest), ytest),
                 "epoch": info["epoch"],
                 "source_valid_error": info["valid_error"],
                 "domain_accuracy": info["domain_accuracy"],
-                "proxy_a_distance": proxy_a_distance(h(xs[:1000]), h(xt[:1000]), seed=seed),
+                "proxy_a_distance": proxy_a_distance(h(xs[:pad_rows]), h(xt[:pad_rows]), seed=seed),
             }
         if lam > 0:  # reverse validation: target (pseudo-labels) -> source, scored on held-out source rows
             with torch.no_grad():
-                pseudo = model(xt).argmax(-1)
+                pseudo = predict(model(xt), multilabel=ys.dim() == 2)
             rev, _ = train_shallow(xt, pseudo, xs[fit], adversarial=True, seed=seed, lam=lam, **kw)
             with torch.no_grad():
-                errors[lam] = (rev(xs[hold]).argmax(-1) != ys[hold]).float().mean().item()
+                errors[lam] = error_rate(rev(xs[hold]), ys[hold])
         rows[lam] = {**row, "seconds": round(time.time() - t0, 1)}
     chosen = min(errors, key=lambda lam: (errors[lam], lam))
     rv = {
