@@ -59,7 +59,7 @@ from training.examples import (
     sample_dialogues,
     weight_by_act,
 )
-from training.sft import DataSettings, LoraSettings, SFTConfig, load_trainable_adapter, lr_lambda
+from training.sft import DataSettings, LoraSettings, SFTConfig, is_finished, load_trainable_adapter, lr_lambda
 from training.sft import main as sft_main
 from training.transfer_data import (
     category_texts,
@@ -76,7 +76,7 @@ log = logging.getLogger(__name__)
 SFT_METHODS = ("target-only", "finetune")
 JOINT_METHODS = ("multitask", "adversarial", "multitask+adversarial", "augment")
 METHODS = ("source-only", *SFT_METHODS, "meta", *JOINT_METHODS)
-ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
+ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json", "train_config.yaml", "metrics.json")
 
 
 @dataclass
@@ -181,6 +181,9 @@ def main(cfg: TransferConfig) -> Path:
     k = parse_shots(cfg.shots)
     if cfg.method in SFT_METHODS and k == 0:
         raise ValueError(f"method {cfg.method} needs target dialogues; got shots={cfg.shots}")
+    if is_finished(final) and "proxy_a_distance" in json.loads((final / "metrics.json").read_text()):
+        log.info("%s already finished and scored; remove it to train again", final)
+        return final
     if state.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         save_config(cfg, out / "transfer_config.yaml")
@@ -196,15 +199,15 @@ def main(cfg: TransferConfig) -> Path:
         adapters = {cfg.target: run_sft(sft_config(cfg, cfg.target, final, init, k, cfg.seed, cfg.max_steps))}
     elif cfg.method == "meta":
         start = run_meta(cfg)
-        if k == 0 and finished(start) and state.is_main_process:
+        if k == 0 and is_finished(start) and state.is_main_process:
             copy_adapter(start, final)
-        elif k != 0 and finished(start):
+        elif k != 0 and is_finished(start):
             run_sft(sft_config(cfg, cfg.target, final, start, k, cfg.seed, cfg.max_steps))
         adapters = {cfg.target: final}
     else:
         adapters = train_joint(cfg, src)
     state.wait_for_everyone()
-    if not finished(final):  # stopped early (stop_after_steps): rerun to resume
+    if not is_finished(final):  # stopped early (stop_after_steps): rerun to resume
         return final
     if state.is_main_process:
         scores = evaluate_target(cfg, final)
@@ -217,15 +220,10 @@ def main(cfg: TransferConfig) -> Path:
     return final
 
 
-def finished(folder: Path | None) -> bool:
-    """A finished adapter folder: adapter weights present and no run in progress (no checkpoints/)."""
-    return folder is not None and (folder / ADAPTER_FILES[0]).exists() and not (folder / "checkpoints").exists()
-
-
 def copy_adapter(src: Path, dst: Path) -> None:
     """Copy the PEFT files of adapter folder `src` to `dst` (e.g. source-only: the source adapter as is)."""
     dst.mkdir(parents=True, exist_ok=True)
-    for name in (*ADAPTER_FILES, "train_config.yaml", "metrics.json"):
+    for name in ADAPTER_FILES:  # metrics.json last: it marks a finished folder
         if (src / name).exists():
             shutil.copy2(src / name, dst / name)
 
@@ -254,7 +252,7 @@ def sft_config(
 def run_sft(sft: SFTConfig) -> Path:
     """`training.sft.main`, skipped when its adapter folder is already finished."""
     out = Path(sft.out_dir)
-    return out if finished(out) else sft_main(sft)
+    return out if is_finished(out) else sft_main(sft)
 
 
 def source_adapter_dir(cfg: TransferConfig) -> Path:
@@ -282,7 +280,7 @@ def run_meta(cfg: TransferConfig) -> Path:
         log_every=cfg.log_every, seed=cfg.seed, stop_after_steps=cfg.stop_after_steps, progress=cfg.progress,
     )  # fmt: skip
     out = Path(mc.out_dir)
-    return out if finished(out) else meta.main(mc)
+    return out if is_finished(out) else meta.main(mc)
 
 
 def activate(model: Any, names: list[str]) -> None:
