@@ -111,6 +111,7 @@ def train_shallow(
     max_epochs: int = 200,
     min_epochs: int = 30,
     schedule: str = "constant",
+    stopping: str = "source-validation",
     valid_fraction: float = 0.1,
 ):
     """Train the shallow DANN (or the source-only network) and return the model chosen on source validation.
@@ -133,6 +134,8 @@ def train_shallow(
         max_epochs: epochs over the source rows at most.
         min_epochs: never stop before this epoch.
         schedule: "constant" (the authors' code) or "dann" (`dann_lambda(p)` ramp over `max_epochs`).
+        stopping: "source-validation" (the authors' early stopping above) or "none" (train `max_epochs`, keep
+            the last epoch).
         valid_fraction: share of the source rows held out for early stopping.
 
     Returns:
@@ -190,7 +193,7 @@ def train_shallow(
             step += 1
         with torch.no_grad():
             err = error_rate(classifier(features(xv)), yv)
-        if err <= best[0]:  # ties go to the later epoch
+        if err <= best[0] or stopping == "none":  # ties go to the later epoch
             acc = sum(domain_acc) / len(domain_acc) if domain_acc else float("nan")
             best = (err, epoch, copy.deepcopy((features.state_dict(), classifier.state_dict())), acc)
             keep_until = max(keep_until, int(1.5 * epoch))
@@ -338,6 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-epochs", type=int, default=30)
     ap.add_argument("--schedule", choices=["constant", "dann"], default="constant", help="GRL coefficient schedule")
     ap.add_argument(
+        "--stopping",
+        choices=["source-validation", "none"],
+        default="source-validation",
+        help="early stopping on source validation error (authors), or none: keep the last of --max-epochs",
+    )
+    ap.add_argument(
         "--results",
         type=Path,
         default=Path("outputs/bench_dann/results.jsonl"),
@@ -366,11 +375,11 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     settings = {"lams": args.lams, "lr": args.lr, "batch_size": args.batch_size, "max_epochs": args.max_epochs,
-                "min_epochs": args.min_epochs, "schedule": args.schedule}  # fmt: skip
+                "min_epochs": args.min_epochs, "schedule": args.schedule, "stopping": args.stopping}  # fmt: skip
     done: list[dict] = []
     if args.results.exists():
         done = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
-        done = [r for r in done if r.get("settings") == settings]
+        done = [r for r in done if {"stopping": "source-validation", **r.get("settings", {})} == settings]
     have = {(r["source"], r["target"], r["seed"]) for r in done if r["method"] == "dann-rv"}
     todo = (
         []
@@ -378,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         else [(s, t, seed) for seed in args.seeds for (s, t) in pairs if (s, t, seed) not in have]
     )
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    kw = {k: settings[k] for k in ("lr", "batch_size", "max_epochs", "min_epochs", "schedule")}
+    kw = {k: settings[k] for k in ("lr", "batch_size", "max_epochs", "min_epochs", "schedule", "stopping")}
     try:
         for s, t, seed in tqdm(todo, desc="dann bench"):
             rows = run_pair(args.data, s, t, seed, tuple(args.lams), **kw)
