@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 class MetaConfig:
     """Resolved config of one Reptile run (saved as train_config.yaml beside the adapter)."""
 
-    base: str = "demo/base"
+    base: str = "smollm2-135m-instruct"  # an HF folder / hub id, or a packaged base's short name
     out_dir: str = "outputs/meta"
     categories: list[str] = field(default_factory=lambda: ["apparel", "shoes", "home"])  # the meta-training tasks
     data_dir: str = "data/demo"
