@@ -16,6 +16,7 @@ from pathlib import Path
 
 from assistant.faces import configure_threads
 from assistant.simulation.clients import is_url
+from assistant.simulation.metrics import HEADLINE
 from assistant.simulation.runner import run_simulation
 from retrieval.fileio import DataError
 
@@ -171,17 +172,7 @@ def print_summary(metrics: dict, out: Path, report: bool = True) -> None:
         f"{c['shoppers']} shoppers, {c['assistant_turns']} assistant turns, {c['successes']} successes, "
         f"{c['errors']} failed dialogue(s)"
     )
-    cols = (
-        "task_success",
-        "turns_to_success",
-        "needs_reasked",
-        "attribute_answers_correct",
-        "comparisons_done",
-        "violating_recommendations",
-        "false_facts",
-        "off_topic_handled",
-        "latency_s",
-    )
+    cols = HEADLINE
     short = ("success", "turns", "re-asked", "attr_ok", "compared", "violating", "false", "off_topic", "latency")
     print(f"  {'category':12s} {'n':>4s} " + " ".join(f"{s:>9s}" for s in short))
     rows = [(cat, block) for cat, block in metrics["per_category"].items()] + [("all", metrics["overall"])]

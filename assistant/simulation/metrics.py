@@ -30,6 +30,8 @@ SCORES = (
     "assistant_turns",
     "recommended_products",
 )
+# The scores a reader looks at first (terminal table, report cards): the shopper-facing ones of SCORES.
+HEADLINE = SCORES[:9]
 RATES = (
     "task_success",
     "attribute_answers_correct",

@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant.evaluation.report import _overall_table, _page, _plt, _png, esc, fmt
 from assistant.simulation.goals import label
-from assistant.simulation.metrics import RATES, SCORES
+from assistant.simulation.metrics import HEADLINE, RATES, SCORES
 from assistant.simulation.shopper import money
 from retrieval.catalog import Catalog
 from retrieval.fileio import atomic_write_text
@@ -26,18 +26,7 @@ _EXTRA_CSS = """<style>
 .goal ul{margin:4px 0 8px 16px;padding:0} .goal li{margin:2px 0}
 .turn.single .bubble{margin:0}
 </style>"""
-_CARDS = (
-    "task_success",
-    "turns_to_success",
-    "needs_reasked",
-    "attribute_answers_correct",
-    "comparisons_done",
-    "violating_recommendations",
-    "false_facts",
-    "off_topic_handled",
-    "latency_s",
-    "task_success_all",
-)
+_CARDS = (*HEADLINE, "task_success_all")
 
 
 def _cards(metrics: dict[str, Any]) -> str:
