@@ -34,7 +34,7 @@ from assistant.engine import Engine, GenerationSettings
 from assistant.model import load_adapters, load_base
 from assistant.needs import ShopperNeeds, Vocabulary, needs_from_dialogue
 from assistant.prompts import format_price, strip_card_syntax
-from assistant.repair import NOTHING_LEFT, apply_grounding
+from assistant.repair import NOTHING_LEFT, apply_grounding, fix_polarity, opens_with_yes_or_no
 from assistant.router import route
 from assistant.vocabulary import ShopVocabulary
 from retrieval.fileio import DataError, Problem
@@ -364,6 +364,7 @@ class Assistant:
         # Real products the model named from memory that break the shopper's hard needs are not recommended,
         # unless the shopper named them in this message ("what about the X?").
         asked = set(self.check_reply(history[-1]["content"], self.catalog, category=category).products)
+        question = history[-1]["content"]
 
         def checked(raw: str, final: bool = False) -> tuple[str, list[str], list[str], Any]:
             raw = strip_card_syntax(raw, self.catalog.by_id)  # card markup and ids never reach the shopper
@@ -378,6 +379,9 @@ class Assistant:
             promised = (bool(notes) and "closest options" in notes[0]) or text.rstrip().endswith(":")
             if final and (off or report.unknown or promised) and not ids and products:
                 text, ids = self._suggest(text, products[0])
+            if ids and "?" in question:  # a yes/no answer must agree with the catalog about the asked value
+                text, fix = fix_polarity(text, question, self.catalog.get(ids[0]), self.catalog)
+                corrections += [fix] if fix else []
             return text, ids, corrections, report
 
         # Only checked text reaches the shopper: the raw words are held until a sentence ends, then the text so
@@ -394,8 +398,10 @@ class Assistant:
             cut = sentence_cut(raw)
             if cut > checked_upto:
                 checked_upto = cut
-                safe = checked(raw[:cut])[0]
+                safe, safe_ids = checked(raw[:cut])[:2]
                 safe = "" if safe == NOTHING_LEFT else safe  # all dropped so far: wait for what comes next
+                if "?" in question and not safe_ids and opens_with_yes_or_no(safe):
+                    continue  # a bare "Yes!" waits until the product it is about is named and checked
                 if safe.startswith(sent) and len(safe) > len(sent):
                     yield safe[len(sent) :]
                     sent = safe

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from assistant.evaluation.answers import polarity
 from assistant.prompts import format_price
 
 # what a reply becomes when every sentence named a product that does not exist
@@ -105,3 +106,50 @@ def apply_grounding(
     if not fixed and (report.unknown or drop):
         fixed = NOTHING_LEFT
     return fixed, ids, corrections
+
+
+_OPENING = re.compile(r"^\W*(?:yes|yep|yeah|yup|sure|no|nope)\b[!.,:]?\s*", re.I)
+
+
+def opens_with_yes_or_no(text: str) -> bool:
+    """Does `text` open with a yes / no ("Yes!", "Nope,")?"""
+    return bool(_OPENING.search(text))
+
+
+def asked_values(question: str, product: Any, catalog: Any) -> dict[str, str]:
+    """Attribute values of `product`'s attributes that `question` names, from the values its category uses
+    ("is it available in black?" -> {"color": "black"})."""
+    asked: dict[str, str] = {}
+    for name in getattr(product, "attributes", None) or {}:
+        values = {str(p.attributes[name]) for p in catalog if p.category == product.category and name in p.attributes}
+        for value in sorted(values, key=len, reverse=True):
+            if re.search(r"(?<![\w-])" + re.escape(value.lower()) + r"(?![\w-])", question.lower()):
+                asked[name] = value
+                break
+    return asked
+
+
+def fix_polarity(text: str, question: str, product: Any, catalog: Any) -> tuple[str, str | None]:
+    """Make a reply's opening yes / no agree with the catalog for a yes/no question about `product`.
+
+    Args:
+        text: the (already repaired) reply.
+        question: the shopper's message; the values of `product`'s attributes it names are what is asked.
+        product: the product the reply is about.
+        catalog: where the attribute values of the product's category come from.
+
+    Returns:
+        `(text, correction)`: "Yes! It is blue." to "is it available in black?" becomes "No: It is blue.";
+        `correction` is None when nothing changed (no yes/no opening, no asked value, or it agrees).
+    """
+    said = polarity(text)
+    if said is None or not _OPENING.search(text):
+        return text, None
+    asked = asked_values(question, product, catalog)
+    if not asked:
+        return text, None
+    truth = "yes" if all(str(product.attributes[k]).lower() == v.lower() for k, v in asked.items()) else "no"
+    if said == truth:
+        return text, None
+    fixed = ("Yes: " if truth == "yes" else "No: ") + _OPENING.sub("", text, count=1)
+    return fixed, f"{product.title}: answered {said}, the catalog says {truth}"

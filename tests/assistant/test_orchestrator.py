@@ -211,3 +211,25 @@ def test_relaxation_is_said_once_and_its_promise_is_kept(make_assistant):
 def test_a_reply_that_announces_a_product_and_names_none_gets_one(make_assistant):
     r = make_assistant(script="I'd recommend this one:").reply(_user("a red rain jacket"))
     assert r.products == ["a1"] and r.text == "I'd recommend this one: the Trailblazer Rain Jacket ($49.99)."
+
+
+def test_a_yes_that_the_catalog_contradicts_becomes_a_no(make_assistant):
+    history = _user("a red rain jacket") + [
+        {"role": "assistant", "content": "I recommend the Trailblazer Rain Jacket. It costs $49.99."},
+        {"role": "user", "content": "Is the Trailblazer Rain Jacket available in navy?"},
+    ]
+    r = make_assistant(script="Yes! The Trailblazer Rain Jacket is red.").reply(history)
+    assert r.text == "No: The Trailblazer Rain Jacket is red." and any("catalog says no" in c for c in r.corrections)
+    right = make_assistant(script="Yes! The Trailblazer Rain Jacket is red.").reply(
+        history[:-1] + [{"role": "user", "content": "Is the Trailblazer Rain Jacket available in red?"}]
+    )
+    assert right.text == "Yes! The Trailblazer Rain Jacket is red."
+
+
+def test_a_contradicted_yes_is_never_streamed(make_assistant):
+    history = _user("a red rain jacket") + [
+        {"role": "assistant", "content": "I recommend the Trailblazer Rain Jacket. It costs $49.99."},
+        {"role": "user", "content": "Is the Trailblazer Rain Jacket available in navy?"},
+    ]
+    events = list(make_assistant(script="Yes! The Trailblazer Rain Jacket is red.").stream(history))
+    assert "".join(e for e in events if isinstance(e, str)) == "No: The Trailblazer Rain Jacket is red."
