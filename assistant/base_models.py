@@ -193,6 +193,12 @@ def resolve_base(name_or_path: str | Path, cache: str | Path | None = None, prog
     return str(name_or_path)
 
 
+def bundle_base(bundle_dir: str | Path, name: str) -> str:
+    """The base folder of an assistant bundle whose `assistant.json` says `"base": name`: a packaged short name is
+    resolved (converted on first use), anything else is a folder relative to the bundle."""
+    return resolve_base(name if is_packaged_base(name) else str(Path(bundle_dir) / name))
+
+
 def is_packaged_base(name: Any) -> bool:
     """Is `name` one of the short names of `PACKAGED_BASES`?"""
     return str(name).strip().lower() in PACKAGED_BASES

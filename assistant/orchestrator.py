@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import grounding
-from assistant.base_models import is_packaged_base, resolve_base
+from assistant.base_models import bundle_base, is_packaged_base
 from assistant.chat_format import build_messages, render_prompt
 from assistant.ct2_engine import CT2Engine
 from assistant.engine import Engine, GenerationSettings
@@ -247,8 +247,7 @@ class Assistant:
             raise DataError(problems)
 
         index = ProductIndex.load(path / cfg["index"])
-        base = cfg["base"] if is_packaged_base(cfg["base"]) else str(path / cfg["base"])
-        base = resolve_base(base)
+        base = bundle_base(path, cfg["base"])
         adapter_dirs = {c: str(path / p) for c, p in adapters.items()}
         kind = choose_engine(engine or cfg.get("engine"), device)
         if kind == "ctranslate2":

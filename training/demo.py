@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from assistant.base_models import DEFAULT_BASE, is_packaged_base, resolve_base
+from assistant.base_models import DEFAULT_BASE, bundle_base
 from assistant.ct2_engine import CT2Engine
 from assistant.engine import Engine, GenerationSettings
 from assistant.evaluation.answers import answer_is_correct, value_in_reply
@@ -264,8 +264,7 @@ def evaluate_bundle(
     import torch
 
     bundle = json.loads((out / "assistant.json").read_text())
-    base_path = bundle["base"] if is_packaged_base(bundle["base"]) else str(out / bundle["base"])
-    base_path = resolve_base(base_path)
+    base_path = bundle_base(out, bundle["base"])
     adapters = {c: str(out / p) for c, p in bundle["adapters"].items()}
     if engine == "ctranslate2":
         generator = CT2Engine.from_folders(base_path, adapters, threads=torch.get_num_threads())

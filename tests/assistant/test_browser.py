@@ -33,7 +33,7 @@ XSS = "<img src=x onerror=alert(1)>"
 
 @pytest.fixture
 def page_url(make_assistant, live_server, tmp_path):
-    slow = make_assistant(delay=0.05)  # 50 ms per word, so streaming is visible
+    slow = make_assistant(delay=0.05)  # 50 ms per word, so each streamed sentence is visible
     return live_server(build_app(slow, feedback_path=tmp_path / "feedback.jsonl")), tmp_path / "feedback.jsonl"
 
 
@@ -62,8 +62,10 @@ def test_page_streams_reply_and_cards_and_escapes_catalog_text(page_url, tmp_pat
                     break
                 time.sleep(0.03)
             assert text == f"I recommend the {XSS}. It costs $12.00."
-            partial = {n for n in lengths if 0 < n < len(text)}
-            assert len(partial) >= 2, f"reply did not stream: lengths seen {lengths}"
+            # Checked streaming releases a reply a sentence at a time: the first sentence shows on its own
+            # before the second arrives.
+            first = len(f"I recommend the {XSS}.")
+            assert first in lengths, f"reply did not stream: lengths seen {lengths}"
             card = page.locator("#sg-cards .sg-card")
             card.first.wait_for(timeout=10_000)
             assert card.first.locator(".sg-title").inner_text() == XSS
