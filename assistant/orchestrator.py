@@ -34,6 +34,17 @@ from assistant.engine import Engine, GenerationSettings
 from assistant.model import load_adapters, load_base
 from assistant.needs import ShopperNeeds, Vocabulary, needs_from_dialogue
 from assistant.prompts import format_price, strip_card_syntax
+from assistant.questions import (
+    NOTHING_SHOWN,
+    Ask,
+    answers,
+    attribute_names,
+    catalog_answer,
+    drop_reasked,
+    drop_wrong_price_order,
+    off_topic_reply,
+    read_question,
+)
 from assistant.repair import NOTHING_LEFT, apply_grounding, fix_polarity, opens_with_yes_or_no
 from assistant.router import route
 from assistant.vocabulary import ShopVocabulary
@@ -135,7 +146,8 @@ def relaxations(filters: Filters) -> Iterator[tuple[Filters, str]]:
 @dataclass
 class Plan:
     """What a turn knows before generating: the normalised dialogue, its category, the shopper's needs,
-    the retrieved products, notes for the shopper (relaxed filters) and the filters that found the products."""
+        the retrieved products, notes for the shopper (relaxed filters), the filters that found the products and
+    what the last message asks (`assistant.questions.Ask`; the products it refers to lead the candidates)."""
 
     history: list[dict[str, str]]
     category: str | None
@@ -144,6 +156,7 @@ class Plan:
     notes: list[str]
     filters: Filters
     query: str = ""
+    ask: Ask = field(default_factory=Ask)
 
 
 class Assistant:
@@ -328,7 +341,11 @@ class Assistant:
         products, notes, used = self._retrieve(f"{query} {wanted}".strip(), merge_filters(needs.to_filters(), filters))
         said = [m["content"] for m in history if m["role"] == "assistant"]
         notes = [n for n in notes if not any(n.strip() in s for s in said)]  # say a relaxation once, not every turn
-        return Plan(history, category, needs, products, notes, used, f"{query} {wanted}".strip())
+        ask = read_question(history, self.catalog, self.check_reply, category, self.vocabulary, needs)
+        if ask.products:  # "what color is the first one?": the product asked about is on the model's cards
+            asked = [self.catalog.get(pid) for pid in ask.products]
+            products = asked + [p for p in products if p.id not in ask.products][: max(0, self.top_k - len(asked))]
+        return Plan(history, category, needs, products, notes, used, f"{query} {wanted}".strip(), ask)
 
     def stream(
         self,
@@ -357,6 +374,14 @@ class Assistant:
 
         plan = self.plan(messages, category, filters)
         history, category, needs, products, notes = plan.history, plan.category, plan.needs, plan.products, plan.notes
+        ask = plan.ask
+        if ask.kind == "off_topic":  # nothing to shop for: redirect instead of answering from the model's memory
+            text = off_topic_reply(needs, category)
+            log.info("turn: category=%s off-topic message, redirected", category)
+            yield text
+            yield Reply(text=text, products=[], category=category, needs=needs, notes=notes)
+            return
+        names = self._attribute_names(category)
         adapter = category if category in self.adapters else None
         prompt = build_messages(history, products, category)
         shown = [p.id for p in products]
@@ -381,6 +406,20 @@ class Assistant:
             if ids and "?" in question:  # a yes/no answer must agree with the catalog about the asked value
                 text, fix = fix_polarity(text, question, self.catalog.get(ids[0]), self.catalog)
                 corrections += [fix] if fix else []
+            if len(ids) >= 2:  # "the dearer X costs less": the sentence goes
+                text, fixes = drop_wrong_price_order(text, ids, self.catalog)
+                corrections += fixes
+            text, dropped = drop_reasked(text, needs, names, closing=ask.kind == "closing")
+            corrections += [f"dropped a question about {t}: already stated" for t in dropped]
+            if final and dropped and not ids and "?" not in text and products and ask.kind != "closing":
+                text, ids = self._suggest(text, products[0])  # only stated needs were asked: recommend instead
+            if final and ask.kind == "unresolved" and not ids and products:  # nothing to refer to: suggest one
+                corrections.append(f"the shopper asked about a product before any was shown: {text!r}")
+                text, ids = self._suggest(NOTHING_SHOWN, products[0])
+            if final and ask.kind in ("attribute", "compare") and not answers(text, ids, ask, self.catalog):
+                what = ask.attribute if ask.kind == "attribute" else "the comparison"
+                corrections.append(f"answered from the catalog: the reply did not state {what} correctly")
+                text, ids = catalog_answer(ask, self.catalog), list(ask.products)
             return text, ids, corrections, report
 
         # Only checked text reaches the shopper: the raw words are held until a sentence ends, then the text so
@@ -401,6 +440,8 @@ class Assistant:
                 safe = "" if safe == NOTHING_LEFT else safe  # all dropped so far: wait for what comes next
                 if "?" in question and not safe_ids and opens_with_yes_or_no(safe):
                     continue  # a bare "Yes!" waits until the product it is about is named and checked
+                if ask.kind in ("attribute", "compare", "unresolved"):
+                    continue  # a short answer that may be replaced by the catalog's: sent whole, once checked
                 if safe.startswith(sent) and len(safe) > len(sent):
                     yield safe[len(sent) :]
                     sent = safe
@@ -431,6 +472,13 @@ class Assistant:
             corrections=corrections,
             usage=self._usage(prompt, generated),
         )
+
+    def _attribute_names(self, category: str | None) -> list[str]:
+        """The category's attribute names (cached per category)."""
+        cache = self.__dict__.setdefault("_names", {})
+        if category not in cache:
+            cache[category] = attribute_names(self.catalog, category)
+        return cache[category]
 
     def _usage(self, prompt: list[dict[str, str]], generated: str) -> dict[str, int]:
         tokenizer = getattr(self.engine, "tokenizer", None)

@@ -11,6 +11,7 @@ from typing import Any
 
 from assistant.evaluation.answers import polarity
 from assistant.prompts import format_price
+from assistant.questions import asked_values
 
 # what a reply becomes when every sentence named a product that does not exist
 NOTHING_LEFT = "Sorry, I couldn't find that product in our catalog. Could you tell me more about what you need?"
@@ -114,19 +115,6 @@ _OPENING = re.compile(r"^\W*(?:yes|yep|yeah|yup|sure|no|nope)\b[!.,:]?\s*", re.I
 def opens_with_yes_or_no(text: str) -> bool:
     """Does `text` open with a yes / no ("Yes!", "Nope,")?"""
     return bool(_OPENING.search(text))
-
-
-def asked_values(question: str, product: Any, catalog: Any) -> dict[str, str]:
-    """Attribute values of `product`'s attributes that `question` names, from the values its category uses
-    ("is it available in black?" -> {"color": "black"})."""
-    asked: dict[str, str] = {}
-    for name in getattr(product, "attributes", None) or {}:
-        values = {str(p.attributes[name]) for p in catalog if p.category == product.category and name in p.attributes}
-        for value in sorted(values, key=len, reverse=True):
-            if re.search(r"(?<![\w-])" + re.escape(value.lower()) + r"(?![\w-])", question.lower()):
-                asked[name] = value
-                break
-    return asked
 
 
 def fix_polarity(text: str, question: str, product: Any, catalog: Any) -> tuple[str, str | None]:
