@@ -35,6 +35,7 @@ class ClientReply:
     text: str
     products: list[str] | None  # product ids returned with the reply; None: the endpoint returns none
     seconds: float
+    corrections: list[str] | None = None  # what the assistant's own check changed (ours: in process or HTTP)
 
 
 def plain(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -61,8 +62,12 @@ class InProcessClient:
             raise AssistantError(f"the assistant raised {type(e).__name__}: {e}") from e
         seconds = time.perf_counter() - t0
         products = getattr(r, "products", None)
+        corrections = getattr(r, "corrections", None)
         return ClientReply(
-            str(getattr(r, "text", "") or ""), None if products is None else [str(p) for p in products], seconds
+            str(getattr(r, "text", "") or ""),
+            None if products is None else [str(p) for p in products],
+            seconds,
+            None if corrections is None else [str(c) for c in corrections],
         )
 
 
@@ -143,7 +148,11 @@ class OpenAIClient:
         products = _ids((msg.model_extra or {}).get("products"))
         if products is None:
             products = _ids((r.model_extra or {}).get("products"))
-        return ClientReply(msg.content, products, seconds)
+        ours = (msg.model_extra or {}).get("shopguide") or (r.model_extra or {}).get("shopguide")
+        corrections = ours.get("corrections") if isinstance(ours, dict) else None  # our server says what it fixed
+        if not isinstance(corrections, list):
+            corrections = None
+        return ClientReply(msg.content, products, seconds, corrections and [str(c) for c in corrections])
 
 
 def _status_message(e: Any) -> str:

@@ -68,14 +68,15 @@ def simulate_dialogue(
             error = str(e)
             break
         text = shopper.respond(r.text, r.products, r.seconds)
-        messages.append(
-            {
-                "role": "assistant",
-                "content": r.text,
-                "products": shopper.turns[-1]["products"],
-                "seconds": round(r.seconds, 4),
-            }
-        )
+        said = {
+            "role": "assistant",
+            "content": r.text,
+            "products": shopper.turns[-1]["products"],
+            "seconds": round(r.seconds, 4),
+        }
+        if r.corrections:  # an in-process assistant says what its check changed: kept for the record
+            said["corrections"] = r.corrections
+        messages.append(said)
         messages.append(
             {
                 "role": "user",
