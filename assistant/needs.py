@@ -282,6 +282,7 @@ def parse_budget(text: str) -> tuple[float | None, float | None] | None:
 
 _QUESTION = re.compile(r"\?|\b(?:right|confirm|vs\.?|versus|compare|difference|differ|which is better|tell me more)\b")
 _PICK = re.compile(r"\b(?:i'll take|i will take|it is|go with|going with|sold|i'll order|i'll get|i will get)\b")
+_NAME_ONLY = re.compile(r"\b(?:preference|any|matter|matters|mind)\b")  # "no preference on noise cancelling"
 _NOT_A_VALUE = re.compile(r"\s+(?:budget|price)\b")  # "no fixed budget" names no attribute value
 
 
@@ -405,11 +406,23 @@ def update_needs(
             continue
         for clause in _clauses(text):
             spans: list[tuple[int, int]] = []
-            for m in cv._value_re.finditer(clause) if cv._value_re else ():
-                if _NOT_A_VALUE.match(clause, m.end()):
-                    continue
+            found = [
+                m
+                for m in (cv._value_re.finditer(clause) if cv._value_re else ())
+                if not _NOT_A_VALUE.match(clause, m.end())
+            ]
+            for m in found:
                 key = m.group(1)
                 attr, value = cv.values[key] if key in cv.values else (cv.flags[key], True)
+                if (
+                    key in cv.values
+                    and key == normalize_phrase(attr.replace("_", " "))
+                    and (
+                        _NAME_ONLY.search(clause)
+                        or any(o is not m and cv.values.get(o.group(1), ("",))[0] == attr for o in found)
+                    )
+                ):
+                    continue  # a value synonym that is the attribute's own name: "noise cancelling: none" names it
                 if _negated(clause, m.start(), spans):
                     _set_exclude(new, attr, value)
                 else:

@@ -132,3 +132,33 @@ def test_extractor_agrees_with_generated_needs():
     acc = {k: v / total for k, v in right.items()}
     assert min(acc[k] for k in FIELDS if k != "attributes") >= 0.9, acc
     assert acc["attributes"] >= 0.6, acc
+
+
+def test_a_value_synonym_that_is_the_attribute_name_yields_to_a_spoken_value():
+    """A shop maps "noise cancelling" to noise cancelling: active; "noise cancelling: none" still means none,
+    and "no preference on noise cancelling" states nothing."""
+    from assistant.vocabulary import ShopVocabulary
+    from retrieval.catalog import Catalog, Product
+
+    cat = Catalog(
+        [
+            Product(
+                f"h{i}", f"Zentro H{i} Headphones", "electronics", price=50.0 + i, attributes={"noise cancelling": v}
+            )
+            for i, v in enumerate(["active", "none", "active"])
+        ]
+    )
+    shop = ShopVocabulary(
+        {"electronics": ["electronics"]},
+        {"electronics": {"noise cancelling": {"synonyms": {"noise cancelling": "active", "anc": "active"}}}},
+    )
+    v = Vocabulary.from_catalog(cat, shop=shop)
+
+    def said(text):
+        n = needs_from_dialogue([{"role": "user", "content": text}], v, category="electronics")
+        return n.attributes, n.exclude_attributes
+
+    assert said("noise cancelling headphones") == ({"noise cancelling": "active"}, {})
+    assert said("headphones, noise cancelling: none") == ({"noise cancelling": "none"}, {})
+    assert said("no preference on noise cancelling") == ({}, {})
+    assert said("headphones without noise cancelling") == ({}, {"noise cancelling": "active"})

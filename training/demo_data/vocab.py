@@ -32,6 +32,21 @@ SYNONYMS: dict[str, list[str]] = {
     "beauty": ["beauty", "makeup", "cosmetics", "skincare", "skin care"],
 }
 
+# phrases shoppers use for a catalog value ("fragrance-free" for scent: unscented); they read as the value
+VALUE_SYNONYMS: dict[str, dict[str, dict[str, str]]] = {
+    "beauty": {
+        "scent": {
+            p: "unscented"
+            for p in ("fragrance free", "fragrance-free", "scent free", "scent-free", "no scent", "without fragrance")
+        }
+    },
+    "electronics": {
+        "noise cancelling": {
+            p: "active" for p in ("noise cancelling", "noise-cancelling", "noise canceling", "noise-canceling", "anc")
+        }
+    },
+}
+
 COLORS = ["black", "white", "navy", "grey", "olive", "burgundy", "beige", "red", "blue", "green"]
 
 CATEGORIES: dict[str, dict] = {
