@@ -55,8 +55,16 @@ _CLOSING = re.compile(
 )
 _PRICE_WORDS = re.compile(r"\b(price|cost|costs|how much|expensive|cheap)\b", re.I)
 _BUDGET_Q = re.compile(
-    r"\b(budget|price range|price limit|price point|spend|spending|afford|how much (?:do|would|can|are) you)\b", re.I
+    r"\b(budget|price range|price limit|price point|spend|spending|afford|pay|paying|"
+    r"how much (?:do|would|can|are) you)\b",
+    re.I,
 )
+_KIND_Q = re.compile(  # asks what kind of product: a re-ask once the kind attribute ("type") is stated
+    r"\b(what (?:kind|type|sort) of|what (?:are|were) you (?:after|looking for|shopping for)|what do you need|"
+    r"what can i help you (?:find|with)|what are you looking for|have in mind)\b",
+    re.I,
+)
+KIND_ATTRIBUTES = ("type", "product type", "product_type", "kind")
 _SHOPPING = re.compile(
     r"\b(buy|buying|need|needs|want|wants|looking|look for|shop|shopping|recommend|recommendation|suggest|"
     r"options?|show|find|price|prices|cost|cheap|cheaper|expensive|budget|under|size|color|colour|gift|"
@@ -413,8 +421,10 @@ def stated_topics(needs: ShopperNeeds) -> set[str]:
 def drop_reasked(text: str, needs: ShopperNeeds, names: Sequence[str], closing: bool = False) -> tuple[str, list[str]]:
     """Remove the questions of `text` that ask for a need the shopper already stated.
 
-    A question asks for the budget when it says budget / spend / afford / price range, for an attribute
-    when it names it (`names`: the category's attribute names), for the brand when it says brand. A
+    A question asks for the budget when it says budget / spend / afford / pay / price range, for an attribute
+    when it names it (`names`: the category's attribute names), for the kind of product ("what kind of
+    apparel do you have in mind?") when it names no attribute and the kind attribute (`type`) is stated,
+    for the brand when it says brand. A
     question that repeats the stated value ("under $40, right?") is a confirmation and stays. After a
     closing message ("thanks, that's all") every question goes.
 
@@ -431,6 +441,8 @@ def drop_reasked(text: str, needs: ShopperNeeds, names: Sequence[str], closing: 
         sent, low = m.group(), m.group().lower()
         topics = ["budget"] if _BUDGET_Q.search(sent) else []
         topics += [n for n in names if _mentions(low, label(n))]
+        if not topics and _KIND_Q.search(sent):
+            topics += [k for k in KIND_ATTRIBUTES if k in stated][:1]
         if re.search(r"\bbrands?\b", low):
             topics.append("brand")
         again = [t for t in topics if t in stated]

@@ -129,6 +129,11 @@ def test_questions_for_stated_needs_are_dropped_confirmations_kept():
         ["color", "size"],
     )
     assert text == "Great. What size would you like?" and dropped == ["budget", "color"]
+    kind = ShopperNeeds(max_price=40.0, attributes={"type": "jacket"})
+    text, dropped = drop_reasked(
+        "Sure! What kind of apparel do you have in mind? What's the most you'd pay?", kind, []
+    )
+    assert text == "Sure!" and dropped == ["type", "budget"]
     kept, none = drop_reasked("So red, under $40, right?", needs, ["color"])
     assert kept == "So red, under $40, right?" and none == []
     closing, _ = drop_reasked("Enjoy it! Anything else I can help with?", ShopperNeeds(), [], closing=True)
