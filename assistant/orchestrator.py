@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -45,7 +44,7 @@ from assistant.questions import (
     off_topic_reply,
     read_question,
 )
-from assistant.repair import NOTHING_LEFT, apply_grounding, fix_polarity, opens_with_yes_or_no
+from assistant.repair import NOTHING_LEFT, apply_grounding, fix_polarity, opens_with_yes_or_no, sentence_cut
 from assistant.router import route
 from assistant.vocabulary import ShopVocabulary
 from retrieval.fileio import DataError, Problem
@@ -517,15 +516,6 @@ class Assistant:
 
 
 ENGINES = ("auto", "ctranslate2", "torch")
-_SENTENCE_END = re.compile(r"(?<![\s:]\d)(?<!^\d)[.!?](?=\s)|\n")
-
-
-def sentence_cut(text: str) -> int:
-    """Length of the longest prefix of `text` that ends with a finished sentence (0: none yet)."""
-    cut = 0
-    for m in _SENTENCE_END.finditer(text):
-        cut = m.end()
-    return cut
 
 
 def choose_engine(wanted: str | None, device: str | None = None) -> str:

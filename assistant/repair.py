@@ -18,9 +18,24 @@ NOTHING_LEFT = "Sorry, I couldn't find that product in our catalog. Could you te
 _PRONOUN_START = re.compile(r"^\W*(?:it|its|it's|this one|they|their)\b", re.I)
 
 
+# A sentence ends at . ! ? before whitespace, but not after a list number ("1. "), or at a line break. The one
+# definition serves repair (sentence spans) and checked streaming (`sentence_cut`).
+_END = r"(?<![\s:]\d)(?<!^\d)[.!?](?=\s)"
+_SENTENCE = re.compile(rf"[^\n]+?(?:{_END}|$)", re.M)
+_SENTENCE_END = re.compile(rf"{_END}|\n", re.M)
+
+
 def _sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans; a list number ("1. ") does not end a sentence."""
-    return [m.span() for m in re.finditer(r"[^\n]+?(?:(?<![\s:]\d)(?<!^\d)[.!?](?=\s)|$)", text, re.M)]
+    return [m.span() for m in _SENTENCE.finditer(text)]
+
+
+def sentence_cut(text: str) -> int:
+    """Length of the longest prefix of `text` that ends with a finished sentence (0: none yet)."""
+    cut = 0
+    for m in _SENTENCE_END.finditer(text):
+        cut = m.end()
+    return cut
 
 
 def _label_before(text: str, pos: int, product: Any) -> tuple[int, str] | None:
