@@ -1,7 +1,7 @@
 """What every face of the assistant (chat page + API in `server.py`, terminal in `terminal.py`, `app.py`)
 shares: the bundle options, torch thread setup, and loading a bundle with a readable error.
 
-    parser = add_bundle_args(argparse.ArgumentParser())     # --bundle, --device, --threads, --engine
+    parser = add_bundle_args(argparse.ArgumentParser())     # --bundle, --device, --threads, --engine, --generator
     assistant = open_bundle(args.bundle, args.device, args.threads, args.engine)   # None: error printed
 
 A new face (say a Slack bot) is a module in `assistant/` that calls these two, wraps `Assistant.stream`,
@@ -18,6 +18,7 @@ from typing import Any
 
 from assistant.base_models import BaseNotInstalled
 from assistant.orchestrator import ENGINES, load_assistant
+from assistant.remote_engine import GeneratorError
 from retrieval.fileio import DataError
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,21 @@ def add_bundle_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "cached), torch (the reference, and the GPU path), auto (default: the bundle's choice, else "
         "ctranslate2 on CPU when installed)",
     )
+    parser.add_argument(
+        "--generator",
+        metavar="URL",
+        default=os.environ.get("SHOPGUIDE_GENERATOR"),
+        help="generate with an OpenAI-compatible server instead of a local engine, e.g. vLLM serving the base and "
+        "each category's adapter under the category's name (README: Generation on another machine); "
+        "retrieval and checks stay here "
+        "(default: $SHOPGUIDE_GENERATOR, else local). Its token: $SHOPGUIDE_GENERATOR_KEY",
+    )
+    parser.add_argument(
+        "--generator-model",
+        metavar="NAME",
+        default=None,
+        help="the base model's name on --generator (default: the bundle's base, e.g. smollm2-135m-instruct)",
+    )
     return parser
 
 
@@ -53,8 +69,16 @@ def configure_threads(threads: int | None = None) -> int:
     return n
 
 
-def open_bundle(bundle: str, device: str | None = None, threads: int | None = None, engine: str | None = None) -> Any:
-    """Set the torch threads and load the assistant bundle at `bundle` with `engine` (None: auto).
+def open_bundle(
+    bundle: str,
+    device: str | None = None,
+    threads: int | None = None,
+    engine: str | None = None,
+    generator: str | None = None,
+    generator_model: str | None = None,
+) -> Any:
+    """Set the torch threads and load the assistant bundle at `bundle` with `engine` (None: auto), or with a
+    remote OpenAI-compatible `generator` URL (its token from $SHOPGUIDE_GENERATOR_KEY).
 
     Returns:
         The `Assistant`, or None when the bundle cannot be loaded (the reason is printed to stderr, with the
@@ -62,10 +86,18 @@ def open_bundle(bundle: str, device: str | None = None, threads: int | None = No
     """
     try:
         n = configure_threads(threads)
-        return load_assistant(bundle, device=device, engine=engine, threads=n)
+        return load_assistant(
+            bundle,
+            device=device,
+            engine=engine,
+            threads=n,
+            generator=generator,
+            generator_model=generator_model,
+            generator_key=os.environ.get("SHOPGUIDE_GENERATOR_KEY"),
+        )
     except DataError as e:
         print(f"cannot load the assistant bundle {bundle!r}:\n{e}", file=sys.stderr)
         return None
-    except (BaseNotInstalled, ValueError) as e:
+    except (BaseNotInstalled, ValueError, GeneratorError) as e:
         print(f"cannot load the assistant bundle {bundle!r}: {e}", file=sys.stderr)
         return None

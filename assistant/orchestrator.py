@@ -44,6 +44,7 @@ from assistant.questions import (
     off_topic_reply,
     read_question,
 )
+from assistant.remote_engine import OpenAIEngine
 from assistant.repair import NOTHING_LEFT, apply_grounding, fix_polarity, opens_with_yes_or_no, sentence_cut
 from assistant.router import route
 from assistant.vocabulary import ShopVocabulary
@@ -206,6 +207,9 @@ class Assistant:
         warm_up: bool = True,
         engine: str | None = None,
         threads: int = 1,
+        generator: str | None = None,
+        generator_model: str | None = None,
+        generator_key: str | None = None,
         **kwargs: Any,
     ) -> Assistant:
         """Load an assistant bundle folder (`assistant.json`, base model, adapters, index).
@@ -218,6 +222,11 @@ class Assistant:
                 and the GPU path), or None/"auto": the bundle's `engine` key, else ctranslate2 on CPU when it
                 is installed, else torch.
             threads: CPU threads of the CTranslate2 engine (torch's are set by the caller).
+            generator: the URL of an OpenAI-compatible server (vLLM, ...) that generates instead of a local
+                engine (`assistant.remote_engine`): the base model is not loaded here; a category with an
+                adapter asks for the model named like the category, others for `generator_model`.
+            generator_model: the base's name on that server (default: the bundle's `base`).
+            generator_key: its bearer token (default: none).
             **kwargs: passed to `Assistant` (e.g. `top_k`).
 
         Raises:
@@ -259,16 +268,19 @@ class Assistant:
             raise DataError(problems)
 
         index = ProductIndex.load(path / cfg["index"])
-        base = bundle_base(path, cfg["base"])
         adapter_dirs = {c: str(path / p) for c, p in adapters.items()}
-        kind = choose_engine(engine or cfg.get("engine"), device)
-        if kind == "ctranslate2":
-            generator = CT2Engine.from_folders(base, adapter_dirs, threads=threads, device=device or "cpu")
+        kind = "openai" if generator else choose_engine(engine or cfg.get("engine"), device)
+        if generator:
+            models = {None: generator_model or Path(cfg["base"]).name, **{c: c for c in adapters}}
+            generator_engine: Any = OpenAIEngine(generator, models, api_key=generator_key)
+        elif kind == "ctranslate2":
+            base = bundle_base(path, cfg["base"])
+            generator_engine = CT2Engine.from_folders(base, adapter_dirs, threads=threads, device=device or "cpu")
         else:
-            model, tok = load_base(base, device=device, dtype=dtype)
+            model, tok = load_base(bundle_base(path, cfg["base"]), device=device, dtype=dtype)
             if adapters:
                 model = load_adapters(model, adapter_dirs)
-            generator = Engine(model, tok)
+            generator_engine = Engine(model, tok)
         log.info(
             "loaded assistant bundle %s: %d products, adapters %s, engine %s",
             path,
@@ -281,7 +293,7 @@ class Assistant:
         kwargs.setdefault("search_mode", retrieval.get("mode") or "hybrid")
         kwargs.setdefault("vocabulary", ShopVocabulary.load(vocab_file) if vocab_file.is_file() else None)
         assistant = cls(
-            index, generator, adapters=sorted(adapters), default_category=cfg.get("default_category"), **kwargs
+            index, generator_engine, adapters=sorted(adapters), default_category=cfg.get("default_category"), **kwargs
         )
         if warm_up:
             assistant.warm_up()

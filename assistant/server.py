@@ -509,7 +509,14 @@ def serve(args: argparse.Namespace) -> int:
             print("--auth must be USER:PASS", file=sys.stderr)
             return 2
         auth = (user, password)
-    assistant = open_bundle(args.bundle, device=args.device, threads=args.threads, engine=args.engine)
+    assistant = open_bundle(
+        args.bundle,
+        device=args.device,
+        threads=args.threads,
+        engine=args.engine,
+        generator=args.generator,
+        generator_model=args.generator_model,
+    )
     if assistant is None:
         return 1
     import uvicorn

@@ -107,7 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    assistant = open_bundle(args.bundle, device=args.device, threads=args.threads, engine=args.engine)
+    assistant = open_bundle(
+        args.bundle,
+        device=args.device,
+        threads=args.threads,
+        engine=args.engine,
+        generator=args.generator,
+        generator_model=args.generator_model,
+    )
     if assistant is None:
         return 1
     if args.category is not None and args.category not in assistant.categories:

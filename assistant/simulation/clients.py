@@ -21,9 +21,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from assistant.orchestrator import Assistant
+from assistant.remote_engine import base_url
 
 
 class AssistantError(RuntimeError):
@@ -69,12 +69,6 @@ class InProcessClient:
             seconds,
             None if corrections is None else [str(c) for c in corrections],
         )
-
-
-def base_url(url: str) -> str:
-    """The OpenAI base URL: `http://host:port` (no path) gets `/v1`; anything else is kept as given."""
-    parts = urlsplit(url)
-    return url.rstrip("/") + "/v1" if parts.path in ("", "/") else url.rstrip("/")
 
 
 def _ids(products: Any) -> list[str] | None:

@@ -189,13 +189,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: as `python app.py`)")
     p.add_argument("--engine", default=None, help="ctranslate2, torch or auto (default: as `python app.py`)")
+    p.add_argument("--generator", default=None, metavar="URL", help="an OpenAI-compatible generation server")
+    p.add_argument("--generator-model", default=None, metavar="NAME", help="the base's name on --generator")
     p.add_argument("--out", default="docs/bench_serve.md", help="markdown results file")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     import uvicorn
 
     threads = configure_threads(args.threads)
-    assistant = open_bundle(args.bundle, device=args.device, threads=threads, engine=args.engine)
+    assistant = open_bundle(
+        args.bundle,
+        device=args.device,
+        threads=threads,
+        engine=args.engine,
+        generator=args.generator,
+        generator_model=args.generator_model,
+    )
     if assistant is None:
         return 1
     port = _port()
