@@ -39,7 +39,7 @@ Heuristics (written for few false alarms rather than full recall):
   two before, when that sentence named exactly one. Sentences holding an unknown, ambiguous or foreign
   name attribute nothing.
 * **Prices** (`$49.99`, `49.99 USD`, `49 dollars`, also EUR/GBP/INR forms). Budgets and ranges ("under
-  $50", "$20-$40", "save $10") are not product facts and are skipped. A price matches when it is
+  $50", "$20-$40", "save $10", "$20 less") are not product facts and are skipped. A price matches when it is
   within a cent, or is the whole-dollar floor/rounding of the actual price ("49 dollars" for 49.99), or
   within 10% after "about/around/~". A stated currency must agree with the product's.
 * **Attribute values**: phrases (<= 4 tokens, with a letter, >= 3 characters, not yes/no) that are
@@ -113,7 +113,9 @@ _BUDGET_BEFORE = re.compile(
     re.I,
 )
 _BUDGET_AFTER = re.compile(
-    r"^\s*(off|discount|budget|or less|or more|and under|and up|max|range|[-–]\s*[$€£₹]?\d|to\s+[$€£₹]?\d)", re.I
+    r"^\s*(off|discount|budget|or less|or more|and under|and up|max|range|[-–]\s*[$€£₹]?\d|to\s+[$€£₹]?\d"
+    r"|less|more|cheaper|pricier|extra)\b",  # "costs $22.51 less": a difference, not a price
+    re.I,
 )
 _APPROX_BEFORE = re.compile(r"(about|around|approximately|roughly|~|nearly|almost)\s*$", re.I)
 _CAPS_RUN = re.compile(r"\b[A-Z0-9][\w+-]*(?:\.\d+)?(?:[ \t]+(?:[A-Z0-9][\w+-]*(?:\.\d+)?|&))*")  # one line

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -353,7 +354,8 @@ class Assistant:
         said = [m["content"] for m in history if m["role"] == "assistant"]
         notes = [n for n in notes if not any(n.strip() in s for s in said)]  # say a relaxation once, not every turn
         ask = read_question(history, self.catalog, self.check_reply, category, self.vocabulary, needs)
-        if ask.products:  # "what color is the first one?": the product asked about is on the model's cards
+        if ask.kind in ("attribute", "compare"):  # "what color is the first one?": it is on the model's cards
+            # (only for questions about it: "that one doesn't work" must not bring a rejected product back)
             asked = [self.catalog.get(pid) for pid in ask.products]
             products = asked + [p for p in products if p.id not in ask.products][: max(0, self.top_k - len(asked))]
         return Plan(history, category, needs, products, notes, used, f"{query} {wanted}".strip(), ask)
@@ -504,12 +506,11 @@ class Assistant:
         """The grounded fallback when repair left no product: recommend the best candidate by name."""
         name = top.title + (f" ({format_price(top.price, top.currency)})" if top.price is not None else "")
         text = "" if text == NOTHING_LEFT else text.strip()
-        text = (
-            f"{text} the {name}."
-            if text.endswith(":")
-            else f"{text} From the catalog, I'd suggest the {name}.".strip()
-        )
-        return text, [top.id]
+        promise = re.search(r":\s*([^:.!]*\?)?\s*$", text)  # "this one: Any questions?" -> the product after ":"
+        if promise:
+            after = f" {promise.group(1).strip()}" if promise.group(1) else ""
+            return f"{text[: promise.start()]}: the {name}.{after}", [top.id]
+        return f"{text} From the catalog, I'd suggest the {name}.".strip(), [top.id]
 
     def reply(
         self,

@@ -33,7 +33,7 @@ XSS = "<img src=x onerror=alert(1)>"
 
 @pytest.fixture
 def page_url(make_assistant, live_server, tmp_path):
-    slow = make_assistant(delay=0.05)  # 50 ms per word, so each streamed sentence is visible
+    slow = make_assistant(delay=0.1)  # 100 ms per word, so each streamed sentence is visible for a while
     return live_server(build_app(slow, feedback_path=tmp_path / "feedback.jsonl")), tmp_path / "feedback.jsonl"
 
 

@@ -155,6 +155,27 @@ def test_assistant_answers_from_the_catalog_when_the_model_does_not(make_assista
     assert prompt.index("Trailblazer Rain Jacket") < prompt.index("Merino Crew Sweater")
 
 
+def test_a_promised_product_goes_after_the_colon():
+    from assistant.orchestrator import Assistant
+    from retrieval.catalog import Product
+
+    boots = Product("b", "Peakline Ridge Boots", "shoes", price=120.99)
+    text, ids = Assistant._suggest("I'd recommend this one:  Any questions about it?", boots)
+    assert text == "I'd recommend this one: the Peakline Ridge Boots ($120.99). Any questions about it?"
+    assert Assistant._suggest("Here it is:", boots)[0] == "Here it is: the Peakline Ridge Boots ($120.99)."
+    assert (
+        Assistant._suggest("Got it.", boots)[0]
+        == "Got it. From the catalog, I'd suggest the Peakline Ridge Boots ($120.99)."
+    )
+
+
+def test_a_rejected_product_is_not_put_back_on_the_cards(make_assistant):
+    a = make_assistant()
+    a.reply(dialogue("a jacket please", SHOWN, "that's over my budget of $40"))
+    prompt = a.engine.calls[-1]["messages"][0]["content"]
+    assert "Merino Crew Sweater" not in prompt and "Trailblazer Rain Jacket" not in prompt  # both over $40
+
+
 def test_assistant_does_not_reask_and_recommends_instead(make_assistant):
     a = make_assistant(script="Got it. Any budget limit I should keep in mind?")
     r = a.reply(dialogue("a red jacket under $60"))

@@ -1,0 +1,85 @@
+"""Compare `shopguide simulate` runs of two assistants over seeds: headline metrics as mean +- std over seeds
+(each seed's value is the run's overall mean), and how often our assistant's check changed a reply.
+
+    python docs/scripts/compare_sims.py runs/sim/base-s{0,1,2} -- runs/sim/new-s{0,1,2}
+"""
+
+import json
+import statistics as st
+import sys
+from collections import Counter
+from pathlib import Path
+
+METRICS = [
+    ("task_success", "task success", "{:.3f}"),
+    ("turns_to_success", "turns to success", "{:.2f}"),
+    ("needs_reasked", "needs re-asked / dialogue", "{:.2f}"),
+    ("attribute_answers_correct", "attribute answers correct", "{:.3f}"),
+    ("comparisons_done", "comparisons done", "{:.3f}"),
+    ("violating_recommendations", "violating recommendations / dialogue", "{:.3f}"),
+    ("false_facts", "false facts / dialogue", "{:.3f}"),
+    ("off_topic_handled", "off-topic handled", "{:.3f}"),
+    ("latency_s", "latency per turn (s)", "{:.2f}"),
+]
+
+
+def overall(run: Path) -> dict:
+    return json.loads((run / "metrics.json").read_text())["overall"]
+
+
+def cell(runs: list[Path], key: str, fmt: str) -> str:
+    vals = [overall(r)[key]["mean"] for r in runs if overall(r).get(key, {}).get("mean") is not None]
+    n = sum(overall(r).get(key, {}).get("n", 0) for r in runs)
+    if not vals:
+        return "-"
+    sd = st.stdev(vals) if len(vals) > 1 else 0.0
+    return f"{fmt.format(st.mean(vals))} ± {fmt.format(sd)} (n={n})"
+
+
+def corrections(runs: list[Path]) -> Counter:
+    kinds: Counter = Counter()
+    for r in runs:
+        for line in (r / "results.jsonl").read_text().splitlines():
+            for m in json.loads(line)["messages"]:
+                if m["role"] != "assistant":
+                    continue
+                kinds["replies"] += 1
+                for c in m.get("corrections", []):
+                    kind = (
+                        "answered from the catalog"
+                        if c.startswith("answered from the catalog")
+                        else "dropped a re-asked question"
+                        if c.startswith("dropped a question")
+                        else "removed a wrong price comparison"
+                        if "wrong price comparison" in c
+                        else "yes/no made to agree"
+                        if "answered yes" in c or "answered no" in c
+                        else "invented product removed"
+                        if "no such product" in c
+                        else "suggested before any product was shown"
+                        if c.startswith("the shopper asked about a product")
+                        else "wrong fact replaced"
+                        if ", not " in c
+                        else "other"
+                    )
+                    kinds[kind] += 1
+    return kinds
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    cut = args.index("--")
+    a, b = [Path(p) for p in args[:cut]], [Path(p) for p in args[cut + 1 :]]
+    print(f"| metric | before ({len(a)} seeds) | after ({len(b)} seeds) |")
+    print("|---|---|---|")
+    for key, name, fmt in METRICS:
+        print(f"| {name} | {cell(a, key, fmt)} | {cell(b, key, fmt)} |")
+    for label, runs in (("before", a), ("after", b)):
+        k = corrections(runs)
+        replies = k.pop("replies", 0)
+        parts = ", ".join(f"{name} {n} ({100 * n / max(replies, 1):.1f}%)" for name, n in k.most_common())
+        print(f"\n{label}: {replies} replies; checks that changed a reply: {parts or 'none recorded'}")
+
+
+if __name__ == "__main__":
+    main()
