@@ -218,3 +218,14 @@ def test_off_topic_is_redirected_without_generating(make_assistant):
     events = list(a.stream(dialogue("What's the capital of France?")))
     assert a.engine.calls == [] and events[0] == events[-1].text
     assert events[-1].text.startswith("Sorry, I can only help with shopping") and events[-1].products == []
+
+
+def test_the_catalog_answers_pass_the_grounding_check(tiny_catalog):
+    """What the check writes must survive the same check ("costs $29.01 less" is a difference, not a price)."""
+    asks = [Ask("compare", ["a1", "a2"]), Ask("compare", ["a3", "a4"], "material", wording="which is warmer?")]
+    asks += [Ask("attribute", [pid], name) for pid in ("a1", "a2", "a3") for name in ("color", "material", "price")]
+    asks += [Ask("attribute", ["a2"], "color", {"color": "red"}, yes_no=True)]
+    for ask in asks:
+        text = catalog_answer(ask, tiny_catalog)
+        report = check_reply(text, tiny_catalog, category="apparel")
+        assert report.ok and set(report.products) == set(ask.products), text
