@@ -414,7 +414,8 @@ class Assistant:
             text, ids, corrections = apply_grounding(raw, report, self.catalog, drop=off)
             # a relaxation note, or a reply ending in "I'd recommend this one:", promises a product: show one
             promised = (bool(notes) and "closest options" in notes[0]) or text.rstrip().endswith(":")
-            if final and (off or report.unknown or promised) and not ids and products:
+            answering = ask.kind in ("attribute", "compare")  # their fallback is the catalog's answer, below
+            if final and (off or report.unknown or promised) and not ids and products and not answering:
                 text, ids = self._suggest(text, products[0])
             if ids and "?" in question:  # a yes/no answer must agree with the catalog about the asked value
                 text, fix = fix_polarity(text, question, self.catalog.get(ids[0]), self.catalog)
@@ -506,6 +507,7 @@ class Assistant:
         """The grounded fallback when repair left no product: recommend the best candidate by name."""
         name = top.title + (f" ({format_price(top.price, top.currency)})" if top.price is not None else "")
         text = "" if text == NOTHING_LEFT else text.strip()
+        text = re.sub(r"^\W*(?:yes|yep|sure|no|nope)\W*$", "", text, flags=re.I)  # a bare "Yes!" about nothing
         promise = re.search(r":\s*([^:.!]*\?)?\s*$", text)  # "this one: Any questions?" -> the product after ":"
         if promise:
             after = f" {promise.group(1).strip()}" if promise.group(1) else ""

@@ -142,6 +142,12 @@ def test_questions_for_stated_needs_are_dropped_confirmations_kept():
     assert listed == "I'd recommend this one:\nThe Merino Crew Sweater."  # the rest of the text is untouched
 
 
+def test_an_attribute_question_whose_reply_was_dropped_gets_the_catalog_answer(make_assistant):
+    a = make_assistant(script="The Acme Cloudstrider 9 Jacket costs $20.")  # an invented product
+    r = a.reply(dialogue("a jacket please", SHOWN, "How much is the second one?"))
+    assert r.text == "The Merino Crew Sweater costs $79.00." and r.products == ["a2"]
+
+
 def test_assistant_answers_from_the_catalog_when_the_model_does_not(make_assistant):
     wrong = make_assistant(script="The Trailblazer Rain Jacket has material wool.")
     r = wrong.reply(dialogue("a jacket please", SHOWN, "What color is the first one?"))
@@ -162,6 +168,7 @@ def test_a_promised_product_goes_after_the_colon():
     boots = Product("b", "Peakline Ridge Boots", "shoes", price=120.99)
     text, ids = Assistant._suggest("I'd recommend this one:  Any questions about it?", boots)
     assert text == "I'd recommend this one: the Peakline Ridge Boots ($120.99). Any questions about it?"
+    assert Assistant._suggest("Yes!", boots)[0] == "From the catalog, I'd suggest the Peakline Ridge Boots ($120.99)."
     assert Assistant._suggest("Here it is:", boots)[0] == "Here it is: the Peakline Ridge Boots ($120.99)."
     assert (
         Assistant._suggest("Got it.", boots)[0]
