@@ -2,7 +2,7 @@
 shares: the bundle options, torch thread setup, and loading a bundle with a readable error.
 
     parser = add_bundle_args(argparse.ArgumentParser())     # --bundle, --device, --threads, --engine, --generator
-    assistant = open_bundle(args.bundle, args.device, args.threads, args.engine)   # None: error printed
+    assistant = open_from_args(args)                          # None: the reason is printed
 
 A new face (say a Slack bot) is a module in `assistant/` that calls these two, wraps `Assistant.stream`,
 and gets one line in the command table (`training/cli.py`).
@@ -55,6 +55,18 @@ def add_bundle_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="the base model's name on --generator (default: the bundle's base, e.g. smollm2-135m-instruct)",
     )
     return parser
+
+
+def open_from_args(args: argparse.Namespace, threads: int | None = None) -> Any:
+    """`open_bundle` with the options of `add_bundle_args` (`threads` overrides `args.threads`)."""
+    return open_bundle(
+        args.bundle,
+        device=args.device,
+        threads=threads if threads is not None else args.threads,
+        engine=args.engine,
+        generator=getattr(args, "generator", None),
+        generator_model=getattr(args, "generator_model", None),
+    )
 
 
 def configure_threads(threads: int | None = None) -> int:

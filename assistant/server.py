@@ -43,7 +43,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant.access import TokenGuard
 from assistant.engine import GenerationSettings
-from assistant.faces import add_bundle_args, open_bundle
+from assistant.faces import add_bundle_args, open_from_args
 from assistant.webui import UI_CSS
 from assistant.webui import build_ui as _build_ui
 from retrieval.filters import Filters
@@ -509,14 +509,7 @@ def serve(args: argparse.Namespace) -> int:
             print("--auth must be USER:PASS", file=sys.stderr)
             return 2
         auth = (user, password)
-    assistant = open_bundle(
-        args.bundle,
-        device=args.device,
-        threads=args.threads,
-        engine=args.engine,
-        generator=args.generator,
-        generator_model=args.generator_model,
-    )
+    assistant = open_from_args(args)
     if assistant is None:
         return 1
     import uvicorn

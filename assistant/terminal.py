@@ -16,7 +16,7 @@ import sys
 from typing import Any, TextIO
 
 from assistant.engine import GenerationSettings
-from assistant.faces import add_bundle_args, open_bundle
+from assistant.faces import add_bundle_args, open_from_args
 from assistant.orchestrator import Reply
 from assistant.prompts import format_price
 
@@ -107,14 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    assistant = open_bundle(
-        args.bundle,
-        device=args.device,
-        threads=args.threads,
-        engine=args.engine,
-        generator=args.generator,
-        generator_model=args.generator_model,
-    )
+    assistant = open_from_args(args)
     if assistant is None:
         return 1
     if args.category is not None and args.category not in assistant.categories:

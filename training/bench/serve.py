@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from assistant.faces import configure_threads, open_bundle
+from assistant.faces import configure_threads, open_from_args
 from assistant.server import build_app
 from retrieval.fileio import atomic_write_text
 
@@ -197,14 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     threads = configure_threads(args.threads)
-    assistant = open_bundle(
-        args.bundle,
-        device=args.device,
-        threads=threads,
-        engine=args.engine,
-        generator=args.generator,
-        generator_model=args.generator_model,
-    )
+    assistant = open_from_args(args, threads=threads)
     if assistant is None:
         return 1
     port = _port()
