@@ -146,7 +146,9 @@ class OpenAIClient:
         corrections = ours.get("corrections") if isinstance(ours, dict) else None  # our server says what it fixed
         if not isinstance(corrections, list):
             corrections = None
-        return ClientReply(msg.content, products, seconds, corrections and [str(c) for c in corrections])
+        return ClientReply(
+            msg.content, products, seconds, None if corrections is None else [str(c) for c in corrections]
+        )
 
 
 def _status_message(e: Any) -> str:

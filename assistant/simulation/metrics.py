@@ -29,6 +29,7 @@ SCORES = (
     "latency_s",
     "assistant_turns",
     "recommended_products",
+    "replies_changed_by_check",
 )
 # The scores a reader looks at first (terminal table, report cards): the shopper-facing ones of SCORES.
 HEADLINE = SCORES[:9]
@@ -38,6 +39,7 @@ RATES = (
     "comparisons_done",
     "violating_recommendations",
     "off_topic_handled",
+    "replies_changed_by_check",
 )  # shares in [0, 1]
 LOWER_IS_BETTER = {"turns_to_success", "needs_reasked", "violating_recommendations", "false_facts", "latency_s"}
 

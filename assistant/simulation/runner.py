@@ -61,6 +61,7 @@ def simulate_dialogue(
         {"role": "user", "content": shopper.opening(), "products": [], "needs": shopper.needs_dict()}
     ]
     error = None
+    reported = changed = 0  # replies whose endpoint says what its own check changed / that it changed
     while not shopper.done:
         try:
             r = client.chat(messages)
@@ -74,8 +75,11 @@ def simulate_dialogue(
             "products": shopper.turns[-1]["products"],
             "seconds": round(r.seconds, 4),
         }
-        if r.corrections:  # an in-process assistant says what its check changed: kept for the record
+        if r.corrections is not None:
+            reported += 1
+        if r.corrections:  # our assistant says what its check changed: kept for the record
             said["corrections"] = r.corrections
+            changed += 1
         messages.append(said)
         messages.append(
             {
@@ -91,7 +95,7 @@ def simulate_dialogue(
         "goal": goal.to_dict(),
         "messages": messages,
         "turns": shopper.turns,
-        "scores": shopper.scores(),
+        "scores": {**shopper.scores(), "replies_changed_by_check": changed / reported if reported else None},
         "outcome": shopper.outcome or "error",
         "accepted": shopper.accepted,
     }

@@ -206,6 +206,7 @@ def test_oracle_scores_full_trivial_assistants_near_zero(gcat):
     assert oracle["comparisons_done"]["mean"] == 1.0 and oracle["comparisons_done"]["n"] >= 5
     assert oracle["off_topic_handled"]["n"] >= 2 and oracle["off_topic_handled"]["mean"] == 1.0
     assert oracle["false_facts"]["mean"] == 0 and oracle["needs_reasked"]["mean"] == 0
+    assert oracle["replies_changed_by_check"]["mean"] is None  # it reports no corrections of its own
     assert oracle["violating_recommendations"]["mean"] == 0
     assert oracle["turns_to_success"]["mean"] <= 2
     # reading products from the text only (as for an endpoint that returns no ids) finds the same products
@@ -303,6 +304,7 @@ def test_run_outputs_resume_and_http_gives_same_results(tiny_assistant, tiny_cat
     a, b = read_results(out / "results.jsonl"), read_results(tmp_path / "b" / "results.jsonl")
     assert _strip_timing(a) == _strip_timing(b)
     assert all(t["from_endpoint"] for r in b for t in r["turns"])
+    assert m1["overall"]["replies_changed_by_check"]["n"] == 8  # our assistant reports what its check changed
     assert {k: v for k, v in m3["overall"].items() if k != "latency_s"} == {
         k: v for k, v in m1["overall"].items() if k != "latency_s"
     }
