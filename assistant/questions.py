@@ -39,9 +39,11 @@ _ORDINALS = {
     "fifth": 4,
     "5th": 4,
 }
-_ORDINAL = re.compile(r"\b(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\b(?:\s+\w+)?", re.I)
+_ORDINAL = re.compile(  # "the second one", "the last pair" (not "last night", "first time")
+    r"\bthe\s+(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\b(?:\s+\w+)?", re.I
+)
 _PRONOUN = re.compile(r"\b(it|its|it's|they|them|their|this|that|these|those|this one|that one|both)\b", re.I)
-_REFERS = re.compile(r"\b(it|they|them|this one|that one|these|those)\b", re.I)
+_REFERS = re.compile(r"\b(this one|that one|these ones|those ones|this pair|that pair)\b", re.I)
 _YES_NO = re.compile(r"^\W*(?:\w+[,!.]?\s+){0,3}?(does|do|is|are|can|could|will|has|have|was|were)\b", re.I)
 _COMPARE = re.compile(r"\b(compare|comparison|difference|differ|vs\.?|versus)\b", re.I)
 _COMPARE_Q = re.compile(  # only in a question: "show me something cheaper" asks for other products
@@ -70,7 +72,9 @@ _SHOPPING = re.compile(
     r"options?|show|find|price|prices|cost|cheap|cheaper|expensive|budget|under|size|color|colour|gift|"
     r"compare|order|ship|shipping|deliver|delivery|return|stock|available|product|products|catalog|store|"
     r"brand|model|quality|review|reviews|warranty|discount|sale|deal|item|items|one|ones|pair|"
-    r"hi|hello|hey|thanks|thank|bye|take|prefer)\b",
+    r"hi|hello|hey|thanks|thank|bye|take|prefer|popular|trending|best|new|season|idea|ideas|sell|selling|carry|"
+    r"what about|how about|"
+    r"present|birthday|christmas|anniversary|mom|mum|dad|wife|husband|girlfriend|boyfriend|friend|kids?)\b",
     re.I,
 )
 _WH = re.compile(r"^\W*(?:\w+\s+){0,3}?(what|who|where|when|why|how|tell me|can you|could you|do you know)\b", re.I)
@@ -215,7 +219,7 @@ def _off_topic(question: str, vocabulary: Vocabulary | None, category: str | Non
     if _SHOPPING.search(question) or parse_budget(question):
         return False
     if vocabulary is not None:
-        if any(score > 0 for score in vocabulary.category_scores(question).values()):
+        if any(score >= 0.1 for score in vocabulary.category_scores(question).values()):  # a weak title word: no
             return False
         low = question.lower()
         for cv in vocabulary.get(category):

@@ -89,6 +89,14 @@ def _singular(word: str) -> str:
     return word
 
 
+def _one_edit(a: str, b: str) -> bool:
+    """Same-length words one wrong letter or one swap of neighbours apart."""
+    diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    if len(diff) == 1:
+        return True
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+
+
 def category_synonyms(category: str, categories: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Words for a category read from its name alone: "running_shoes" -> running shoes, running shoe, shoes,
     shoe (the last word only when no other category name ends with it)."""
@@ -356,8 +364,8 @@ class Vocabulary:
                 v = w[:i] + w[i + 1 :]
                 if v in self.words:
                     found.add(v)  # a doubled / inserted letter: "traiil" -> "trail"
-                elif v in self.spelling and len(self.spelling[v]) == len(w):
-                    found.add(self.spelling[v])  # a swapped or wrong letter: "frehs" -> "fresh"
+                elif v in self.spelling and len(self.spelling[v]) == len(w) and _one_edit(w, self.spelling[v]):
+                    found.add(self.spelling[v])  # a swapped or wrong letter: "frehs" -> "fresh" (not "game" -> "acme")
             return found.pop() if len(found) == 1 else w
 
         return re.sub(r"[a-z]{4,}", fix, text)

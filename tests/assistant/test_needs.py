@@ -85,6 +85,8 @@ def test_boolean_attribute_and_category_switch(vocab):
 def test_typos_are_corrected_against_the_catalog_words(vocab):
     assert vocab.correct("a rain jackett from peek, not leathr") == "a rain jacket from peak, not leather"
     assert vocab.correct("something cheaper than that") == "something cheaper than that"  # known words stay
+    assert vocab.correct("who won the game?") == "who won the game?"  # two letters from "acme": not a typo of it
+    assert vocab.correct("a merino sewater") == "a merino sweater"  # one swap of neighbours
     n = update_needs(ShopperNeeds(category="shoes"), "brwon boots, no Strde", vocab)
     assert n.attributes == {"color": "brown"} and n.exclude_brands == ["Stride"]
 
