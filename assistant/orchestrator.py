@@ -394,7 +394,7 @@ class Assistant:
             yield text
             yield Reply(text=text, products=[], category=category, needs=needs, notes=notes)
             return
-        names = self._attribute_names(category)
+        names = attribute_names(self.catalog, category)  # read once per catalog and category
         adapter = category if category in self.adapters else None
         prompt = build_messages(history, products, category)
         shown = [p.id for p in products]
@@ -486,13 +486,6 @@ class Assistant:
             corrections=corrections,
             usage=self._usage(prompt, generated),
         )
-
-    def _attribute_names(self, category: str | None) -> list[str]:
-        """The category's attribute names (cached per category)."""
-        cache = self.__dict__.setdefault("_names", {})
-        if category not in cache:
-            cache[category] = attribute_names(self.catalog, category)
-        return cache[category]
 
     def _usage(self, prompt: list[dict[str, str]], generated: str) -> dict[str, int]:
         tokenizer = getattr(self.engine, "tokenizer", None)

@@ -1,8 +1,8 @@
 """What the shopper's last message asks, and the catalog's own answer to it.
 
     ask = read_question(history, catalog, check, category, vocabulary, needs)
-    ask.kind          # "attribute", "compare", "closing", "off_topic" or "other"
-    ask.products      # the products it is about: named in it, or "the first one" / "it" from the last reply
+    ask.kind          # "attribute", "compare", "closing", "off_topic", "unresolved" or "other"
+    ask.products      # the products it is about: named in it, or "the second one" / "it" from the replies
     catalog_answer(ask, catalog)          # "The Kestrel Coast Jacket's color is navy."
     answers(text, ids, ask, catalog)      # does a generated reply state what was asked?
     drop_reasked(text, needs, ...)        # remove questions for needs the shopper already stated
@@ -18,6 +18,7 @@ is Paris."). Each replacement is reported as a correction, so how often the mode
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,12 +90,13 @@ class Ask:
 
     Attributes:
         kind: "attribute" (a fact about products), "compare" (two products side by side), "closing" (thanks,
-            bye), "off_topic" (nothing about shopping), "unresolved" (asks about "the first one" or "it" before
-            any product was shown) or "other" (needs, requests; the model answers freely).
+            bye), "off_topic" (nothing about shopping), "unresolved" (asks about "the first one" or "this one"
+            before any product was shown) or "other" (needs, requests; the model answers freely).
         products: ids of the products it is about, in the order referred to.
         attribute: the attribute asked ("price" for a price question), for kind "attribute".
         values: attribute -> value the question names ("available in black?" -> {"color": "black"}).
         yes_no: a yes/no question ("is it ...?", "does it ...?").
+        wording: the question itself, for a comparison ("which has the longer battery life?").
     """
 
     kind: str = "other"
@@ -115,10 +117,32 @@ def _mentions(text: str, phrase: str) -> bool:
     return bool(re.search(rf"(?<![\w-]){words}(?:e?s)?(?![\w-])", text.lower()))
 
 
+_FACTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # catalog -> category -> (names, values)
+
+
+def _category_facts(catalog: Any, category: str | None) -> tuple[list[str], dict[str, list[str]]]:
+    """A category's attribute names (longest first) and each attribute's values (longest first), read from
+    the catalog once per catalog and category (a turn must not scan a million-product catalog)."""
+    try:
+        per_catalog = _FACTS.setdefault(catalog, {})
+    except TypeError:  # not weak-referenceable: computed each time
+        per_catalog = {}
+    if category not in per_catalog:
+        values: dict[str, set[str]] = {}
+        for p in catalog:
+            if category is None or p.category == category:
+                for k, v in p.attributes.items():
+                    values.setdefault(k, set()).update(
+                        str(x) for x in (v if isinstance(v, list) else [v]) if not isinstance(x, bool)
+                    )
+        names = sorted(values, key=lambda n: (-len(n), n))
+        per_catalog[category] = (names, {k: sorted(v, key=len, reverse=True) for k, v in values.items()})
+    return per_catalog[category]
+
+
 def attribute_names(catalog: Any, category: str | None) -> list[str]:
     """The attribute names of a category's products, longest first (so "battery life" wins over "life")."""
-    names = {k for p in catalog if category is None or p.category == category for k in p.attributes}
-    return sorted(names, key=lambda n: (-len(n), n))
+    return list(_category_facts(catalog, category)[0])
 
 
 def asked_values(question: str, product: Any, catalog: Any) -> dict[str, str]:
@@ -126,13 +150,9 @@ def asked_values(question: str, product: Any, catalog: Any) -> dict[str, str]:
     available in black?" -> {"color": "black"}). Values of one or two characters ("M", "XL") count only
     as written, in capitals, so the "s" of "it's" is not size S."""
     asked: dict[str, str] = {}
+    known = _category_facts(catalog, product.category)[1]
     for name in getattr(product, "attributes", None) or {}:
-        values = set()
-        for p in catalog:
-            if p.category == product.category and name in p.attributes:
-                v = p.attributes[name]
-                values.update(str(x) for x in (v if isinstance(v, list) else [v]) if not isinstance(x, bool))
-        for value in sorted(values, key=len, reverse=True):
+        for value in known.get(name, []):
             short = len(value) <= 2
             pattern = r"(?<![\w'-])" + re.escape(value if short else value.lower()) + r"(?![\w'-])"
             if re.search(pattern, question if short else question.lower()):
