@@ -147,7 +147,7 @@ def relaxations(filters: Filters) -> Iterator[tuple[Filters, str]]:
 @dataclass
 class Plan:
     """What a turn knows before generating: the normalised dialogue, its category, the shopper's needs,
-        the retrieved products, notes for the shopper (relaxed filters), the filters that found the products and
+    the retrieved products, notes for the shopper (relaxed filters), the filters that found the products and
     what the last message asks (`assistant.questions.Ask`; the products it refers to lead the candidates)."""
 
     history: list[dict[str, str]]
