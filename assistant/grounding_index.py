@@ -13,7 +13,9 @@ from collections import defaultdict
 from retrieval.catalog import Product
 from retrieval.encoder import bundled_encoder_path
 
-_TOKEN = re.compile(r"\d+(?:\.\d+)?(?![^\W_])|[^\W_]+")  # "7a", "5g", "16gb" stay one token
+# "7a", "5g", "16gb" stay one token; so do "t-shirt", "v-neck", "e-reader" (a lone letter is dropped, and
+# "Kestrel Atlas T-Shirt" would read as the "Kestrel Atlas Shirt"), but not model names such as "X-T4"
+_TOKEN = re.compile(r"(?<![^\W_])[^\W\d_]-[^\W\d_]{3,}(?![^\W_])|\d+(?:\.\d+)?(?![^\W_])|[^\W_]+")
 _STOP = frozenset(
     "a an the and or of for with in on to by at from is are it its this that these those your you my our "
     "as be can will was were has have had very so but not no".split()

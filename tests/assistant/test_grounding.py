@@ -218,3 +218,16 @@ def test_names_do_not_run_over_line_breaks(brandless):
     repair, which works per line."""
     r = Grounder(brandless).check("Try these:\n1. Nike Adrena\n2. Adrena\n3. Nike", "phones")
     assert r.unknown == []
+
+
+def test_a_t_shirt_is_not_the_shirt_of_the_same_name():
+    """A lone letter is dropped from names, so "T-Shirt" is kept whole: the Atlas T-Shirt is not the Atlas Shirt."""
+    cat = Catalog(
+        [
+            Product("t", "Kestrel Atlas T-Shirt", "apparel", price=20.0, attributes={"occasion": "workout"}),
+            Product("s", "Kestrel Atlas Shirt", "apparel", price=40.0, attributes={"occasion": "casual"}),
+        ]
+    )
+    r = check_reply("The Kestrel Atlas T-Shirt has occasion casual.", cat, category="apparel")
+    assert r.products == ["t"] and [m.stated for m in r.wrong] == ["casual"]
+    assert check_reply("The Kestrel Atlas Shirt is $40.", cat, category="apparel").products == ["s"]
