@@ -195,6 +195,7 @@ def read_question(
     earlier = reply_products(history, check, catalog, category)
     last = earlier[0] if earlier else []
     products = list(named)
+    pointed = False  # products only from a pronoun ("if that's possible" points at nothing for sure)
     if not products and last:
         for word in [m.group(1).lower() for m in _ORDINAL.finditer(question)]:
             # "the second one": the latest reply that listed at least two products
@@ -204,6 +205,7 @@ def read_question(
                 products.append(listed[i])
         if not products and _PRONOUN.search(question):
             products = last[:2] if re.search(r"\b(both|these|those|them)\b", low) and len(last) > 1 else last[:1]
+            pointed = True
     yes_no = bool(_YES_NO.search(question)) and not _WH_START.search(question) and " or " not in low
     seen = list(dict.fromkeys(pid for ids in earlier for pid in ids))  # latest reply first
     compare_pool = products if len(products) >= 2 else (products + [p for p in seen if p not in products])[:2]
@@ -226,7 +228,7 @@ def read_question(
             return Ask("attribute", products, "color", {}, yes_no)
     if not products and not earlier and "?" in question and (_ORDINAL.search(question) or _REFERS.search(question)):
         return Ask("unresolved", yes_no=yes_no)  # "the first one?" before any product was shown
-    if not products and _off_topic(question, vocabulary, category, needs):
+    if (not products or pointed) and _off_topic(question, vocabulary, category, needs):
         return Ask("off_topic")
     return Ask("other", products, yes_no=yes_no)
 

@@ -69,6 +69,8 @@ def test_comparison_closing_and_off_topic_are_told_apart(read):
     assert read("What's the capital of France?").kind == "off_topic"
     assert read("a jacket please", SHOWN, "can you tell me a joke?").kind == "off_topic"
     assert read("a jacket please", SHOWN, "who won the game last night?").kind == "off_topic"
+    weather = "by the way, what's the weather going to be like tomorrow? if that's possible"
+    assert read("a jacket please", SHOWN, weather).kind == "off_topic"  # "that" points at no product here
     # shopping in any words is never off-topic
     for msg in (
         "do you have anything in wool?",
