@@ -282,6 +282,10 @@ def parse_budget(text: str) -> tuple[float | None, float | None] | None:
 
 _QUESTION = re.compile(r"\?|\b(?:right|confirm|vs\.?|versus|compare|difference|differ|which is better|tell me more)\b")
 _PICK = re.compile(r"\b(?:i'll take|i will take|it is|go with|going with|sold|i'll order|i'll get|i will get)\b")
+_RELEASE = re.compile(
+    r"\bany [\w-]+(?: [\w-]+)? (?:is|are|would be|will do)(?: \w+)? (?:fine|ok|okay|good)\b|"
+    r"\b(?:doesn't|does not|don't|do not) (?:matter|mind)\b|\bno preference\b"
+)
 _NAME_ONLY = re.compile(r"\b(?:preference|any|matter|matters|mind)\b")  # "no preference on noise cancelling"
 _NOT_A_VALUE = re.compile(r"\s+(?:budget|price)\b")  # "no fixed budget" names no attribute value
 
@@ -405,6 +409,8 @@ def update_needs(
         if _PICK.search(text) or (refs and _QUESTION.search(text)):
             continue
         for clause in _clauses(text):
+            if _RELEASE.search(clause):  # "any volume is fine": releases a need, wants no value ("fine" hair)
+                continue
             spans: list[tuple[int, int]] = []
             found = [
                 m
@@ -450,11 +456,19 @@ def update_needs(
             _set_want(new, attr, value, same_message=attr in wanted_here)
             wanted_here.add(attr)
         low = user_text.lower()
-        for name in {a for a, _ in cv.values.values()} | set(cv.flags.values()):
+        names = {a for a, _ in cv.values.values()} | set(cv.flags.values())
+        for name in sorted(names, key=lambda n: -len(n)):  # "skin type doesn't matter" releases skin type, not type
             spoken = re.escape(normalize_phrase(name.replace("_", " ")))
-            if re.search(rf"\bany {spoken}\b|\b{spoken} (?:doesn't|does not|don't) matter", low):
+            said = re.search(
+                rf"\bany {spoken}\b|(?<![\w-] )\b{spoken} (?:doesn't|does not|don't) matter|"
+                rf"\bno preference (?:on|for|about) (?:the )?{spoken}\b|"
+                rf"\b(?:don't|do not) mind (?:the|which|what) {spoken}\b",
+                low,
+            )
+            if said:
                 new.attributes.pop(name, None)
                 new.exclude_attributes.pop(name, None)
+                low = low[: said.start()] + " " * (said.end() - said.start()) + low[said.end() :]
         if re.search(r"\bany brand\b|\bbrand (?:doesn't|does not) matter", low):
             new.brands = []
     return new

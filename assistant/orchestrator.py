@@ -505,6 +505,8 @@ class Assistant:
         if promise:
             after = f" {promise.group(1).strip()}" if promise.group(1) else ""
             return f"{text[: promise.start()]}: the {name}.{after}", [top.id]
+        if text and all(q.strip().endswith("?") for q in re.findall(r"[^.!?]+[.!?]*", text)):
+            return f"From the catalog, I'd suggest the {name}. {text}", [top.id]  # "Want to know more about it?"
         return f"{text} From the catalog, I'd suggest the {name}.".strip(), [top.id]
 
     def reply(

@@ -164,3 +164,21 @@ def test_a_value_synonym_that_is_the_attribute_name_yields_to_a_spoken_value():
     assert said("headphones, noise cancelling: none") == ({"noise cancelling": "none"}, {})
     assert said("no preference on noise cancelling") == ({}, {})
     assert said("headphones without noise cancelling") == ({}, {"noise cancelling": "active"})
+
+
+def test_releasing_a_need_names_only_that_need(tiny_catalog):
+    """ "skin type doesn't matter" releases skin type, not type; "any volume is fine" wants no "fine" hair."""
+    from retrieval.catalog import Catalog, Product
+
+    products = [
+        Product("m", "Dew Moisturizer", "beauty", price=20.0, attributes={"type": "moisturizer", "skin type": "dry"}),
+        Product("n", "Oil Moisturizer", "beauty", price=25.0, attributes={"type": "moisturizer", "skin type": "oily"}),
+        Product("s", "Fine Shampoo", "beauty", price=9.0, attributes={"type": "shampoo", "hair type": "fine"}),
+        Product("v", "Big Shampoo", "beauty", price=9.0, attributes={"type": "shampoo", "volume": "400 ml"}),
+    ]
+    v = Vocabulary.from_catalog(Catalog(products))
+    first = {"role": "user", "content": "a moisturizer for dry skin, 400 ml"}
+    n = needs_from_dialogue([first, {"role": "user", "content": "any volume is fine, skin type doesn't matter"}], v)
+    assert n.attributes == {"type": "moisturizer"}
+    n = needs_from_dialogue([first, {"role": "user", "content": "no preference on volume"}], v)
+    assert n.attributes == {"type": "moisturizer", "skin type": "dry"}

@@ -175,6 +175,9 @@ def test_a_promised_product_goes_after_the_colon():
     boots = Product("b", "Peakline Ridge Boots", "shoes", price=120.99)
     text, ids = Assistant._suggest("I'd recommend this one:  Any questions about it?", boots)
     assert text == "I'd recommend this one: the Peakline Ridge Boots ($120.99). Any questions about it?"
+    assert Assistant._suggest("Want to know more about it?", boots)[0] == (
+        "From the catalog, I'd suggest the Peakline Ridge Boots ($120.99). Want to know more about it?"
+    )
     assert Assistant._suggest("Yes!", boots)[0] == "From the catalog, I'd suggest the Peakline Ridge Boots ($120.99)."
     assert Assistant._suggest("Here it is:", boots)[0] == "Here it is: the Peakline Ridge Boots ($120.99)."
     assert (
