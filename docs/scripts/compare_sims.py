@@ -36,6 +36,33 @@ def cell(runs: list[Path], key: str, fmt: str) -> str:
     return f"{fmt.format(st.mean(vals))} ± {fmt.format(sd)} (n={n})"
 
 
+def own_answers(runs: list[Path]) -> str:
+    """Attribute answers and comparisons the model got right itself: correct and not replaced by the catalog's
+    answer (mean over seeds of the per-seed share of such turns)."""
+    rows = {"attribute answers": [], "comparisons": []}
+    for r in runs:
+        counts = {"attribute answers": [0, 0], "comparisons": [0, 0]}
+        for line in (r / "results.jsonl").read_text().splitlines():
+            rec = json.loads(line)
+            for t in rec["turns"]:
+                said = rec["messages"][2 * t["turn"] - 1]
+                replaced = any(c.startswith("answered from the catalog") for c in said.get("corrections", []))
+                if "attribute_answer" in t:
+                    counts["attribute answers"][0] += t["attribute_answer"] == "correct" and not replaced
+                    counts["attribute answers"][1] += 1
+                if "comparison" in t:
+                    counts["comparisons"][0] += bool(t["comparison"]) and not replaced
+                    counts["comparisons"][1] += 1
+        for k, (good, n) in counts.items():
+            if n:
+                rows[k].append(good / n)
+    return "; ".join(
+        f"{k} right without the catalog's answer {st.mean(v):.3f} ± {st.stdev(v) if len(v) > 1 else 0:.3f}"
+        for k, v in rows.items()
+        if v
+    )
+
+
 def corrections(runs: list[Path]) -> Counter:
     kinds: Counter = Counter()
     for r in runs:
@@ -58,6 +85,8 @@ def corrections(runs: list[Path]) -> Counter:
                         if "no such product" in c
                         else "suggested before any product was shown"
                         if c.startswith("the shopper asked about a product")
+                        else "product outside the stated needs removed"
+                        if c.endswith("it does not match your request")
                         else "wrong fact replaced"
                         if ", not " in c
                         else "other"
@@ -79,6 +108,7 @@ def main() -> None:
         replies = k.pop("replies", 0)
         parts = ", ".join(f"{name} {n} ({100 * n / max(replies, 1):.1f}%)" for name, n in k.most_common())
         print(f"\n{label}: {replies} replies; checks that changed a reply: {parts or 'none recorded'}")
+        print(f"{label}: {own_answers(runs)}")
 
 
 if __name__ == "__main__":
