@@ -290,10 +290,13 @@ _NAME_ONLY = re.compile(r"\b(?:preference|any|matter|matters|mind)\b")  # "no pr
 _NOT_A_VALUE = re.compile(r"\s+(?:budget|price)\b")  # "no fixed budget" names no attribute value
 
 
+_CLAUSE_CUT = re.compile(  # a "." or "," between digits is part of a number ("Bluetooth 5.0", "12.9 in", "1,200")
+    r"(?:(?<!\d)[.,]|[.,](?!\d)|[;!?\n])+|\s[-–—]\s|(?<!anything )(?<!all )\bbut\b(?! not)"
+)
+
+
 def _clauses(text: str) -> list[str]:
-    return [
-        c for c in re.split(r"[.;!?,\n]+|\s[-–—]\s|(?<!anything )(?<!all )\bbut\b(?! not)", text.lower()) if c.strip()
-    ]
+    return [c for c in _CLAUSE_CUT.split(text.lower()) if c.strip()]
 
 
 def _negated(clause: str, start: int, matched_spans: list[tuple[int, int]]) -> bool:

@@ -182,3 +182,21 @@ def test_releasing_a_need_names_only_that_need(tiny_catalog):
     assert n.attributes == {"type": "moisturizer"}
     n = needs_from_dialogue([first, {"role": "user", "content": "no preference on volume"}], v)
     assert n.attributes == {"type": "moisturizer", "skin type": "dry"}
+
+
+def test_a_value_with_a_decimal_point_is_read_whole():
+    """ "Bluetooth 5.0" was cut at its "." into "bluetooth 5" and "0", and read as connectivity: Bluetooth."""
+    from retrieval.catalog import Catalog, Product
+
+    values = [("connectivity", "Bluetooth"), ("connectivity", "Bluetooth 5.0"), ("screen size", "12.9 in")]
+    cat = Catalog(
+        [
+            Product(f"e{i}", f"Zentro E{i} Tablet", "electronics", price=99.0, attributes={k: v})
+            for i, (k, v) in enumerate(values)
+        ]
+    )
+    v = Vocabulary.from_catalog(cat)
+    n = needs_from_dialogue(
+        [{"role": "user", "content": "a tablet, it has to be Bluetooth 5.0. And 12.9 in, thanks"}], v
+    )
+    assert n.attributes == {"connectivity": "Bluetooth 5.0", "screen size": "12.9 in"}
