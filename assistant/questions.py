@@ -81,7 +81,7 @@ _SHOPPING = re.compile(
 _WH = re.compile(r"^\W*(?:\w+\s+){0,3}?(what|who|where|when|why|how|tell me|can you|could you|do you know)\b", re.I)
 _NEGATIVE_VALUES = {"none", "no", "false", "n/a", "not applicable", "without"}
 NOTHING_SHOWN = "I haven't suggested a product yet."
-OFF_TOPIC_REPLY = "Sorry, I can only help with shopping in our catalog. {back}What are you looking for{for_what}?"
+DECLINE = "Sorry, I can only help with shopping in our catalog."
 
 
 @dataclass
@@ -228,12 +228,12 @@ def read_question(
             return Ask("attribute", products, "color", {}, yes_no)
     if not products and not earlier and "?" in question and (_ORDINAL.search(question) or _REFERS.search(question)):
         return Ask("unresolved", yes_no=yes_no)  # "the first one?" before any product was shown
-    if (not products or pointed) and _off_topic(question, vocabulary, category, needs):
+    if (not products or pointed) and _off_topic(question, vocabulary, category):
         return Ask("off_topic")
     return Ask("other", products, yes_no=yes_no)
 
 
-def _off_topic(question: str, vocabulary: Vocabulary | None, category: str | None, needs: ShopperNeeds | None) -> bool:
+def _off_topic(question: str, vocabulary: Vocabulary | None, category: str | None) -> bool:
     """A question with no shopping in it: no shop word, no category word, no attribute value or brand of
     the catalog, no budget. Short messages and statements are never off-topic."""
     if len(question.split()) < 3 or not ("?" in question or _WH.search(question)):
@@ -254,10 +254,8 @@ def off_topic_reply(needs: ShopperNeeds | None, category: str | None) -> str:
     """The redirect for an off-topic message, pointing back to the shopper's search when there is one."""
     what = (category or "").replace("_", " ")
     if needs is not None and (needs.attributes or needs.max_price is not None or needs.min_price is not None):
-        return OFF_TOPIC_REPLY.format(back=f"Shall we get back to your {what} search? ", for_what="").replace(
-            "What are you looking for?", "What else matters to you?"
-        )
-    return OFF_TOPIC_REPLY.format(back="", for_what=f" in {what}" if what else "")
+        return f"{DECLINE} Shall we get back to your {what} search? What else matters to you?"
+    return f"{DECLINE} What are you looking for{f' in {what}' if what else ''}?"
 
 
 _PLURAL_END = re.compile(r"(?<!s)s$|\b(jeans|pants|trousers|leggings|shorts)$", re.I)
