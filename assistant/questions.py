@@ -255,7 +255,7 @@ def off_topic_reply(needs: ShopperNeeds | None, category: str | None) -> str:
     what = (category or "").replace("_", " ")
     if needs is not None and (needs.attributes or needs.max_price is not None or needs.min_price is not None):
         return f"{DECLINE} Shall we get back to your {what} search? What else matters to you?"
-    return f"{DECLINE} What are you looking for{f' in {what}' if what else ''}?"
+    return f"{DECLINE} What are you looking for?"  # no category: the message named none
 
 
 _PLURAL_END = re.compile(r"(?<!s)s$|\b(jeans|pants|trousers|leggings|shorts)$", re.I)
