@@ -400,7 +400,7 @@ class Assistant:
         shown = [p.id for p in products]
         # Real products the model named from memory that break the shopper's hard needs are not recommended,
         # unless the shopper named them in this message ("what about the X?").
-        asked = set(self.check_reply(history[-1]["content"], self.catalog, category=category).products)
+        asked = set(ask.named)
         question = history[-1]["content"]
 
         def checked(raw: str, final: bool = False) -> tuple[str, list[str], list[str], Any]:

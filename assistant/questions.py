@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +98,7 @@ class Ask:
         values: attribute -> value the question names ("available in black?" -> {"color": "black"}).
         yes_no: a yes/no question ("is it ...?", "does it ...?").
         wording: the question itself, for a comparison ("which has the longer battery life?").
+        named: ids of the catalog products the message names itself (whatever its kind).
     """
 
     kind: str = "other"
@@ -105,6 +107,7 @@ class Ask:
     values: dict[str, str] = field(default_factory=dict)
     yes_no: bool = False
     wording: str = ""
+    named: list[str] = field(default_factory=list)
 
 
 def label(name: str) -> str:
@@ -161,13 +164,39 @@ def asked_values(question: str, product: Any, catalog: Any) -> dict[str, str]:
     return asked
 
 
-def reply_products(history: Sequence[dict[str, str]], check: Callable[..., Any], catalog: Any, category: str | None):
+_NAMED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # catalog -> {(check, category, text): ids}
+_NAMED_KEPT = 4096
+
+
+def named_products(text: str, check: Callable[..., Any], catalog: Any, category: str | None) -> list[str]:
+    """Ids of the catalog products `text` names (by `check`), remembered per catalog: every turn reads the
+    dialogue's earlier replies again, and their text does not change."""
+    try:
+        seen = _NAMED.setdefault(catalog, OrderedDict())
+    except TypeError:  # not weak-referenceable: not remembered
+        seen = OrderedDict()
+    key = (check, category, text)
+    ids = seen.get(key)
+    if ids is None:  # threads may race here: both compute the same ids, and an eviction is harmless
+        ids = [pid for pid in check(text, catalog, category=category).products if pid in catalog]
+        seen[key] = ids
+        if len(seen) > _NAMED_KEPT:
+            try:
+                seen.popitem(last=False)
+            except KeyError:
+                pass
+    return list(ids)
+
+
+def reply_products(
+    history: Sequence[dict[str, str]], check: Callable[..., Any], catalog: Any, category: str | None
+) -> list[list[str]]:
     """Products named by the assistant's replies, latest reply first: `[[ids of the last reply], ...]`
     (replies naming none are skipped)."""
     out = []
     for m in reversed(history[:-1]):
         if m["role"] == "assistant":
-            ids = [pid for pid in check(m["content"], catalog, category=category).products if pid in catalog]
+            ids = named_products(m["content"], check, catalog, category)
             if ids:
                 out.append(ids)
     return out
@@ -189,9 +218,9 @@ def read_question(
     """
     question = history[-1]["content"]
     low = question.lower()
+    named = named_products(question, check, catalog, category)
     if _CLOSING.search(question) and "?" not in question and len(question.split()) <= 8:
-        return Ask("closing")
-    named = [pid for pid in check(question, catalog, category=category).products if pid in catalog]
+        return Ask("closing", named=named)
     earlier = reply_products(history, check, catalog, category)
     last = earlier[0] if earlier else []
     products = list(named)
@@ -213,24 +242,24 @@ def read_question(
     if comparing and len(compare_pool) == 2:
         first = catalog.get(compare_pool[0])
         about = next((n for n in attribute_names(catalog, first.category) if _mentions(low, label(n))), None)
-        return Ask("compare", compare_pool, about, yes_no=yes_no, wording=question)
+        return Ask("compare", compare_pool, about, yes_no=yes_no, wording=question, named=named)
     if products and "?" in question:
         product = catalog.get(products[0])
         values = asked_values(question, product, catalog)
         for name in attribute_names(catalog, product.category):
             if _mentions(low, label(name)):
-                return Ask("attribute", products, name, values, yes_no)
+                return Ask("attribute", products, name, values, yes_no, named=named)
         if values:
-            return Ask("attribute", products, next(iter(values)), values, yes_no)
+            return Ask("attribute", products, next(iter(values)), values, yes_no, named=named)
         if _PRICE_WORDS.search(question) and not parse_budget(question):
-            return Ask("attribute", products, "price", {}, yes_no)
+            return Ask("attribute", products, "price", {}, yes_no, named=named)
         if re.search(r"\bcolou?r\b", low) and "color" not in product.attributes:
-            return Ask("attribute", products, "color", {}, yes_no)
+            return Ask("attribute", products, "color", {}, yes_no, named=named)
     if not products and not earlier and "?" in question and (_ORDINAL.search(question) or _REFERS.search(question)):
-        return Ask("unresolved", yes_no=yes_no)  # "the first one?" before any product was shown
+        return Ask("unresolved", yes_no=yes_no, named=named)  # "the first one?" before any product was shown
     if (not products or pointed) and _off_topic(question, vocabulary, category):
-        return Ask("off_topic")
-    return Ask("other", products, yes_no=yes_no)
+        return Ask("off_topic", named=named)
+    return Ask("other", products, yes_no=yes_no, named=named)
 
 
 def _off_topic(question: str, vocabulary: Vocabulary | None, category: str | None) -> bool:
