@@ -286,7 +286,6 @@ _RELEASE = re.compile(
     r"\bany [\w-]+(?: [\w-]+)? (?:is|are|would be|will do)(?: \w+)? (?:fine|ok|okay|good)\b|"
     r"\b(?:doesn't|does not|don't|do not) (?:matter|mind)\b|\bno preference\b"
 )
-_NAME_ONLY = re.compile(r"\b(?:preference|any|matter|matters|mind)\b")  # "no preference on noise cancelling"
 _NOT_A_VALUE = re.compile(r"\s+(?:budget|price)\b")  # "no fixed budget" names no attribute value
 
 
@@ -423,14 +422,8 @@ def update_needs(
             for m in found:
                 key = m.group(1)
                 attr, value = cv.values[key] if key in cv.values else (cv.flags[key], True)
-                if (
-                    key in cv.values
-                    and key == normalize_phrase(attr.replace("_", " "))
-                    and (
-                        _NAME_ONLY.search(clause)
-                        or any(o is not m and cv.values.get(o.group(1), ("",))[0] == attr for o in found)
-                    )
-                ):
+                named_only = key in cv.values and key == normalize_phrase(attr.replace("_", " "))
+                if named_only and any(o is not m and cv.values.get(o.group(1), ("",))[0] == attr for o in found):
                     continue  # a value synonym that is the attribute's own name: "noise cancelling: none" names it
                 if _negated(clause, m.start(), spans):
                     _set_exclude(new, attr, value)
