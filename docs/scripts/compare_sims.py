@@ -63,35 +63,28 @@ def own_answers(runs: list[Path]) -> str:
     )
 
 
+# what a correction says -> its kind; the first matching row wins (the order matters: a polarity fix also has ", not")
+KINDS = [
+    ("answered from the catalog", lambda c: c.startswith("answered from the catalog")),
+    ("dropped a re-asked question", lambda c: c.startswith("dropped a question")),
+    ("removed a wrong price comparison", lambda c: "wrong price comparison" in c),
+    ("yes/no made to agree", lambda c: "answered yes" in c or "answered no" in c),
+    ("invented product removed", lambda c: "no such product" in c),
+    ("suggested before any product was shown", lambda c: c.startswith("the shopper asked about a product")),
+    ("product outside the stated needs removed", lambda c: c.endswith("it does not match your request")),
+    ("wrong fact replaced", lambda c: ", not " in c),
+]
+
+
 def corrections(runs: list[Path]) -> Counter:
     kinds: Counter = Counter()
     for r in runs:
         for line in (r / "results.jsonl").read_text().splitlines():
             for m in json.loads(line)["messages"]:
-                if m["role"] != "assistant":
-                    continue
-                kinds["replies"] += 1
-                for c in m.get("corrections", []):
-                    kind = (
-                        "answered from the catalog"
-                        if c.startswith("answered from the catalog")
-                        else "dropped a re-asked question"
-                        if c.startswith("dropped a question")
-                        else "removed a wrong price comparison"
-                        if "wrong price comparison" in c
-                        else "yes/no made to agree"
-                        if "answered yes" in c or "answered no" in c
-                        else "invented product removed"
-                        if "no such product" in c
-                        else "suggested before any product was shown"
-                        if c.startswith("the shopper asked about a product")
-                        else "product outside the stated needs removed"
-                        if c.endswith("it does not match your request")
-                        else "wrong fact replaced"
-                        if ", not " in c
-                        else "other"
-                    )
-                    kinds[kind] += 1
+                if m["role"] == "assistant":
+                    kinds["replies"] += 1
+                    for c in m.get("corrections", []):
+                        kinds[next((k for k, said in KINDS if said(c)), "other")] += 1
     return kinds
 
 
