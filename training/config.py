@@ -11,6 +11,7 @@ Unknown keys are errors that name the key and list the valid ones; there is no r
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import types
 import typing
@@ -130,3 +131,11 @@ def save_config(cfg: Any, path: str | Path) -> None:
     """Write the resolved config as YAML (atomically), so the run can be reproduced from its output folder."""
 
     atomic_write_text(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+
+
+def recipe_parser(prog: str, doc: str | None, example_config: str, example_overrides: str) -> argparse.ArgumentParser:
+    """The command line every training recipe takes: `CONFIG.yaml [key=value ...]` (add a recipe's own flags)."""
+    p = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("config", help=f"YAML config, e.g. {example_config}")
+    p.add_argument("overrides", nargs="*", help=f"dotted key=value overrides, e.g. {example_overrides}")
+    return p

@@ -25,7 +25,7 @@ from pathlib import Path
 from assistant.model import load_base, pick_device
 from retrieval.fileio import DataError
 from training.checkpoint import load_checkpoint, save_adapter, save_checkpoint
-from training.config import ConfigError, load_config
+from training.config import ConfigError, load_config, recipe_parser
 from training.examples import ForeverDataIterator, assistant_token_loss, build_examples, load_split
 from training.sft import LoraSettings, add_lora
 
@@ -154,13 +154,7 @@ def main(cfg: MetaConfig) -> Path:
 
 def cli(argv: list[str] | None = None) -> int:
     """`shopguide train meta CONFIG.yaml [key=value ...]`."""
-    import argparse
-
-    ap = argparse.ArgumentParser(
-        prog="shopguide train meta", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("config", help="YAML config, e.g. training/configs/meta.yaml")
-    ap.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. outer_steps=60 lora.r=8")
+    ap = recipe_parser("shopguide train meta", __doc__, "training/configs/meta.yaml", "outer_steps=60 lora.r=8")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

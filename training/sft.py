@@ -28,7 +28,7 @@ from typing import Any
 from assistant.model import find_lora_targets, load_base, pick_device, pick_dtype
 from retrieval.fileio import DataError, atomic_write_text
 from training.checkpoint import load_checkpoint, save_adapter, save_checkpoint
-from training.config import ConfigError, load_config
+from training.config import ConfigError, load_config, recipe_parser
 from training.examples import (
     ForeverDataIterator,
     assistant_token_loss,
@@ -351,13 +351,7 @@ def _log_lines(path: Path) -> list[str]:
 
 def cli(argv: list[str] | None = None) -> int:
     """`shopguide train sft CONFIG.yaml [key=value ...]`."""
-    import argparse
-
-    p = argparse.ArgumentParser(
-        prog="shopguide train sft", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("config", help="YAML config, e.g. training/configs/sft.yaml")
-    p.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. max_steps=300 lora.r=8")
+    p = recipe_parser("shopguide train sft", __doc__, "training/configs/sft.yaml", "max_steps=300 lora.r=8")
     p.add_argument("--overwrite", action="store_true", help="train again when OUT_DIR holds a finished run")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

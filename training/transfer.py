@@ -46,7 +46,7 @@ from retrieval.fileio import DataError, atomic_write_json, atomic_write_jsonl
 from training import meta
 from training.augment import augment_dialogues
 from training.checkpoint import load_checkpoint, save_adapter, save_checkpoint
-from training.config import ConfigError, load_config, save_config
+from training.config import ConfigError, load_config, recipe_parser, save_config
 from training.examples import (
     CategoryMixer,
     Example,
@@ -529,13 +529,9 @@ def generated_dialogues(
 
 def cli(argv: list[str] | None = None) -> int:
     """`shopguide train transfer CONFIG.yaml [key=value ...]`."""
-    import argparse
-
-    ap = argparse.ArgumentParser(
-        prog="shopguide train transfer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ap = recipe_parser(
+        "shopguide train transfer", __doc__, "training/configs/transfer.yaml", "method=meta shots=8 max_steps=50"
     )
-    ap.add_argument("config", help="YAML config (e.g. training/configs/transfer.yaml)")
-    ap.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. method=meta shots=8 max_steps=50")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
