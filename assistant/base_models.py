@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from retrieval.fileio import cache_root
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE = "smollm2-135m-instruct"
@@ -60,14 +62,6 @@ PACKAGED_BASES: dict[str, PackagedBase] = {
 
 class BaseNotInstalled(RuntimeError):
     """A short base name whose package (or the `gguf` reader) is not installed; the message says how to fix it."""
-
-
-def cache_root() -> Path:
-    """`$SHOPGUIDE_CACHE`, else `$XDG_CACHE_HOME/shopguide`, else `~/.cache/shopguide`."""
-    if os.environ.get("SHOPGUIDE_CACHE"):
-        return Path(os.environ["SHOPGUIDE_CACHE"])
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "shopguide"
 
 
 def gguf_path(spec: PackagedBase) -> Path:

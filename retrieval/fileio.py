@@ -266,3 +266,12 @@ def iter_parquet(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any] 
                 yield n, row
     except (pa.ArrowException, OSError) as e:
         yield n + 1, Problem(str(path), n + 1 if n else None, None, f"not a readable Parquet file: {e}")
+
+
+def cache_root() -> Path:
+    """Where converted models are cached (bases, CTranslate2 engines, ONNX encoders): `$SHOPGUIDE_CACHE`, else
+    `$XDG_CACHE_HOME/shopguide`, else `~/.cache/shopguide`."""
+    if os.environ.get("SHOPGUIDE_CACHE"):
+        return Path(os.environ["SHOPGUIDE_CACHE"])
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "shopguide"

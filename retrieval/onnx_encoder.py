@@ -28,19 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.fileio import cache_root
+
 log = logging.getLogger(__name__)
 
 EXPORT_VERSION = 1  # bump when the exported graph changes, so old caches are not reused
 _POOLING = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}
-
-
-def cache_root() -> Path:
-    """`$SHOPGUIDE_CACHE`, else `$XDG_CACHE_HOME/shopguide`, else `~/.cache/shopguide` (the rule of
-    `assistant.base_models.cache_root`, which retrieval cannot import)."""
-    if os.environ.get("SHOPGUIDE_CACHE"):
-        return Path(os.environ["SHOPGUIDE_CACHE"])
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "shopguide"
 
 
 def _stack(folder: Path) -> tuple[Path, str, int] | None:
