@@ -66,6 +66,9 @@ def _phrase_re(phrases: list[str]) -> re.Pattern | None:
     return re.compile(r"(?<![\w$])(" + "|".join(re.escape(p) for p in phrases) + r")(?![\w])")
 
 
+# attributes that say what kind of product it is ("type": jacket, smartwatch): their values route strongly
+KIND_ATTRIBUTES = ("type", "product type", "product_type", "kind")
+KIND_WEIGHT = 1.0
 MAX_CLOSED_SET = 40  # an attribute with more distinct values is free text, not a closed set
 
 
@@ -247,9 +250,11 @@ class CategoryVocabulary:
     _brand_re: re.Pattern | None = None
     _short_re: re.Pattern | None = None
     _ref_re: re.Pattern | None = None
+    _kind_re: re.Pattern | None = None
 
     def compile(self) -> None:
         self._value_re = _phrase_re(list(self.values) + list(self.flags))
+        self._kind_re = _phrase_re([nv for nv, (name, _) in self.values.items() if name in KIND_ATTRIBUTES])
         self._brand_re = _phrase_re(list(self.brands))
         if self.short:
             self._short_re = re.compile(
@@ -377,13 +382,16 @@ class Vocabulary:
         return list(self.categories.values())
 
     def category_scores(self, text: str) -> dict[str, float]:
-        """How strongly `text` points at each category (keyword weights of the words it contains)."""
+        """How strongly `text` points at each category: keyword weights of the words it contains, 0.5 per brand,
+        and `KIND_WEIGHT` when it names a kind of product the category sells (a value of its `type`)."""
         low = self.correct(text.lower()) if self.spelling else text.lower()
         words = set(re.findall(r"[a-z][a-z'-]+", low))
         scores: dict[str, float] = {}
         for cat, cv in self.categories.items():
             s = sum(w for k, w in cv.keywords.items() if (k in words if " " not in k else k in low))
             s += 0.5 * sum(1 for b in cv.brands if re.search(rf"(?<!\w){re.escape(b)}(?!\w)", low))
+            if cv._kind_re is not None and cv._kind_re.search(low):  # "a smartwatch for running": electronics
+                s += KIND_WEIGHT
             if s:
                 scores[cat] = s
         return scores

@@ -72,3 +72,22 @@ def test_assistant_messages_are_ignored(tiny_catalog):
 def test_without_vocabulary_category_names_only():
     assert route(_user("show me shoes"), CATS, None, default="apparel") == "shoes"
     assert route(_user("a jacket"), CATS, None, default="apparel") == "apparel"
+
+
+def test_a_kind_of_product_outweighs_a_title_word():
+    """ "a smartwatch for running": "running" is a shoes title word, but a smartwatch is a kind of product only
+    electronics sells (a value of its `type`)."""
+    from retrieval.catalog import Catalog, Product
+
+    shoes = [
+        Product(f"s{i}", f"Stride {n} Running Shoes", "shoes", attributes={"type": "running shoes"})
+        for i, n in enumerate(["Tempo", "Swift", "Arc"])
+    ]
+    watches = [
+        Product("w", "Auralis Max Smartwatch", "electronics", attributes={"type": "smartwatch"}),
+        Product("h", "Auralis Core Headphones", "electronics", attributes={"type": "headphones"}),
+        Product("t", "Orbis Lite Tablet", "electronics", attributes={"type": "tablet"}),
+    ]
+    v = Vocabulary.from_catalog(Catalog(shoes + watches))
+    assert route(_user("need a smartwatch for running"), ["electronics", "shoes"], v) == "electronics"
+    assert route(_user("running shoes please"), ["electronics", "shoes"], v) == "shoes"
