@@ -27,7 +27,7 @@ from typing import Any
 from assistant.evaluation.answers import value_in_reply
 from assistant.needs import ShopperNeeds, parse_budget
 from assistant.prompts import format_price
-from assistant.vocabulary import Vocabulary
+from assistant.vocabulary import KIND_ATTRIBUTES, Vocabulary
 
 _ORDINALS = {
     "first": 0,
@@ -68,7 +68,6 @@ _KIND_Q = re.compile(  # asks what kind of product: a re-ask once the kind attri
     r"what can i help you (?:find|with)|what are you looking for|have in mind)\b",
     re.I,
 )
-KIND_ATTRIBUTES = ("type", "product type", "product_type", "kind")
 _SHOPPING = re.compile(
     r"\b(buy|buying|need|needs|want|wants|looking|look for|shop|shopping|recommend|recommendation|suggest|"
     r"options?|show|find|price|prices|cost|cheap|cheaper|expensive|budget|under|size|color|colour|gift|"
@@ -257,23 +256,27 @@ def read_question(
             return Ask("attribute", products, "color", {}, yes_no, named=named)
     if not products and not earlier and "?" in question and (_ORDINAL.search(question) or _REFERS.search(question)):
         return Ask("unresolved", yes_no=yes_no, named=named)  # "the first one?" before any product was shown
-    if (not products or pointed) and _off_topic(question, vocabulary, category):
+    if (not products or pointed) and _off_topic(question, vocabulary, catalog):
         return Ask("off_topic", named=named)
     return Ask("other", products, yes_no=yes_no, named=named)
 
 
-def _off_topic(question: str, vocabulary: Vocabulary | None, category: str | None) -> bool:
-    """A question with no shopping in it: no shop word, no category word, no attribute value or brand of
-    the catalog, no budget. Short messages and statements are never off-topic."""
+def _off_topic(question: str, vocabulary: Vocabulary | None, catalog: Any) -> bool:
+    """A question with no shopping in it: no shop word, no category word, no attribute name (or its first
+    word: "battery"), value or brand of any category of the catalog, no budget. Short messages and statements
+    are never off-topic."""
     if len(question.split()) < 3 or not ("?" in question or _WH.search(question)):
         return False
     if _SHOPPING.search(question) or parse_budget(question):
         return False
+    low = question.lower()
+    for name in attribute_names(catalog, None):
+        if _mentions(low, label(name)) or _mentions(low, label(name).split()[0]):
+            return False
     if vocabulary is not None:
         if any(score >= 0.1 for score in vocabulary.category_scores(question).values()):  # a weak title word: no
             return False
-        low = question.lower()
-        for cv in vocabulary.get(category):
+        for cv in vocabulary.get(None):  # every category: the routed one may be wrong
             if (cv._value_re and cv._value_re.search(low)) or (cv._brand_re and cv._brand_re.search(low)):
                 return False
     return True
@@ -393,7 +396,7 @@ def compare_products(a: Any, b: Any, about: str | None = None, wording: str = ""
         diff = [
             f"{label(k)} {_spoken(p.attributes[k])}"
             for k in keys
-            if (k == about or other.attributes.get(k) != p.attributes[k]) and k not in ("type", "product_type", "kind")
+            if (k == about or other.attributes.get(k) != p.attributes[k]) and k not in KIND_ATTRIBUTES
         ][:3]
         price = format_price(p.price, getattr(p, "currency", None))
         head = f"The {p.title}" + (f" {verb(p.title, 'is', 'are')} {price}" if price else "")
