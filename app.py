@@ -4,7 +4,7 @@
     python app.py --bundle DIR --host 0.0.0.0 --port 8000 --token SECRET --auth user:pass
     SHOPGUIDE_TOKEN=SECRET SHOPGUIDE_AUTH=user:pass python app.py --host 0.0.0.0   # secrets kept out of `ps`
 
-The same server as `shopguide serve` (see `assistant/server.py`). A missing bundle is reported with the
+The same server as `shopguide serve` (see `assistant/faces/server.py`). A missing bundle is reported with the
 command that builds it (`shopguide build-demo`).
 """
 
@@ -15,7 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
-from assistant.server import add_server_args, serve
+from assistant.faces.server import add_server_args, serve
 
 
 def main(argv: list[str] | None = None) -> int:

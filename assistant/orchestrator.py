@@ -26,15 +26,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from assistant import grounding
-from assistant.base_models import bundle_base, is_packaged_base
-from assistant.chat_format import build_messages, render_prompt
-from assistant.ct2_engine import CT2Engine
-from assistant.engine import Engine, GenerationSettings
-from assistant.model import load_adapters, load_base
-from assistant.needs import ShopperNeeds, Vocabulary, needs_from_dialogue
-from assistant.prompts import format_price, strip_card_syntax
-from assistant.questions import (
+from assistant.checks import grounding
+from assistant.checks.repair import NOTHING_LEFT, apply_grounding, fix_polarity, opens_with_yes_or_no, sentence_cut
+from assistant.generation.base_models import bundle_base, is_packaged_base
+from assistant.generation.chat_format import build_messages, render_prompt
+from assistant.generation.ct2_engine import CT2Engine
+from assistant.generation.engine import Engine, GenerationSettings
+from assistant.generation.model import load_adapters, load_base
+from assistant.generation.prompts import format_price, strip_card_syntax
+from assistant.generation.remote_engine import OpenAIEngine
+from assistant.understanding.needs import ShopperNeeds, Vocabulary, needs_from_dialogue
+from assistant.understanding.questions import (
     NOTHING_SHOWN,
     Ask,
     answers,
@@ -45,10 +47,8 @@ from assistant.questions import (
     off_topic_reply,
     read_question,
 )
-from assistant.remote_engine import OpenAIEngine
-from assistant.repair import NOTHING_LEFT, apply_grounding, fix_polarity, opens_with_yes_or_no, sentence_cut
-from assistant.router import route
-from assistant.vocabulary import ShopVocabulary
+from assistant.understanding.router import route
+from assistant.understanding.vocabulary import ShopVocabulary
 from retrieval.fileio import DataError, Problem
 from retrieval.filters import Filters
 from retrieval.index import ProductIndex
@@ -67,7 +67,7 @@ class Reply:
         products: ids of catalog products the reply recommends or discusses, in order of mention.
         category: the category the turn was routed to (also the adapter used, when there is one).
         needs: the shopper's needs read from the dialogue.
-        grounding: the `assistant.grounding.GroundingReport` of the generated text (None when unchecked).
+        grounding: the `assistant.checks.grounding.GroundingReport` of the generated text (None when unchecked).
         candidates: ids of the products shown to the model for this turn.
         notes: what the assistant did that the shopper should know (relaxed filters).
         corrections: human-readable repairs made to the generated text (empty when it was grounded).
@@ -148,7 +148,7 @@ def relaxations(filters: Filters) -> Iterator[tuple[Filters, str]]:
 class Plan:
     """What a turn knows before generating: the normalised dialogue, its category, the shopper's needs,
     the retrieved products, notes for the shopper (relaxed filters), the filters that found the products and
-    what the last message asks (`assistant.questions.Ask`; the products it refers to lead the candidates)."""
+    what the last message asks (`understanding.questions.Ask`; the products it refers to lead the candidates)."""
 
     history: list[dict[str, str]]
     category: str | None
@@ -165,13 +165,13 @@ class Assistant:
 
     Args:
         index: a `retrieval.index.ProductIndex` (anything with `.search(query, top_k, filters)` and `.catalog`).
-        engine: an `assistant.engine.Engine` (anything with `.stream(messages, adapter, settings)`).
+        engine: an `assistant.generation.engine.Engine` (anything with `.stream(messages, adapter, settings)`).
         adapters: categories that have an adapter; other categories use the base model (`adapter=None`).
         default_category: the category when the dialogue names none.
-        check_reply: the grounding checker; defaults to `assistant.grounding.check_reply`.
+        check_reply: the grounding checker; defaults to `assistant.checks.grounding.check_reply`.
         top_k: products retrieved per turn.
         search_mode: the index's retrieval mode ("hybrid", "dense" or "lexical"; a bundle's `retrieval.mode`).
-        vocabulary: an `assistant.vocabulary.ShopVocabulary` (a bundle's `vocabulary.json`) adding synonyms to
+        vocabulary: an `understanding.vocabulary.ShopVocabulary` (a bundle's `vocabulary.json`) adding synonyms to
             the vocabulary read from the catalog; None: the catalog's alone.
     """
 
@@ -217,14 +217,14 @@ class Assistant:
 
         Args:
             path: the bundle folder, e.g. `demo`.
-            device, dtype: passed to `assistant.model.load_base` (None: chosen there).
+            device, dtype: passed to `assistant.generation.model.load_base` (None: chosen there).
             warm_up: run `warm_up()` before returning.
             engine: "ctranslate2" (fast CPU engine, adapters merged and converted once), "torch" (the reference,
                 and the GPU path), or None/"auto": the bundle's `engine` key, else ctranslate2 on CPU when it
                 is installed, else torch.
             threads: CPU threads of the CTranslate2 engine (torch's are set by the caller).
             generator: the URL of an OpenAI-compatible server (vLLM, ...) that generates instead of a local
-                engine (`assistant.remote_engine`): the base model is not loaded here; a category with an
+                engine (`assistant.generation.remote_engine`): the base model is not loaded here; a category with an
                 adapter asks for the model named like the category, others for `generator_model`.
             generator_model: the base's name on that server (default: the bundle's `base`).
             generator_key: its bearer token (default: none).
@@ -374,7 +374,7 @@ class Assistant:
             messages: the dialogue so far, OpenAI-style; the last one is the user's.
             category: force a category (None: routed from the dialogue).
             filters: extra hard filters (e.g. from the UI) over the ones read from the dialogue.
-            settings: `assistant.engine.GenerationSettings` (None: the engine's defaults).
+            settings: `assistant.generation.engine.GenerationSettings` (None: the engine's defaults).
             cancel: when set (the client went away, a timeout), generation stops at the next token and the
                 reply ends with what was generated so far.
 

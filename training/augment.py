@@ -18,8 +18,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.chat_format import build_messages, render_prompt
 from assistant.dialogues import Dialogue
+from assistant.generation.chat_format import build_messages, render_prompt
 from retrieval.catalog import product_to_text
 from training.transfer_eval import text_features
 

@@ -9,7 +9,7 @@ What it does, in order (each step has a progress bar; a summary is printed and w
 
 1. **Catalog** (JSONL / CSV / Parquet file or a folder of them) is checked; problems print as
    `file:line: field: message` and stop the build.
-2. **Vocabulary** (`OUT/vocabulary.json`): derived from the catalog (`assistant.vocabulary.derive_vocabulary`:
+2. **Vocabulary** (`OUT/vocabulary.json`): derived from the catalog (`understanding.vocabulary.derive_vocabulary`:
    category names and their forms, closed-set attribute values), plus `--vocabulary FILE` (the shop's own
    words, same format) and, with `--unlabeled`, the words shoppers use for each category in their own
    utterances (`utterance_synonyms`; the routing accuracy on held-out utterances is reported before / after).
@@ -52,12 +52,12 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from assistant.base_models import DEFAULT_BASE, is_packaged_base
 from assistant.dialogues import Dialogue, dialogue_files, validate_dialogues
 from assistant.evaluation.scoring import replayable_turns
+from assistant.generation.base_models import DEFAULT_BASE, is_packaged_base
 from assistant.orchestrator import Assistant
-from assistant.router import route
-from assistant.vocabulary import ShopVocabulary, Vocabulary, derive_vocabulary, utterance_synonyms
+from assistant.understanding.router import route
+from assistant.understanding.vocabulary import ShopVocabulary, Vocabulary, derive_vocabulary, utterance_synonyms
 from retrieval.catalog import Catalog, load_catalog
 from retrieval.fileio import DataError, Problem, atomic_write_json, atomic_write_jsonl, iter_jsonl
 from retrieval.index import ProductIndex

@@ -25,12 +25,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from assistant.base_models import DEFAULT_BASE, bundle_base
-from assistant.ct2_engine import CT2Engine
-from assistant.engine import Engine, GenerationSettings
+from assistant.checks.grounding import check_reply
 from assistant.evaluation.answers import answer_is_correct, value_in_reply
-from assistant.grounding import check_reply
-from assistant.model import load_adapters, load_base
+from assistant.generation.base_models import DEFAULT_BASE, bundle_base
+from assistant.generation.ct2_engine import CT2Engine
+from assistant.generation.engine import Engine, GenerationSettings
+from assistant.generation.model import load_adapters, load_base
 from retrieval.catalog import load_catalog
 from retrieval.fileio import DataError, atomic_write_json
 from retrieval.index import ProductIndex
@@ -84,14 +84,14 @@ def attribute_accuracy(
 
     Each turn is prompted exactly as at serving time (history + cards of the turn's candidates), greedy
     decoding, 48 new tokens. The reference reply is never shown to the model. A reply is "in cards" when
-    `assistant.grounding.check_reply` finds no unknown product name and every product it names was shown
+    `assistant.checks.grounding.check_reply` finds no unknown product name and every product it names was shown
     (replies naming no product count as in cards; `named` is the share that name at least one). `grounded` is
     the share that are in cards AND state no fact the catalog contradicts (`report.ok`): a guard against
     "attribute soup" replies that list many values and so pass the accuracy check by chance; `repetitive` is
     the share of replies that repeat a word 3-gram (a symptom of over-biased decoding).
 
     Args:
-        copy_bias, copy_continuation, copy_focus: `assistant.engine.GenerationSettings` copy knobs (0: off).
+        copy_bias, copy_continuation, copy_focus: `assistant.generation.engine.GenerationSettings` copy knobs (0: off).
         in_cards_limit: recommend turns to add to the in-cards share (default: as many as `limit`).
 
     Returns:

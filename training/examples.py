@@ -10,7 +10,7 @@ assistant tokens, and infinite per-category iterators with named mixing strategi
     features = pooled_hidden(model, batch)                                      # (B, H) mean of real tokens
 
 Each example is rendered exactly as at serving time: `build_messages(history before the turn, cards of the
-turn's `candidates`, category)` + the reply, loss on the reply only (`assistant.chat_format.render`).
+turn's `candidates`, category)` + the reply, loss on the reply only (`assistant.generation.chat_format.render`).
 
 Two ways to spend no compute on padding (`batching=`):
 - "grouped" (default): examples of similar length share a batch of at most `seq_len` tokens (B x longest),
@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.chat_format import IGNORE_INDEX, build_messages, render
 from assistant.dialogues import Dialogue, load_dialogues
+from assistant.generation.chat_format import IGNORE_INDEX, build_messages, render
 from retrieval.catalog import Catalog, load_catalog
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.model import load_base, pick_device
+from assistant.generation.model import load_base, pick_device
 from retrieval.fileio import DataError
 from training.checkpoint import load_checkpoint, save_adapter, save_checkpoint
 from training.config import ConfigError, load_config, recipe_parser

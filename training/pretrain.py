@@ -21,9 +21,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.chat_format import PROJECT_CHAT_TEMPLATE, build_messages, render_text
-from assistant.model import pick_device
-from assistant.prompts import format_cards
+from assistant.generation.chat_format import PROJECT_CHAT_TEMPLATE, build_messages, render_text
+from assistant.generation.model import pick_device
+from assistant.generation.prompts import format_cards
 from retrieval.fileio import DataError, atomic_folder, atomic_write_json
 from training.examples import load_split
 

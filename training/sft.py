@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.model import find_lora_targets, load_base, pick_device, pick_dtype
+from assistant.generation.model import find_lora_targets, load_base, pick_device, pick_dtype
 from retrieval.fileio import DataError, atomic_write_text
 from training.checkpoint import load_checkpoint, save_adapter, save_checkpoint
 from training.config import ConfigError, load_config, recipe_parser

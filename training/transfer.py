@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.chat_format import IGNORE_INDEX
 from assistant.dialogues import Dialogue
-from assistant.model import load_base, pick_device
+from assistant.generation.chat_format import IGNORE_INDEX
+from assistant.generation.model import load_base, pick_device
 from retrieval.fileio import DataError, atomic_write_json, atomic_write_jsonl
 from training import meta
 from training.augment import augment_dialogues

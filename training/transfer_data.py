@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.chat_format import IGNORE_INDEX, render
 from assistant.dialogues import Dialogue
+from assistant.generation.chat_format import IGNORE_INDEX, render
 from retrieval.catalog import Catalog, product_to_text
 from retrieval.fileio import DataError, Problem, iter_jsonl
 from training.examples import Example

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.model import load_adapters, load_base, pick_device
+from assistant.generation.model import load_adapters, load_base, pick_device
 from training.examples import (
     ForeverDataIterator,
     assistant_token_loss,

@@ -30,11 +30,11 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from assistant.checks.grounding import Grounder
 from assistant.dialogues import Dialogue, parse_dialogue
 from assistant.evaluation.report import write_report
 from assistant.evaluation.scoring import K_VALUES, replay_dialogue, score_dialogue
 from assistant.evaluation.summary import summarize, worst_dialogues
-from assistant.grounding import Grounder
 from assistant.orchestrator import Assistant
 from retrieval.catalog import Catalog, load_catalog
 from retrieval.fileio import DataError, Problem, atomic_write_json, iter_jsonl

@@ -14,11 +14,11 @@ import re
 import time
 from typing import Any
 
+from assistant.checks.grounding import Grounder, GroundingReport
 from assistant.dialogues import Dialogue
 from assistant.evaluation import metrics as M
 from assistant.evaluation import stages as S
 from assistant.evaluation.reactions import reaction
-from assistant.grounding import Grounder, GroundingReport
 
 K_VALUES = (1, 3, 5)
 _RECOMMEND_ACTS = {"recommend", "relax", "compare"}

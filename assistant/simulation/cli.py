@@ -14,7 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
-from assistant.faces import configure_threads
+from assistant.faces.common import configure_threads
 from assistant.simulation.clients import is_url
 from assistant.simulation.metrics import HEADLINE
 from assistant.simulation.runner import run_simulation

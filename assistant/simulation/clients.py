@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.generation.remote_engine import base_url
 from assistant.orchestrator import Assistant
-from assistant.remote_engine import base_url
 
 
 class AssistantError(RuntimeError):

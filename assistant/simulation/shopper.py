@@ -11,7 +11,7 @@ catalog, and keeps the per-turn record the metrics are computed from.
 **Reading a reply** (`read_reply`). *Recommended products*: the catalog ids the endpoint returned with the
 reply (our server's `products` field; `Reply.products` in process) or, for an endpoint that returns none
 (or with `products_from="text"`), the products the grounding check finds named in the text
-(`assistant.grounding.check_reply`); the shopper looks at the first `CONSIDERED` of them. *Questions about
+(`assistant.checks.grounding.check_reply`); the shopper looks at the first `CONSIDERED` of them. *Questions about
 needs*: in each sentence with a `?` that names no product, the words of a need topic: the attribute's name
 as the catalog spells it (`skin_type` -> "skin type", plural too) or one of its values; "budget / price /
 spend / afford / cost / how much / pay" for the budget; "brand / manufacturer" for the brand; "what kind /
@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.grounding import GroundingReport, check_reply
+from assistant.checks.grounding import GroundingReport, check_reply
 from assistant.simulation.goals import CURRENCY_SIGNS, CategoryProfile, Goal, Need, label, norm
 from retrieval.catalog import Catalog, Product
 

@@ -14,7 +14,7 @@ import torch
 from assistant.dialogues import load_dialogues
 from assistant.evaluation.scoring import replayable_turns
 from assistant.orchestrator import Assistant
-from assistant.vocabulary import ShopVocabulary
+from assistant.understanding.vocabulary import ShopVocabulary
 from retrieval.index import ProductIndex
 
 torch.set_num_threads(1)

@@ -1,6 +1,6 @@
 """Shared fixtures for the assistant tests: a tiny catalog (with an XSS title), a fake index and a fake engine.
 
-The fakes stand in for `retrieval.index.ProductIndex` and `assistant.engine.Engine` so orchestrator and
+The fakes stand in for `retrieval.index.ProductIndex` and `assistant.generation.engine.Engine` so orchestrator and
 server tests run in milliseconds; `tiny_assistant` wires them into a real `Assistant` (real state, router,
 prompt building and grounding check).
 """
@@ -169,7 +169,7 @@ class FakeEngine:
 
 def tiny_shop_vocabulary():
     """The tiny shop's vocabulary file: the words shoppers use for its two categories (as the demo's)."""
-    from assistant.vocabulary import ShopVocabulary
+    from assistant.understanding.vocabulary import ShopVocabulary
 
     return ShopVocabulary(
         {

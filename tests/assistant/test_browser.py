@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.server import build_app
+from assistant.faces.server import build_app
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")

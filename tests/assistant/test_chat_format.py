@@ -9,8 +9,8 @@ import copy
 
 import pytest
 
-from assistant.chat_format import IGNORE_INDEX, build_messages, render, render_prompt
-from assistant.prompts import format_cards, product_card
+from assistant.generation.chat_format import IGNORE_INDEX, build_messages, render, render_prompt
+from assistant.generation.prompts import format_cards, product_card
 from retrieval.catalog import Product
 
 CHATML = (

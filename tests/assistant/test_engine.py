@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant.chat_format import build_messages
+from assistant.generation.chat_format import build_messages
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing:FutureWarning"),  # peft 0.21
@@ -23,8 +23,8 @@ def engine(tmp_path_factory):
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from assistant.engine import Engine
-    from assistant.model import load_adapters
+    from assistant.generation.engine import Engine
+    from assistant.generation.model import load_adapters
     from training.pretrain import build_model, train_tokenizer
 
     tok = train_tokenizer(TEXTS, vocab_size=300)
@@ -48,7 +48,7 @@ MSGS = build_messages([{"role": "user", "content": "I want a red jacket"}], [], 
 
 
 def test_stream_yields_text_chunks(engine):
-    from assistant.engine import GenerationSettings
+    from assistant.generation.engine import GenerationSettings
 
     chunks = list(engine.stream(MSGS, "apparel", GenerationSettings(max_new_tokens=12)))
     assert chunks and all(isinstance(c, str) for c in chunks)
@@ -56,7 +56,7 @@ def test_stream_yields_text_chunks(engine):
 
 
 def test_adapters_switch_and_unknown_falls_back_to_base(engine):
-    from assistant.engine import GenerationSettings
+    from assistant.generation.engine import GenerationSettings
 
     s = GenerationSettings(max_new_tokens=10, repetition_penalty=1.0)
     a, b = engine.generate(MSGS, "apparel", s), engine.generate(MSGS, "shoes", s)
@@ -68,7 +68,7 @@ def test_adapters_switch_and_unknown_falls_back_to_base(engine):
 
 
 def test_consumer_can_stop_early(engine):
-    from assistant.engine import GenerationSettings
+    from assistant.generation.engine import GenerationSettings
 
     stream = engine.stream(MSGS, "shoes", GenerationSettings(max_new_tokens=200))
     first = next(stream)
@@ -78,7 +78,7 @@ def test_consumer_can_stop_early(engine):
 
 
 def test_settings_are_validated():
-    from assistant.engine import GenerationSettings
+    from assistant.generation.engine import GenerationSettings
 
     with pytest.raises(ValueError, match="top_p"):
         GenerationSettings(top_p=0)
@@ -93,9 +93,9 @@ CARD_MSGS = build_messages([{"role": "user", "content": "Is the Trail Jacket red
 def test_copy_bias_raises_card_token_logits_only(engine):
     import torch
 
-    from assistant.chat_format import render_prompt
-    from assistant.engine import copy_processor
-    from assistant.prompts import product_card, system_prompt
+    from assistant.generation.chat_format import render_prompt
+    from assistant.generation.engine import copy_processor
+    from assistant.generation.prompts import product_card, system_prompt
 
     tok = engine.tokenizer
     ids = render_prompt(CARD_MSGS, tok)
@@ -120,8 +120,8 @@ def test_copy_bias_raises_card_token_logits_only(engine):
 def test_copy_continuation_boosts_the_next_card_token(engine):
     import torch
 
-    from assistant.engine import copy_processor
-    from assistant.prompts import format_cards
+    from assistant.generation.engine import copy_processor
+    from assistant.generation.prompts import format_cards
 
     tok = engine.tokenizer
     source = tok(format_cards([CARD])[len("<products>") : -len("</products>")], add_special_tokens=False)["input_ids"]
@@ -135,7 +135,7 @@ def test_copy_continuation_boosts_the_next_card_token(engine):
 
 
 def test_large_copy_bias_makes_the_reply_copy_card_tokens(engine, monkeypatch):
-    from assistant.engine import GenerationSettings, copy_processor
+    from assistant.generation.engine import GenerationSettings, copy_processor
 
     outputs = []
     generate = engine.model.generate
@@ -169,7 +169,7 @@ def test_large_copy_bias_makes_the_reply_copy_card_tokens(engine, monkeypatch):
 def test_copy_focus_boosts_the_card_the_reply_names(engine):
     import torch
 
-    from assistant.engine import copy_processor
+    from assistant.generation.engine import copy_processor
 
     tok = engine.tokenizer
     other = SimpleNamespace(

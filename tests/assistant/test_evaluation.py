@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from assistant.checks.grounding import Grounder
 from assistant.dialogues import Dialogue
 from assistant.evaluation.cli import main as eval_main
 from assistant.evaluation.report import render_report
 from assistant.evaluation.runner import read_results, run_eval
 from assistant.evaluation.scoring import replay_dialogue, score_dialogue, user_reaction
 from assistant.evaluation.summary import compare_runs
-from assistant.grounding import Grounder
 from retrieval.catalog import Catalog, Product
 
 XSS = "<img src=x onerror=alert(1)>"

@@ -1,4 +1,4 @@
-"""Tests of catalog fact checking in assistant replies (`assistant.grounding`), on a hand-made catalog.
+"""Tests of catalog fact checking in assistant replies (`assistant.checks.grounding`), on a hand-made catalog.
 
 Run: python -m pytest -q tests/assistant/test_grounding.py
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.grounding import Grounder, check_reply
+from assistant.checks.grounding import Grounder, check_reply
 from retrieval.catalog import Catalog, Product
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.chat_format import PROJECT_CHAT_TEMPLATE
+from assistant.generation.chat_format import PROJECT_CHAT_TEMPLATE
 
 TEXTS = ["I want a red jacket under 60 dollars", "The Trail Jacket by Peak costs $49.99", "It is red."] * 3
 
@@ -22,7 +22,7 @@ def tokenizer():
 def test_pick_dtype_cpu_default_and_env_override(monkeypatch):
     import torch
 
-    from assistant.model import pick_dtype
+    from assistant.generation.model import pick_dtype
 
     monkeypatch.delenv("ASSISTANT_DTYPE", raising=False)
     assert pick_dtype("cpu") == torch.float32
@@ -45,7 +45,7 @@ def test_pick_dtype_cpu_default_and_env_override(monkeypatch):
     ],
 )
 def test_find_lora_targets_per_architecture(arch, expected, tokenizer):
-    from assistant.model import find_lora_targets
+    from assistant.generation.model import find_lora_targets
     from training.pretrain import build_model
 
     model = build_model(tokenizer, arch, hidden_size=16, num_layers=2, num_heads=2, max_positions=64)
@@ -55,7 +55,7 @@ def test_find_lora_targets_per_architecture(arch, expected, tokenizer):
 def test_load_base_installs_project_template_and_pad(tokenizer, tmp_path):
     import torch
 
-    from assistant.model import load_base
+    from assistant.generation.model import load_base
     from training.pretrain import build_model
 
     model = build_model(tokenizer, "gpt2", hidden_size=16, num_layers=2, num_heads=2, max_positions=64)

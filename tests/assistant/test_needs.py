@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.needs import ShopperNeeds, Vocabulary, needs_from_dialogue, parse_budget, update_needs
+from assistant.understanding.needs import ShopperNeeds, Vocabulary, needs_from_dialogue, parse_budget, update_needs
 
 FIELDS = ("min_price", "max_price", "attributes", "exclude_attributes", "brands", "exclude_brands")
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"
@@ -139,7 +139,7 @@ def test_extractor_agrees_with_generated_needs():
 def test_a_value_synonym_that_is_the_attribute_name_yields_to_a_spoken_value():
     """A shop maps "noise cancelling" to noise cancelling: active; "noise cancelling: none" still means none,
     and "no preference on noise cancelling" states nothing."""
-    from assistant.vocabulary import ShopVocabulary
+    from assistant.understanding.vocabulary import ShopVocabulary
     from retrieval.catalog import Catalog, Product
 
     cat = Catalog(

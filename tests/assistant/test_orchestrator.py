@@ -88,8 +88,8 @@ def test_wrong_price_is_repaired_from_catalog(make_assistant):
     ],
 )
 def test_wrong_attribute_values_are_repaired(tiny_catalog, said, fixed):
-    from assistant.grounding import check_reply
-    from assistant.repair import apply_grounding
+    from assistant.checks.grounding import check_reply
+    from assistant.checks.repair import apply_grounding
 
     text, ids, corrections = apply_grounding(said, check_reply(said, tiny_catalog, "apparel"), tiny_catalog)
     assert text == fixed and ids == ["a1"] and len(corrections) == 1
@@ -158,7 +158,7 @@ def test_from_pretrained_reports_missing_bundle_clearly(tmp_path):
 
 def test_tiny_real_bundle_end_to_end(tiny_bundle):
     """A real bundle (tiny random Llama + LoRA adapter + hash index) loads and answers through the real engine."""
-    from assistant.engine import GenerationSettings
+    from assistant.generation.engine import GenerationSettings
 
     a = Assistant.from_pretrained(tiny_bundle, device="cpu")
     assert a.categories == ["apparel", "shoes"] and a.adapters == ["apparel"]

@@ -1,4 +1,4 @@
-"""What the shopper asks and the catalog's answer (`assistant/questions.py`), alone and in the orchestrator:
+"""What the shopper asks and the catalog's answer (`understanding/questions.py`), alone and in the orchestrator:
 a reply that does not state the asked value is answered from the catalog, a wrong price order is replaced,
 a question for a need already stated is dropped, an off-topic message is redirected without generating."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.grounding import check_reply
-from assistant.needs import ShopperNeeds, Vocabulary
-from assistant.questions import (
+from assistant.checks.grounding import check_reply
+from assistant.understanding.needs import ShopperNeeds, Vocabulary
+from assistant.understanding.questions import (
     Ask,
     answers,
     asked_values,

@@ -1,4 +1,4 @@
-"""Generation by an OpenAI-compatible server (`assistant/remote_engine.py`, `--generator URL`): a fake vLLM-like
+"""Generation by an OpenAI-compatible server (`generation/remote_engine.py`, `--generator URL`): a fake vLLM-like
 server streams chat chunks; the assistant runs retrieval, checks and repair here, asks for the category's
 adapter by name (the base's name for a category without one), and reports a dead or failing server clearly.
 """
@@ -12,10 +12,10 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from assistant.engine import GenerationSettings
-from assistant.faces import open_bundle
+from assistant.faces.common import open_bundle
+from assistant.generation.engine import GenerationSettings
+from assistant.generation.remote_engine import GeneratorError, OpenAIEngine
 from assistant.orchestrator import Assistant
-from assistant.remote_engine import GeneratorError, OpenAIEngine
 
 
 def fake_vllm(served: set[str], seen: list[dict]) -> FastAPI:

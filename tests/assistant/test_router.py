@@ -5,9 +5,9 @@ Run: python -m pytest -q tests/assistant/test_router.py
 
 from __future__ import annotations
 
-from assistant.needs import Vocabulary
-from assistant.router import route
-from assistant.vocabulary import ShopVocabulary, derive_vocabulary
+from assistant.understanding.needs import Vocabulary
+from assistant.understanding.router import route
+from assistant.understanding.vocabulary import ShopVocabulary, derive_vocabulary
 
 CATS = ["apparel", "shoes"]
 
@@ -42,7 +42,7 @@ def test_unseen_categories_route_by_their_derived_vocabulary():
     cats = ["digital_camera", "running_shoes"]
     assert route(_user("I need new running shoes"), cats, v) == "running_shoes"
     assert route(_user("a camera for travel"), cats, v) == "digital_camera"
-    from assistant.needs import needs_from_dialogue
+    from assistant.understanding.needs import needs_from_dialogue
 
     assert needs_from_dialogue(_user("a full frame camera"), v).attributes == {"sensor": "full-frame"}
 

@@ -11,8 +11,8 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.server import build_api, build_app
-from assistant.webui import append_feedback, example_prompt, render_cards
+from assistant.faces.server import build_api, build_app
+from assistant.faces.webui import append_feedback, example_prompt, render_cards
 
 USER = [{"role": "user", "content": "a red rain jacket"}]
 

@@ -15,9 +15,9 @@ import pytest
 from conftest import FakeEngine, FakeIndex, tiny_products
 from fastapi.testclient import TestClient
 
+from assistant.faces.server import add_server_args, build_api, build_app
+from assistant.faces.webui import AUTO, show
 from assistant.orchestrator import Assistant
-from assistant.server import add_server_args, build_api, build_app
-from assistant.webui import AUTO, show
 from retrieval.catalog import Catalog, Product
 
 # gradio's queue calls pandas options that pandas 3 deprecates; not ours to fix
@@ -193,7 +193,7 @@ def test_concurrent_thumbs_give_unique_feedback_ids_and_a_loadable_file(tiny_ass
     import gradio as gr
 
     from assistant.dialogues import load_dialogues
-    from assistant.webui import build_ui
+    from assistant.faces.webui import build_ui
 
     path = tmp_path / "feedback.jsonl"
     ui = build_ui(tiny_assistant, feedback_path=path)
@@ -235,19 +235,19 @@ def test_chat_text_renders_no_remote_images(text):
 
 
 def test_gradio_analytics_are_off(tiny_assistant, tmp_path):
-    from assistant.webui import build_ui
+    from assistant.faces.webui import build_ui
 
     assert build_ui(tiny_assistant, feedback_path=tmp_path / "fb.jsonl").analytics_enabled is False
 
 
 def test_page_sessions_and_uploads_are_bounded(tiny_assistant, tmp_path, monkeypatch):
-    from assistant import webui
+    from assistant.faces import webui
 
     monkeypatch.setattr(webui, "MAX_PAGE_SESSIONS", 5, raising=False)
     ui = webui.build_ui(tiny_assistant, feedback_path=tmp_path / "fb.jsonl")
     import gradio as gr
 
-    from assistant.server import build_api
+    from assistant.faces.server import build_api
 
     with TestClient(gr.mount_gradio_app(build_api(tiny_assistant), ui, path="/")) as c:
         for _ in range(8):  # each API call is a new page session holding a copy of the page's config

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from conftest import FakeIndex
 
+from assistant.faces.server import build_api
 from assistant.orchestrator import Assistant
-from assistant.server import build_api
 
 USER = [{"role": "user", "content": "a red rain jacket"}]
 
@@ -89,14 +89,14 @@ def test_timeout_cancels_and_answers_504(slow):
 def test_usage_counts_match_the_tokenizer(tiny_bundle):
     from fastapi.testclient import TestClient
 
-    from assistant.chat_format import render_prompt
+    from assistant.generation.chat_format import render_prompt
 
     a = Assistant.from_pretrained(tiny_bundle, device="cpu", engine="torch", warm_up=False)
     c = TestClient(build_api(a))
     r = c.post("/v1/chat/completions", json={"messages": USER, "max_tokens": 8}).json()
     u = r["usage"]
     plan = a.plan(USER)
-    from assistant.chat_format import build_messages
+    from assistant.generation.chat_format import build_messages
 
     prompt = build_messages(plan.history, plan.products, plan.category)
     assert u["prompt_tokens"] == len(render_prompt(prompt, a.engine.tokenizer)) > 0

@@ -276,7 +276,7 @@ def _strip_timing(recs):
 
 def test_run_outputs_resume_and_http_gives_same_results(tiny_assistant, tiny_catalog, live_server, tmp_path):
     from assistant.evaluation.runner import read_results, run_eval
-    from assistant.server import build_api
+    from assistant.faces.server import build_api
 
     seen = []
     kw = {"shoppers": 4, "seed": 7, "progress": False, "resamples": 100}
@@ -392,7 +392,7 @@ def test_broken_endpoints_are_counted_and_never_hang(tiny_catalog, broken_server
 
 
 def test_openai_client_reads_products_and_urls(tiny_assistant, live_server):
-    from assistant.server import build_api
+    from assistant.faces.server import build_api
 
     base = live_server(build_api(tiny_assistant))
     c = OpenAIClient(base, timeout=10, retries=0)  # no path: /v1 is added

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 
-from assistant.terminal import main, run_chat
+from assistant.faces.terminal import main, run_chat
 
 
 def test_piped_chat_with_commands(tiny_assistant):

@@ -132,7 +132,7 @@ def test_artifacts_follow_the_umask(llama, tmp_path):
 
     import torch
 
-    from assistant.model import load_base
+    from assistant.generation.model import load_base
     from retrieval.catalog import Product
     from retrieval.index import ProductIndex
     from training.checkpoint import save_adapter

@@ -106,7 +106,7 @@ def tiny_cfg(base: Path, data: Path, out: Path, *overrides: str):
 def test_packed_rows_do_not_attend_across_examples(arch, bases, tiny_data):
     import torch
 
-    from assistant.model import load_base
+    from assistant.generation.model import load_base
     from training.examples import build_examples, collate, load_split
 
     model, tok = load_base(bases[arch], device="cpu", dtype=torch.float32)
@@ -141,7 +141,7 @@ def test_sft_reduces_loss_and_writes_plain_peft_adapter(arch, bases, tiny_data, 
 
     base = AutoModelForCausalLM.from_pretrained(str(bases[arch]))
     plain = PeftModel.from_pretrained(base, str(out)).eval()  # nothing of ours
-    from assistant.model import load_adapters, load_base
+    from assistant.generation.model import load_adapters, load_base
 
     ours = load_adapters(load_base(bases[arch], device="cpu", dtype=torch.float32)[0], {"apparel": out})
     ids = torch.tensor([[5, 6, 7, 8, 9]])
@@ -213,7 +213,7 @@ def test_finetune_from_a_source_adapter_with_weighted_acts(bases, tiny_data, tmp
     import torch
     from safetensors.torch import load_file
 
-    from assistant.model import load_base
+    from assistant.generation.model import load_base
     from training.examples import build_examples, load_split, weight_by_act
     from training.sft import main
 
@@ -237,7 +237,7 @@ def test_grouped_batches_carry_mask_and_index_and_pooling_ignores_padding(bases)
     text are the same alone and padded beside a longer one; the mixer follows explicit weights."""
     import torch
 
-    from assistant.model import load_base
+    from assistant.generation.model import load_base
     from training.examples import CategoryMixer, Example, ForeverDataIterator, collate, pooled_hidden
 
     model, tok = load_base(bases["llama"], device="cpu", dtype=torch.float32)

@@ -177,7 +177,7 @@ def test_merged_adapter_equals_shared_plus_specific(setup):
     import torch
     from peft import LoraConfig
 
-    from assistant.model import load_base
+    from assistant.generation.model import load_base
     from training.sft import load_trainable_adapter
     from training.transfer import activate
 

@@ -1,0 +1,1 @@
+"""Benchmarks that train: DANN reproduction, the needs reader under DANN, training throughput, transfer."""

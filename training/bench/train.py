@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assistant.chat_format import IGNORE_INDEX, render
-from assistant.model import load_adapters, load_base
+from assistant.generation.chat_format import IGNORE_INDEX, render
+from assistant.generation.model import load_adapters, load_base
 from retrieval.fileio import atomic_write_text
 from training.examples import ForeverDataIterator, assistant_token_loss, build_examples, load_split, turn_messages
 from training.sft import LoraSettings, add_lora, lr_lambda

@@ -6,13 +6,13 @@
 
 Each cell runs the transfer recipe (`training/transfer.py`, config `--config` plus `--set key=value`
 overrides) into `OUT/runs/<target>/<method>/k<K>-s<seed>/`, loads the saved target adapter with
-`assistant.model.load_adapters` (exactly as serving does) and scores it on the first `--eval-dialogues`
+`assistant.generation.model.load_adapters` (exactly as serving does) and scores it on the first `--eval-dialogues`
 target test dialogues:
   ppl         perplexity of the reference replies (teacher forcing, every assistant turn)
   answer_acc  attribute answers judged correct by `assistant.evaluation.answers.answer_is_correct` (every
               fact value stated, the reference's yes/no kept), greedy replies to the first `--gen-turns`
               answer turns with facts
-  hit1, rec3  Hit@1 / Recall@3 of the products the generated reply names (`assistant.grounding.check_reply`)
+  hit1, rec3  Hit@1 / Recall@3 of the products the generated reply names (`assistant.checks.grounding.check_reply`)
               against the products the reference reply recommends (first `--gen-turns` recommend turns)
   grounded    share of stated facts in generated replies that match the catalog (`GroundingReport.grounding_rate`)
   rouge_l     ROUGE-L F1 and chrF of those greedy replies vs the reference
@@ -34,11 +34,11 @@ import sys
 import time
 from pathlib import Path
 
-from assistant.chat_format import render_prompt
+from assistant.checks.grounding import check_reply
 from assistant.evaluation.answers import answer_is_correct
 from assistant.evaluation.metrics import chrf, hit_at_k, recall_at_k, rouge_l
-from assistant.grounding import check_reply
-from assistant.model import load_adapters, load_base
+from assistant.generation.chat_format import render_prompt
+from assistant.generation.model import load_adapters, load_base
 from retrieval.fileio import DataError, atomic_write_text
 from training import transfer
 from training.config import load_config

@@ -23,7 +23,7 @@ import random
 import sys
 from pathlib import Path
 
-from assistant.vocabulary import ShopVocabulary, derive_vocabulary
+from assistant.understanding.vocabulary import ShopVocabulary, derive_vocabulary
 from retrieval.catalog import load_catalog
 from retrieval.fileio import atomic_write_jsonl
 from training.demo_data.catalog import make_catalog

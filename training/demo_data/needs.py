@@ -1,4 +1,4 @@
-"""The shopper's needs as the demo generator tracks them (the keys of `assistant.needs.ShopperNeeds`), and
+"""The shopper's needs as the demo generator tracks them (the keys of `understanding.needs.ShopperNeeds`), and
 when a product meets them. Shared by `flow.py` (the shopper) and `dialogues.py` (the assistant).
 """
 

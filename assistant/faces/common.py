@@ -16,9 +16,9 @@ import os
 import sys
 from typing import Any
 
-from assistant.base_models import BaseNotInstalled
+from assistant.generation.base_models import BaseNotInstalled
+from assistant.generation.remote_engine import GeneratorError
 from assistant.orchestrator import ENGINES, load_assistant
-from assistant.remote_engine import GeneratorError
 from retrieval.fileio import DataError
 
 log = logging.getLogger(__name__)

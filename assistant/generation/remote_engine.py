@@ -10,9 +10,9 @@ the model served elsewhere.
     engine = OpenAIEngine("http://gpu-box:8000/v1", {None: "smollm2-135m-instruct", "apparel": "apparel"})
     for chunk in engine.stream(msgs, adapter="apparel", settings=GenerationSettings()): ...
 
-Same interface as `assistant.engine.Engine` and `assistant.ct2_engine.CT2Engine`: the same messages (system
+Same interface as `engine.Engine` and `ct2_engine.CT2Engine`: the same messages (system
 prompt with this turn's product cards, then the dialogue) go to the server, which applies the model's own chat
-template, as our engines do (`assistant.chat_format`); the reply streams back as it is generated. A category
+template, as our engines do (`assistant.generation.chat_format`); the reply streams back as it is generated. A category
 with an adapter asks for the model named like the category, anything else for the base's name. Retrieval,
 needs, the grounding check and repair stay in this process. Greedy unless `settings.do_sample`. The copy bias
 of the PyTorch engine is not applied (no logits hook over HTTP). Uses the official `openai` client.
@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from assistant.engine import GenerationSettings
+from assistant.generation.engine import GenerationSettings
 
 log = logging.getLogger(__name__)
 

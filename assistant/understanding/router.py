@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant.vocabulary import Vocabulary, choose_category
+from assistant.understanding.vocabulary import Vocabulary, choose_category
 
 
 def _scores(text: str, categories: list[str], vocabulary: Vocabulary | None) -> dict[str, float]:

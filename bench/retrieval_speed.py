@@ -22,11 +22,11 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from bench.retrieval_data import replicate
 from retrieval.ann import exact_search
 from retrieval.encoder import RUNTIMES, load_encoder
 from retrieval.filters import Filters
 from retrieval.index import ProductIndex
-from training.bench.retrieval_data import replicate
 
 log = logging.getLogger(__name__)
 

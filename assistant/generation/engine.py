@@ -5,12 +5,12 @@
         print(chunk, end="")
     text = engine.generate(msgs, adapter=None)        # None or an unknown name -> the base model
 
-`msgs` come from `assistant.chat_format.build_messages`; the prompt is `render_prompt(msgs, tokenizer)`, the
+`msgs` come from `assistant.generation.chat_format.build_messages`; the prompt is `render_prompt(msgs, tokenizer)`, the
 same tokens the adapter saw in training. `set_adapter` mutates the shared model, so a lock covers
 "select adapter + generate"; concurrent chats are served one generation at a time.
 
 Copy bias (`GenerationSettings.copy_bias`, `copy_continuation`): the text between `COPY_SPAN` markers in
-the system message (the `<products>` block of `assistant.prompts.format_cards`) is the copy source. Its
+the system message (the `<products>` block of `assistant.generation.prompts.format_cards`) is the copy source. Its
 tokens get `copy_bias` added to their logits, except special tokens, tokens without a letter or digit and
 tokens that also occur in the system message outside the span (template wording); after the reply's last
 one or two tokens match a place in the source, the (boosted) token that follows there gets
@@ -27,14 +27,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.chat_format import render_prompt
-from assistant.prompts import NO_PRODUCTS
+from assistant.generation.chat_format import render_prompt
+from assistant.generation.prompts import NO_PRODUCTS
 
 log = logging.getLogger(__name__)
 
 # End-of-turn markers of common chat templates; generation stops on any that the tokenizer knows.
 END_OF_TURN = ("<|im_end|>", "<|eot_id|>", "<|end|>", "</s>", "<|endoftext|>")
-# The system-message span whose tokens the copy bias favours (`assistant.prompts.format_cards` writes it).
+# The system-message span whose tokens the copy bias favours (`assistant.generation.prompts.format_cards` writes it).
 COPY_SPAN = ("<products>", "</products>")
 
 

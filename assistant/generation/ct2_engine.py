@@ -4,8 +4,8 @@
     for chunk in engine.stream(msgs, adapter="apparel", settings=GenerationSettings()):
         print(chunk, end="")
 
-Same interface as `assistant.engine.Engine` (the PyTorch reference, and the GPU path): the same prompt
-tokens (`assistant.chat_format.render_prompt`), the same stop tokens, text streamed as it is decoded, and the
+Same interface as `assistant.generation.engine.Engine` (the PyTorch reference, and the GPU path): the same prompt
+tokens (`chat_format.render_prompt`), the same stop tokens, text streamed as it is decoded, and the
 same greedy tokens up to quantization (tests/assistant/test_ct2_engine.py checks a tiny model in float32).
 
 Why CTranslate2: on this project's 2-core CPU, SmolLM2-135M int8 gives the first token in ~0.2 s and ~40
@@ -15,7 +15,7 @@ measured per engine in docs/base_model.md).
 
 Conversion: `merge_and_convert` loads the base, merges the adapter (`peft`'s `merge_and_unload`), saves the
 merged model to a temporary folder and runs CTranslate2's `TransformersConverter`. Results are cached under
-`assistant.base_models.cache_root()/ct2/<key>`, where the key hashes the base config and weights' size, the
+`assistant.generation.base_models.cache_root()/ct2/<key>`, where the key hashes the base config and weights' size, the
 adapter's weights and the quantization, and a folder is renamed into place only when complete.
 """
 
@@ -31,10 +31,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.base_models import cache_root
-from assistant.chat_format import render_prompt
-from assistant.engine import END_OF_TURN, GenerationSettings
-from assistant.model import ensure_chat_template, load_adapters
+from assistant.generation.base_models import cache_root
+from assistant.generation.chat_format import render_prompt
+from assistant.generation.engine import END_OF_TURN, GenerationSettings
+from assistant.generation.model import ensure_chat_template, load_adapters
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class CT2Engine:
     def stream(
         self, msgs: Sequence[dict[str, str]], adapter: str | None = None, settings: GenerationSettings | None = None
     ) -> Iterator[str]:
-        """Yield the reply text in chunks as it is generated (see `assistant.engine.Engine.stream`)."""
+        """Yield the reply text in chunks as it is generated (see `assistant.generation.engine.Engine.stream`)."""
         settings = settings or GenerationSettings()
         if (settings.copy_bias or settings.copy_continuation or settings.copy_focus) and not self._warned_copy:
             log.info("copy bias is not available with CTranslate2; decoding without it")

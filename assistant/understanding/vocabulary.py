@@ -15,7 +15,7 @@ their singular / plural forms, each closed-set attribute's values, spaced forms 
 category the project has never seen needs no code; a shop edits the file to add its own words. The demo's
 hand-made synonyms are one such file (`demo/vocabulary.json`, written by `shopguide data generate` and `build-demo`).
 
-Used by `assistant.needs` (needs extraction) and `assistant.router` (category routing).
+Used by `assistant.understanding.needs` (needs extraction) and `assistant.understanding.router` (category routing).
 """
 
 from __future__ import annotations

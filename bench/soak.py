@@ -30,8 +30,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.serve import PROMPTS, REPO, _port
 from retrieval.fileio import atomic_write_text
-from training.bench.serve import PROMPTS, REPO, _port
 
 FOLLOW_UPS = ["Something cheaper?", "Which one is the most popular?", "Do you have it in black?", "Thanks!"]
 SEARCHES = ["jacket", "boots", "rug", "headphones", "moisturizer", "laptop"]

@@ -1,5 +1,5 @@
-"""Name index behind `assistant.grounding`: tokenization, title names, and the per-category index that finds
-where a reply names catalog products (IDF-weighted title windows). See `assistant/grounding.py` for the
+"""Name index behind `assistant.checks.grounding`: tokenization, title names, and the per-category index that finds
+where a reply names catalog products (IDF-weighted title windows). See `assistant/checks/grounding.py` for the
 heuristics; nothing here knows about prices or replies' sentences.
 """
 

@@ -8,7 +8,7 @@ Quality: Recall@1/5/10, NDCG@10, MRR for random, BM25, dense, hybrid (RRF and li
 TCA (mean ± std over TCA seeds) and with a fine-tuned encoder, on the demo target categories
 (query = user turns at a recommendation turn, gold = the recommended products), ePQA evidence ranking
 and RecQuest target products (real data, skipped when `../shared/data` is absent). Speed: see
-`training/bench/retrieval_speed.py`. Each part keeps the command that produced it; re-running one part
+`bench/retrieval_speed.py`. Each part keeps the command that produced it; re-running one part
 keeps the other part's last results (outputs/bench_retrieval.json).
 """
 
@@ -26,14 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.retrieval_data import EvalSet, bigbasket_products, demo_sets, epqa_set, recquest_set
+from bench.retrieval_speed import encoding_speed, speed_at_size
 from retrieval.encoder import load_encoder
 from retrieval.fileio import atomic_write_json, atomic_write_text
 from retrieval.index import ProductIndex
 from retrieval.metrics import ranking_metrics
 from retrieval.tca import TCA, TCAEncoder, mmd2
 from retrieval.text import product_text
-from training.bench.retrieval_data import EvalSet, bigbasket_products, demo_sets, epqa_set, recquest_set
-from training.bench.retrieval_speed import encoding_speed, speed_at_size
 from training.demo_data.generate import main as generate
 from training.retriever import load_demo
 
@@ -231,7 +231,7 @@ def write_doc(path: Path, state: dict) -> None:
     lines = [
         "# Retrieval benchmark",
         "",
-        "Produced by `shopguide bench retrieval` (`training/bench/retrieval.py`). Each part lists the exact "
+        "Produced by `shopguide bench retrieval` (`bench/retrieval.py`). Each part lists the exact "
         "command that produced it. Numbers are from one shared machine; speed numbers were measured while "
         "other engineers' jobs shared the CPU, so they are noisy (compare ratios measured in the same run).",
         "",

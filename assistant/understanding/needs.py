@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.vocabulary import Vocabulary, choose_category, normalize_phrase
+from assistant.understanding.vocabulary import Vocabulary, choose_category, normalize_phrase
 from retrieval.filters import Filters
 
 AROUND_SPREAD = 0.2  # "around $100" -> 80..120

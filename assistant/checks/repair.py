@@ -10,8 +10,8 @@ import re
 from typing import Any
 
 from assistant.evaluation.answers import polarity
-from assistant.prompts import format_price
-from assistant.questions import asked_values
+from assistant.generation.prompts import format_price
+from assistant.understanding.questions import asked_values
 
 # what a reply becomes when every sentence named a product that does not exist
 NOTHING_LEFT = "Sorry, I couldn't find that product in our catalog. Could you tell me more about what you need?"

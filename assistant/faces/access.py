@@ -1,6 +1,6 @@
 """Who may use the HTTP faces: with a token set, every route but `/health` needs it, the chat page included.
 
-    app.add_middleware(TokenGuard, token="SECRET")   # `assistant.server.build_api` does this for --token
+    app.add_middleware(TokenGuard, token="SECRET")   # `assistant.faces.server.build_api` does this for --token
 
 A request passes with `Authorization: Bearer SECRET` (the scheme in any letter case) or with the cookie that the
 login page sets. A browser that opens a page without either gets that login page (a form posting the token to

@@ -32,9 +32,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from assistant.checks.grounding import Grounder
+from assistant.checks.grounding_index import tokenize
 from assistant.dialogues import load_dialogues
-from assistant.grounding import Grounder
-from assistant.grounding_index import tokenize
 from retrieval.catalog import Catalog, load_catalog
 from retrieval.fileio import atomic_write_text
 

@@ -27,12 +27,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from assistant.faces import configure_threads, open_from_args
-from assistant.server import build_app
+from assistant.faces.common import configure_threads, open_from_args
+from assistant.faces.server import build_app
 from retrieval.fileio import atomic_write_text
 
 log = logging.getLogger(__name__)
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 PROMPTS = [
     "I need a warm jacket for winter, under $120",
     "Waterproof hiking boots, not too heavy",

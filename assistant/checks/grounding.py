@@ -67,7 +67,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from assistant.grounding_index import (
+from assistant.checks.grounding_index import (
     NameIndex,
     has_digit,
     model_like,
@@ -77,7 +77,7 @@ from assistant.grounding_index import (
     tokenize,
     tokens_with_spans,
 )
-from assistant.vocabulary import COMMON_WORDS
+from assistant.understanding.vocabulary import COMMON_WORDS
 from retrieval.catalog import Catalog
 
 _NUM = r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)"

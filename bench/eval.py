@@ -32,7 +32,7 @@ from retrieval.fileio import atomic_write_text
 from training.data_tools.importers import main as import_main
 
 log = logging.getLogger(__name__)
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 
 

@@ -5,7 +5,7 @@
     ids = render_prompt(msgs, tokenizer)                    # ends with the generation prompt, for serving
 
 The text comes from `tokenizer.apply_chat_template` (the model's own template, or the project template
-that `assistant.model.load_base` installs when a tokenizer has none). The text is cut at the boundaries
+that `assistant.generation.model.load_base` installs when a tokenizer has none). The text is cut at the boundaries
 of every assistant reply and each piece is tokenized on its own, so (1) labels cover exactly the reply
 tokens (content plus the template's end-of-turn marker, which teaches the model to stop) and (2) the
 tokens of a prompt at serving time are the same tokens the model saw before that reply in training.
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from assistant.prompts import format_cards, system_prompt
+from assistant.generation.prompts import format_cards, system_prompt
 
 IGNORE_INDEX = -100
 

@@ -16,7 +16,7 @@ API (any OpenAI client works: `OpenAI(base_url="http://127.0.0.1:7860/v1", api_k
 Safe defaults: 127.0.0.1, request bodies <= `MAX_BODY_BYTES`, <= `MAX_MESSAGES` messages of <= `MAX_MESSAGE_CHARS`
 characters, errors in OpenAI's `{"error": {...}}` shape with a 4xx status (bad JSON, NaN, huge integers and deep
 nesting included), and a generation error ends the request, never the server. With a token every route but
-/health needs it, the page through a login (`assistant/access.py`).
+/health needs it, the page through a login (`assistant/faces/access.py`).
 """
 
 from __future__ import annotations
@@ -41,11 +41,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from assistant.access import TokenGuard
-from assistant.engine import GenerationSettings
-from assistant.faces import add_bundle_args, open_from_args
-from assistant.webui import UI_CSS
-from assistant.webui import build_ui as _build_ui
+from assistant.faces.access import TokenGuard
+from assistant.faces.common import add_bundle_args, open_from_args
+from assistant.faces.webui import UI_CSS
+from assistant.faces.webui import build_ui as _build_ui
+from assistant.generation.engine import GenerationSettings
 from retrieval.filters import Filters
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ def build_api(
 
     Args:
         assistant: an `assistant.orchestrator.Assistant`.
-        token: when set, every route but `/health` needs it (`assistant.access.TokenGuard`): the API as
+        token: when set, every route but `/health` needs it (`assistant.faces.access.TokenGuard`): the API as
             `Authorization: Bearer <token>`, the page mounted by `build_app` through a login.
         max_body_bytes: larger request bodies get 413.
         max_inflight: chat completions served at once; one more gets 429 with `Retry-After` (backpressure).
@@ -541,6 +541,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> Any:
-    """The Gradio chat page (`gr.Blocks`); see `assistant.webui.build_ui`."""
+    """The Gradio chat page (`gr.Blocks`); see `assistant.faces.webui.build_ui`."""
 
     return _build_ui(assistant, feedback_path=feedback_path)

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.evaluation.answers import value_in_reply
-from assistant.needs import ShopperNeeds, parse_budget
-from assistant.prompts import format_price
-from assistant.vocabulary import KIND_ATTRIBUTES, Vocabulary
+from assistant.generation.prompts import format_price
+from assistant.understanding.needs import ShopperNeeds, parse_budget
+from assistant.understanding.vocabulary import KIND_ATTRIBUTES, Vocabulary
 
 _ORDINALS = {
     "first": 0,

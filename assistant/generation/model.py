@@ -1,12 +1,12 @@
 """Device / dtype choice and loading of the base model, its tokenizer and per-category LoRA adapters.
 
-    model, tok = load_base("smollm2-135m-instruct")           # a packaged base (assistant/base_models.py),
+    model, tok = load_base("smollm2-135m-instruct")           # a packaged base (assistant/generation/base_models.py),
     model, tok = load_base("path/to/folder")                  # or any HF causal LM folder or hub id
     model = load_adapters(model, {"apparel": "demo/adapters/apparel"})   # PeftModel, adapter_name=category
 
 Device and dtype are decided once here and logged with the reason. Weights load from safetensors only and
 never run remote code. A tokenizer without a chat template gets the project template
-(`assistant.chat_format.PROJECT_CHAT_TEMPLATE`), so every model renders prompts the same way.
+(`assistant.generation.chat_format.PROJECT_CHAT_TEMPLATE`), so every model renders prompts the same way.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from assistant.base_models import resolve_base
-from assistant.chat_format import PROJECT_CHAT_TEMPLATE
+from assistant.generation.base_models import resolve_base
+from assistant.generation.chat_format import PROJECT_CHAT_TEMPLATE
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def load_base(name_or_path: str | Path, device: str | None = None, dtype: Any = 
     """Load a causal LM and its tokenizer (local folder or hub id), ready for generation.
 
     Args:
-        name_or_path: a packaged base's short name (converted once, `assistant.base_models`), an HF model folder
+        name_or_path: a packaged base's short name (converted once, `base_models`), an HF model folder
             or a hub id (Llama, Qwen2, GPT-2, Mistral, ... any causal LM).
         device: None -> `pick_device()`.
         dtype: None -> `pick_dtype(device)`.

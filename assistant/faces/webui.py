@@ -1,6 +1,6 @@
 """The Gradio chat page: streamed replies, product cards, category and filter controls, thumbs up / down.
 
-Built by `build_ui(assistant)` and mounted at `/` by `assistant.server.build_app` (run `python app.py`).
+Built by `build_ui(assistant)` and mounted at `/` by `assistant.faces.server.build_app` (run `python app.py`).
 Catalog and model text is always shown as text: replies are HTML-escaped before the chatbot renders them,
 markdown image syntax is escaped too (the browser fetches no remote image a message or a repeated catalog text
 names), and product cards are built from `html.escape`d fields, so a product titled `<img src=x onerror=...>`
@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from assistant.generation.prompts import format_price
 from assistant.orchestrator import Reply
-from assistant.prompts import format_price
 
 log = logging.getLogger(__name__)
 AUTO = "Auto (from the conversation)"
