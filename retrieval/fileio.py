@@ -203,7 +203,8 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any | Problem]]:
             try:
                 yield lineno, json.loads(text)
             except json.JSONDecodeError as e:
-                yield lineno, Problem(name, lineno, None, f"invalid JSON: {e.msg} at column {e.colno}")
+                msg = e.msg.removesuffix(" at")  # "Unterminated string starting at", "Invalid control character at"
+                yield lineno, Problem(name, lineno, None, f"invalid JSON: {msg} at column {e.colno}")
             except (ValueError, RecursionError) as e:  # an integer of over 4300 digits; nesting past the stack
                 why = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(":")[0]
                 yield lineno, Problem(name, lineno, None, f"invalid JSON: {why}")

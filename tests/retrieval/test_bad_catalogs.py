@@ -173,3 +173,18 @@ def test_index_save_refuses_a_folder_that_holds_other_files(tmp_path):
     with pytest.raises(DataError, match="not an index folder"):
         ProductIndex.build([Product("a", "A", "x")], encoder="hash:16").save(tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"id": "a", "title": "unterminated}', "invalid JSON: Unterminated string starting at column 22"),
+        ('{"id": "a\x01"}', "invalid JSON: Invalid control character at column 10"),
+        ('{"id": "a",}', "invalid JSON: Expecting property name enclosed in double quotes at column 12"),
+    ],
+)
+def test_invalid_json_message_says_at_column_once(tmp_path, line, message):
+    f = tmp_path / "c.jsonl"
+    f.write_text(line)  # no newline: a string left open at the end of the file is "unterminated"
+    [(_, problem)] = list(iter_jsonl(f))
+    assert problem.message == message
