@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from retrieval.ann import topk
-from retrieval.fileio import atomic_open, atomic_write_json
+from retrieval.fileio import atomic_open, atomic_write_json, read_artifact
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset(
@@ -210,14 +210,21 @@ class BM25:
 
     @classmethod
     def load(cls, folder: str | Path) -> BM25:
-        """Read what `save` wrote."""
+        """Read what `save` wrote.
+
+        Raises:
+            DataError: naming `bm25_vocab.json` or `bm25_counts.npz` when it is missing, cut short or corrupt.
+        """
         import json
 
+        def counts(f: Path) -> tuple[sp.csr_matrix, np.ndarray]:
+            with np.load(f) as z:  # members are read lazily: inside, so a corrupt member names the file too
+                return sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"])), z["alive"]
+
         folder = Path(folder)
-        meta = json.loads((folder / "bm25_vocab.json").read_text(encoding="utf-8"))
+        meta = read_artifact(folder / "bm25_vocab.json", lambda f: json.loads(f.read_text(encoding="utf-8")))
         bm = cls(meta["k1"], meta["b"])
         bm.vocab = {t: j for j, t in enumerate(meta["terms"])}
-        z = np.load(folder / "bm25_counts.npz")
-        bm.counts = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
-        bm.alive = z["alive"].astype(bool)
+        bm.counts, alive = read_artifact(folder / "bm25_counts.npz", counts)
+        bm.alive = alive.astype(bool)
         return bm

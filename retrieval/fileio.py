@@ -16,11 +16,14 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterable, Iterator
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -267,6 +270,24 @@ def iter_parquet(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any] 
                 yield n, row
     except (pa.ArrowException, OSError) as e:
         yield n + 1, Problem(str(path), n + 1 if n else None, None, f"not a readable Parquet file: {e}")
+
+
+def read_artifact(path: str | os.PathLike, read: Callable[[Path], T]) -> T:
+    """`read(path)` for a file a program wrote (a part of an index, a saved array), with a missing, cut short or
+    corrupt file raised as a `DataError` that names it: the readers' own exceptions (`zipfile.BadZipFile`,
+    numpy's `ValueError`, `json.JSONDecodeError`, faiss' `RuntimeError`) name no file.
+
+    Raises:
+        DataError: `path` is missing or `read` could not make sense of it.
+    """
+    path = Path(path)
+    try:
+        return read(path)
+    except FileNotFoundError as e:
+        raise DataError([Problem(str(path), None, None, "file not found")]) from e
+    except (OSError, EOFError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise DataError([Problem(str(path), None, None, f"cut short or corrupt ({why})")]) from e
 
 
 def cache_root() -> Path:

@@ -32,7 +32,7 @@ from retrieval.bm25 import BM25
 from retrieval.catalog import Catalog, Product, load_catalog
 from retrieval.columns import FilterColumns
 from retrieval.encoder import Encoder, load_encoder
-from retrieval.fileio import DataError, Problem, atomic_folder, atomic_open, atomic_write_json
+from retrieval.fileio import DataError, Problem, atomic_folder, atomic_open, atomic_write_json, read_artifact
 from retrieval.filters import Filters, normalize_value
 from retrieval.fusion import fuse
 from retrieval.text import DEFAULT_FIELDS, product_text
@@ -359,16 +359,16 @@ class ProductIndex:
             check: verify the catalog fingerprint and array sizes.
 
         Raises:
-            DataError: the folder is missing files or its parts disagree.
+            DataError: the folder is missing files, one is cut short or corrupt (named), or its parts disagree.
         """
 
         folder = Path(folder)
         cfg_path = folder / "index_config.json"
         if not cfg_path.exists():
             raise DataError([Problem(str(folder), None, None, "not an index folder (no index_config.json)")])
-        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+        cfg = read_artifact(cfg_path, lambda f: json.loads(f.read_text(encoding="utf-8")))
         products = list(load_catalog(folder / "products.jsonl"))
-        emb = np.load(folder / "embeddings.npy")
+        emb = read_artifact(folder / "embeddings.npy", np.load)
         probs = []
         if emb.shape != (len(products), cfg["dim"]):
             probs.append(
@@ -402,7 +402,10 @@ class ProductIndex:
         idx.bm25.prepare()
         idx.columns = FilterColumns.build(products)
         if cfg["kind"] == "hnsw":
-            idx.hnsw = HNSW.load(str(folder / "hnsw.faiss"), ef_search=(cfg.get("hnsw") or {}).get("ef_search"))
+            ef_search = (cfg.get("hnsw") or {}).get("ef_search")
+            idx.hnsw = read_artifact(folder / "hnsw.faiss", lambda f: HNSW.load(str(f), ef_search=ef_search))
             if (folder / "category_hnsw.npz").exists():  # absent in indexes saved before category graphs
-                idx.category_graphs = CategoryGraphs.load(str(folder / "category_hnsw.npz"), idx.dim, idx.hnsw_params)
+                idx.category_graphs = read_artifact(
+                    folder / "category_hnsw.npz", lambda f: CategoryGraphs.load(str(f), idx.dim, idx.hnsw_params)
+                )
         return idx

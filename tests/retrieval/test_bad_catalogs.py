@@ -188,3 +188,23 @@ def test_invalid_json_message_says_at_column_once(tmp_path, line, message):
     f.write_text(line)  # no newline: a string left open at the end of the file is "unterminated"
     [(_, problem)] = list(iter_jsonl(f))
     assert problem.message == message
+
+
+@pytest.mark.parametrize(
+    "name, kind",
+    [(n, "exact") for n in ("bm25_counts.npz", "embeddings.npy", "bm25_vocab.json", "index_config.json")]
+    + [("hnsw.faiss", "hnsw")],
+)
+def test_a_truncated_index_file_is_a_problem_naming_it(tmp_path, name, kind):
+    from retrieval.catalog import Product
+    from retrieval.index import ProductIndex
+
+    folder = tmp_path / "ix"
+    products = [Product(f"p{i}", f"Product {i}", "x") for i in range(5)]
+    ProductIndex.build(products, encoder="hash:16", kind=kind).save(folder)
+    f = folder / name
+    f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+    with pytest.raises(DataError) as e:
+        ProductIndex.load(folder)
+    [problem] = e.value.problems
+    assert problem.file == str(f) and "cut short or corrupt" in problem.message
