@@ -15,7 +15,8 @@ API (any OpenAI client works: `OpenAI(base_url="http://127.0.0.1:7860/v1", api_k
 
 Safe defaults: 127.0.0.1, request bodies <= `MAX_BODY_BYTES`, <= `MAX_MESSAGES` messages of <= `MAX_MESSAGE_CHARS`
 characters, errors in OpenAI's `{"error": {...}}` shape with a 4xx status (bad JSON, NaN, huge integers and deep
-nesting included), and a generation error ends the request, never the server. With a token every route but
+nesting included), and a generation error ends the request, never the server (a failing `--generator` server: 502 or
+an error event, and a log line). With a token every route but
 /health needs it, the page through a login (`assistant/faces/access.py`).
 """
 
@@ -46,6 +47,7 @@ from assistant.faces.common import add_bundle_args, open_from_args
 from assistant.faces.webui import UI_CSS
 from assistant.faces.webui import build_ui as _build_ui
 from assistant.generation.engine import GenerationSettings
+from assistant.generation.remote_engine import GeneratorError
 from retrieval.filters import Filters
 
 log = logging.getLogger(__name__)
@@ -314,6 +316,9 @@ def build_api(
             except asyncio.TimeoutError as e:
                 cancel.set()
                 raise ApiError(504, f"the completion took longer than {request_timeout:g} s", code="timeout") from e
+            except GeneratorError as e:
+                log.error("generation failed: %s", e)
+                raise _generator_error(e) from e
             except (ValueError, TypeError) as e:
                 raise ApiError(400, str(e)) from e
             finally:
@@ -339,6 +344,11 @@ def build_api(
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _generator_error(e: GeneratorError) -> ApiError:
+    """A failing generation server (`--generator URL`) as a 502: the fault is upstream, not in the request."""
+    return ApiError(502, str(e), code="generator_error")
 
 
 def _usage(reply: Any) -> dict[str, int]:
@@ -393,6 +403,9 @@ async def _sse(
                 messages, category=category, filters=filters, settings=settings, cancel=cancel
             ):
                 loop.call_soon_threadsafe(queue.put_nowait, event)
+        except GeneratorError as e:  # the generation server's fault, said in one line: no traceback
+            log.error("streamed generation failed: %s", e)
+            loop.call_soon_threadsafe(queue.put_nowait, e)
         except Exception as e:  # noqa: BLE001 - handed to the consumer, which ends the stream with an error event
             log.exception("streamed generation failed")
             loop.call_soon_threadsafe(queue.put_nowait, e)
@@ -419,7 +432,9 @@ async def _sse(
                 continue
             if event is _END:
                 break
-            if isinstance(event, Exception):
+            if isinstance(event, GeneratorError):
+                yield f"data: {json.dumps(_generator_error(event).body())}\n\n"
+            elif isinstance(event, Exception):
                 error = ApiError(500, f"generation failed: {type(event).__name__}: {event}")
                 yield f"data: {json.dumps(error.body())}\n\n"
             elif isinstance(event, str):

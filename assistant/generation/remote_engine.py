@@ -82,7 +82,8 @@ class OpenAIEngine:
         """Yield the reply text in chunks as the server streams it; closing the iterator closes the request.
 
         Raises:
-            GeneratorError: the server is unreachable, answers with an error, or times out.
+            GeneratorError: the server is unreachable, answers with an error or with something that is not an
+                OpenAI chat completion stream, or times out.
         """
         settings = settings or GenerationSettings()
         kw: dict[str, Any] = {
@@ -110,14 +111,30 @@ class OpenAIEngine:
             raise GeneratorError(
                 f"generator {self.url} answered HTTP {e.status_code} for model {kw['model']!r}"
             ) from e
+        # A server that is not an OpenAI one (a web server's page, another service's JSON) may answer 200 too: its
+        # answer holds no chat completion chunk, and taking it for an empty reply would hide the fault.
+        kind = response.response.headers.get("content-type", "no content type")
+        nonsense = f"generator {self.url} answered HTTP 200 with {kind}, not an OpenAI chat completion stream"
+        chunks = 0  # chunks in the shape of a chat completion chunk
         try:
             for chunk in response:
-                choices = getattr(chunk, "choices", None) or []
-                delta = getattr(choices[0], "delta", None) if choices else None
+                choices = getattr(chunk, "choices", None)
+                if not isinstance(choices, list):
+                    raise GeneratorError(nonsense)
+                if not choices:  # a usage-only chunk
+                    continue
+                delta = getattr(choices[0], "delta", None)
                 text = getattr(delta, "content", None)
+                if delta is None or not isinstance(text, (str, type(None))):
+                    raise GeneratorError(nonsense)
+                chunks += 1
                 if text:
                     yield text
+            if not chunks:
+                raise GeneratorError(nonsense)
         except o.APIError as e:
             raise GeneratorError(f"generator {self.url} failed mid-reply: {e}") from e
+        except ValueError as e:  # an event whose data is not JSON
+            raise GeneratorError(nonsense) from e
         finally:
             response.close()  # a cancelled turn (client gone, timeout) stops the server's generation too
