@@ -28,9 +28,12 @@ STOPWORDS = frozenset(
 )
 
 
+MAX_TOKEN_CHARS = 64  # longer "words" (a base64 blob, a run-on export) are no words a shopper types
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-cased alphanumeric tokens without stopwords."""
-    return [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
+    """Lower-cased alphanumeric tokens without stopwords and without tokens over `MAX_TOKEN_CHARS`."""
+    return [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS and len(t) <= MAX_TOKEN_CHARS]
 
 
 class BM25:

@@ -6,7 +6,10 @@ A catalog is JSONL (optionally `.jsonl.gz`), CSV or Parquet with one product per
     price (number)  currency (str)  brand (str)  description (str)
     attributes (object name -> value; in CSV a JSON string)  image_url (str)  rating (number)
 
-Unknown fields are kept in `Product.extra`; numbers anywhere in a record must be finite. Every problem
+Unknown fields are kept in `Product.extra`; numbers anywhere in a record must be finite. Texts have size limits
+(characters; a record over one is rejected, naming its line and field): `MAX_SHORT_CHARS` for id, title,
+category, brand, currency and every attribute name and value, `MAX_URL_CHARS` for image_url, `MAX_TEXT_CHARS`
+for description and any text in an unknown field. Every problem
 names its line: JSONL is read line by line; CSV is read as text (no type guessing: `007` stays `007`), its
 cells converted field by field, and a problem names the line the row starts on; in Parquet the "line" is
 the 1-based row number. A UTF-8 byte order mark is ignored.
@@ -37,6 +40,12 @@ KNOWN_FIELDS = (
 )
 _STR_FIELDS = ("currency", "brand", "description", "image_url")
 _NUM_FIELDS = ("price", "rating")
+# Size limits in characters: generous for real catalogs (Amazon's longest "technical details" are ~15,000
+# characters, BigBasket's longest title 131), small enough that one careless export cannot blow up the index.
+MAX_SHORT_CHARS = 1_000  # id, title, category, brand, currency; each attribute name and value
+MAX_URL_CHARS = 8_192  # image_url
+MAX_TEXT_CHARS = 50_000  # description; each text anywhere in an unknown field
+_MAX_CHARS = {"description": MAX_TEXT_CHARS, "image_url": MAX_URL_CHARS}
 CATALOG_PATTERNS = ("*.jsonl", "*.jsonl.gz", "*.csv", "*.parquet")
 
 
@@ -78,15 +87,23 @@ def product_to_text(p: Product) -> str:
     return ". ".join(parts)
 
 
-def _not_json(value: Any) -> str | None:
-    """Why `value` is not plain JSON with finite numbers (None when it is); iterative, so depth is no limit."""
+def _too_long(n: int, limit: int) -> str:
+    return f"{n:,} characters, over the limit of {limit:,}"
+
+
+def _not_json(value: Any, max_chars: int) -> str | None:
+    """Why `value` is not plain JSON with finite numbers and texts (keys too) of at most `max_chars` characters
+    (None when it is); iterative, so depth is no limit."""
     stack = [value]
     while stack:
         v = stack.pop()
         if isinstance(v, float) and not math.isfinite(v):
             return f"must be a finite number, got {v!r}"
+        if isinstance(v, str) and len(v) > max_chars:
+            return _too_long(len(v), max_chars)
         if isinstance(v, dict):
             stack.extend(v.values())
+            stack.extend(v.keys())
         elif isinstance(v, list):
             stack.extend(v)
         elif not (v is None or isinstance(v, (str, int, float, bool))):
@@ -107,6 +124,8 @@ def parse_product(obj: Any, file: str, line: int) -> tuple[Product | None, list[
             pass  # numeric ids are accepted and turned into strings
         elif not isinstance(v, str):
             probs.append(Problem(file, line, name, f"must be a string, got {type(v).__name__}"))
+        elif len(v) > MAX_SHORT_CHARS:
+            probs.append(Problem(file, line, name, _too_long(len(v), MAX_SHORT_CHARS)))
     for name in _NUM_FIELDS:
         v = obj.get(name)
         if v is None:
@@ -119,15 +138,25 @@ def parse_product(obj: Any, file: str, line: int) -> tuple[Product | None, list[
         v = obj.get(name)
         if v is not None and not isinstance(v, str):
             probs.append(Problem(file, line, name, f"must be a string, got {type(v).__name__}"))
+        elif v is not None and len(v) > _MAX_CHARS.get(name, MAX_SHORT_CHARS):
+            probs.append(Problem(file, line, name, _too_long(len(v), _MAX_CHARS.get(name, MAX_SHORT_CHARS))))
     attrs = obj.get("attributes")
     if attrs is not None and not isinstance(attrs, dict):
         probs.append(
             Problem(file, line, "attributes", f"must be an object of name -> value, got {type(attrs).__name__}")
         )
+        attrs = None
+    elif attrs is not None and any(len(k) > MAX_SHORT_CHARS for k in attrs):
+        longest = max(len(k) for k in attrs)
+        probs.append(Problem(file, line, "attributes", f"a name of {_too_long(longest, MAX_SHORT_CHARS)}"))
     extra = {k: v for k, v in obj.items() if k not in KNOWN_FIELDS}
-    nested = {f"attributes.{k}": v for k, v in attrs.items()} if isinstance(attrs, dict) else {}
-    for name, v in {**nested, **extra}.items():
-        why = _not_json(v)
+    for name in [k for k in extra if len(k) > MAX_SHORT_CHARS]:  # reported without the name itself
+        probs.append(Problem(file, line, None, f"a field name of {_too_long(len(name), MAX_SHORT_CHARS)}"))
+        del extra[name]
+    values = [(f"attributes.{k}", v, MAX_SHORT_CHARS) for k, v in (attrs or {}).items() if len(k) <= MAX_SHORT_CHARS]
+    values += [(k, v, MAX_TEXT_CHARS) for k, v in extra.items()]
+    for name, v, limit in values:
+        why = _not_json(v, limit)
         if why:
             probs.append(Problem(file, line, name, why))
     if probs:

@@ -208,3 +208,43 @@ def test_a_truncated_index_file_is_a_problem_naming_it(tmp_path, name, kind):
         ProductIndex.load(folder)
     [problem] = e.value.problems
     assert problem.file == str(f) and "cut short or corrupt" in problem.message
+
+
+def test_oversized_fields_are_rejected_with_line_and_field(tmp_path):
+    from retrieval.catalog import MAX_SHORT_CHARS, MAX_TEXT_CHARS
+
+    f = tmp_path / "c.jsonl"
+    rows = [
+        ROW,
+        dict(ROW, id="b", description="x" * (MAX_TEXT_CHARS + 1)),
+        dict(ROW, id="c", title="t" * (MAX_SHORT_CHARS + 1)),
+        dict(ROW, id="d", attributes={"colour": ["red", "r" * (MAX_SHORT_CHARS + 1)]}),
+        dict(ROW, id="e", attributes={"n" * (MAX_SHORT_CHARS + 1): "red"}),
+        dict(ROW, id="f", notes={"deep": ["n" * (MAX_TEXT_CHARS + 1)]}),
+        dict(ROW, id="g", description="x" * MAX_TEXT_CHARS, title="t" * MAX_SHORT_CHARS),  # at the limits: fine
+    ]
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    good, problems = validate_catalog(f)
+    assert [p.id for p in good] == ["a", "g"]
+    fields = [(p.line, p.field) for p in problems]
+    assert fields == [(2, "description"), (3, "title"), (4, "attributes.colour"), (5, "attributes"), (6, "notes")]
+    assert problems[0].message == f"{MAX_TEXT_CHARS + 1:,} characters, over the limit of {MAX_TEXT_CHARS:,}"
+
+
+def test_a_20_mb_description_stops_index_build_with_its_line(tmp_path, capsys):
+    from training.cli import main as shopguide
+
+    f = tmp_path / "c.jsonl"
+    f.write_text(json.dumps(ROW) + "\n" + json.dumps(dict(ROW, id="b", description="word " * 4_000_000)) + "\n")
+    out = tmp_path / "ix"
+    assert shopguide(["index", "build", "--catalog", str(f), "--out", str(out), "--encoder", "hash:16"]) == 1
+    err = capsys.readouterr().err
+    assert f"{f}:2: description: 20,000,000 characters, over the limit of" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_overlong_words_stay_out_of_the_bm25_vocabulary():
+    from retrieval.bm25 import BM25, MAX_TOKEN_CHARS
+
+    bm = BM25.build(["red " + "z" * (MAX_TOKEN_CHARS + 1) + " shirt", "y" * MAX_TOKEN_CHARS])
+    assert sorted(bm.vocab) == sorted(["red", "shirt", "y" * MAX_TOKEN_CHARS])
