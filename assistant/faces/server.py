@@ -14,10 +14,10 @@ API (any OpenAI client works: `OpenAI(base_url="http://127.0.0.1:7860/v1", api_k
     GET  /health                liveness and catalog size (never needs the token)
 
 Safe defaults: 127.0.0.1, request bodies <= `MAX_BODY_BYTES`, <= `MAX_MESSAGES` messages of <= `MAX_MESSAGE_CHARS`
-characters, errors in OpenAI's `{"error": {...}}` shape with a 4xx status (bad JSON, NaN, huge integers and deep
-nesting included), and a generation error ends the request, never the server (a failing `--generator` server: 502 or
-an error event, and a log line). With a token every route but
-/health needs it, the page through a login (`assistant/faces/access.py`).
+characters, errors in OpenAI's `{"error": {...}}` shape with a 4xx status naming the field (bad JSON, NaN, huge
+integers, deep nesting, content that is not text, knobs of the wrong type or out of OpenAI's range included), and a
+generation error ends the request, never the server (a failing `--generator` server: 502 or an error event, and a log
+line). With a token every route but /health needs it, the page through a login (`assistant/faces/access.py`).
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ MAX_NEW_TOKENS = 512
 MAX_UPLOAD_BYTES = 1_000_000
 MAX_SEED = 2**63 - 1
 AUTO_MODEL = "shopguide"
+ROLES = ("system", "developer", "user", "assistant", "tool")  # the message roles a chat request may use
 MAX_INFLIGHT = 16  # chat completions admitted at once; more get 429 + Retry-After
 REQUEST_TIMEOUT_S = 120.0  # a completion that takes longer is cut off (504, or an error event when streaming)
 TOKEN_ENV, AUTH_ENV = "SHOPGUIDE_TOKEN", "SHOPGUIDE_AUTH"
@@ -86,19 +87,30 @@ def product_dict(p: Any, score: float | None = None) -> dict[str, Any]:
 
 
 def _settings(body: dict[str, Any]) -> Any:
-    """`GenerationSettings` from the request's OpenAI knobs, clamped to safe ranges (None: engine defaults)."""
+    """`GenerationSettings` from the request's OpenAI knobs (None: engine defaults).
+
+    Raises:
+        ApiError: 400 naming the knob, for a value of the wrong type or out of OpenAI's range.
+    """
     wanted: dict[str, Any] = {}
-    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+    name = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
+    max_tokens = body.get(name)
     if max_tokens is not None:
-        if not isinstance(max_tokens, int) or max_tokens < 1:
-            raise ApiError(400, "max_tokens must be a positive integer", "max_tokens")
-        wanted["max_new_tokens"] = min(max_tokens, MAX_NEW_TOKENS)
-    for name, lo, hi in (("temperature", 0.0, 2.0), ("top_p", 0.01, 1.0)):
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+            raise ApiError(400, f"{name} must be a positive integer", name)
+        wanted["max_new_tokens"] = min(max_tokens, MAX_NEW_TOKENS)  # the server's own cap on a reply's length
+    for name, lo, hi in (("temperature", 0.0, 2.0), ("top_p", 0.0, 1.0)):
         v = body.get(name)
-        if v is not None:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ApiError(400, f"{name} must be a finite number", name)
-            wanted[name] = min(max(float(v), lo), hi)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ApiError(400, f"{name} must be a number from {lo:g} to {hi:g}", name)
+        if not lo <= v <= hi:
+            raise ApiError(400, f"{name} must be from {lo:g} to {hi:g}; got {v!r:.32}", name)
+        wanted[name] = float(v)
+    if wanted.get("top_p") == 0:  # a nucleus of probability 0 holds the top token alone: greedy, as temperature 0
+        del wanted["top_p"]
+        wanted["temperature"] = 0.0
     if "temperature" in wanted:  # OpenAI: 0 is greedy, above 0 samples
         t = wanted.pop("temperature")
         wanted.update(do_sample=t > 0, **({"temperature": t} if t > 0 else {}))
@@ -136,9 +148,15 @@ def parse_chat_request(body: Any, categories: list[str]) -> tuple[list[dict[str,
     if len(messages) > MAX_MESSAGES:
         raise ApiError(400, f"too many messages ({len(messages)} > {MAX_MESSAGES})", "messages")
     for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant", "developer", "tool"):
-            raise ApiError(400, f"messages[{i}] needs a role of system, user or assistant", f"messages[{i}].role")
+        if not isinstance(m, dict):
+            raise ApiError(400, f"messages[{i}] must be an object with a role and a content", f"messages[{i}]")
+        if m.get("role") not in ROLES:
+            role = m.get("role")
+            raise ApiError(
+                400, f"messages[{i}].role must be one of {', '.join(ROLES)}; got {role!r:.40}", f"messages[{i}].role"
+            )
         content = m.get("content")
+        _check_content(content, f"messages[{i}].content")
         text = content if isinstance(content, str) else json.dumps(content)
         if len(text) > MAX_MESSAGE_CHARS:
             raise ApiError(
@@ -149,7 +167,32 @@ def parse_chat_request(body: Any, categories: list[str]) -> tuple[list[dict[str,
             )
     if messages[-1].get("role") != "user":
         raise ApiError(400, "the last message must be a user message", "messages")
-    return messages, (model if model in categories else None), bool(body.get("stream", False))
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):  # the string "false" would be truthy
+        raise ApiError(400, "stream must be a boolean (true or false)", "stream")
+    return messages, (model if model in categories else None), bool(stream)
+
+
+def _check_content(content: Any, param: str) -> None:
+    """A message's content is text: a string, or a list of text parts `{"type": "text", "text": str}`.
+
+    Raises:
+        ApiError: 400 naming `param` (or the part that is not text).
+    """
+    if isinstance(content, str):
+        return
+    if not isinstance(content, list):
+        kind = {type(None): "null", bool: "a boolean", int: "a number", float: "a number"}.get(
+            type(content), "an object"
+        )
+        raise ApiError(400, f"{param} must be a string or a list of text parts, not {kind}", param)
+    for j, part in enumerate(content):
+        if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+            raise ApiError(
+                400,
+                f'{param}[{j}] must be a text part {{"type": "text", "text": "..."}}: this assistant reads text only',
+                f"{param}[{j}]",
+            )
 
 
 def _reply_extra(reply: Any, catalog: Any) -> dict[str, Any]:

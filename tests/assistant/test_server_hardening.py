@@ -1,7 +1,8 @@
 """Hardening of the server and the chat page on the tiny fake-backed assistant: the token guards every route but
-/health (page included, through a login), bad JSON and filters get 400s in OpenAI's error shape, the page works
-for any catalog that validates, feedback ids are unique under concurrent thumbs, chat text fetches no remote
-images, Gradio analytics are off, and the secrets can come from the environment.
+/health (page included, through a login), bad JSON, filters, message contents that are not text and knobs of the
+wrong type or out of range get 400s in OpenAI's error shape naming the field, the page works for any catalog that
+validates, feedback ids are unique under concurrent thumbs, chat text fetches no remote images, Gradio analytics
+are off, and the secrets can come from the environment.
 
 Run: python -m pytest -q tests/assistant/test_server_hardening.py
 """
@@ -175,6 +176,89 @@ def test_filter_errors_are_400_without_python_internals(client, filters, words):
     message = r.json()["error"]["message"]
     assert r.status_code == 400 and words in message, message
     assert "__init__" not in message and "keyword argument" not in message and "NoneType" not in message
+
+
+@pytest.mark.parametrize(
+    "content, param",
+    [
+        (None, "messages[0].content"),
+        (7, "messages[0].content"),
+        (True, "messages[0].content"),
+        ({"text": "a red rain jacket"}, "messages[0].content"),
+        ([{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}], "messages[0].content[0]"),
+        ([{"type": "text", "text": 5}], "messages[0].content[0]"),
+        (["a red rain jacket"], "messages[0].content[0]"),
+    ],
+    ids=["null", "number", "bool", "object", "image part", "text part of a number", "list of strings"],
+)
+def test_message_content_that_is_not_text_is_400_naming_the_field(client, content, param):
+    for role in ("user", "assistant"):
+        messages = [{"role": role, "content": content}] + ([] if role == "user" else USER)
+        r = client.post("/v1/chat/completions", json={"messages": messages})
+        error = r.json()["error"]
+        assert r.status_code == 400 and error["type"] == "invalid_request_error", r.text
+        assert error["param"] == param and param in error["message"], error
+
+
+def test_message_content_as_text_parts_is_fine(client):
+    parts = [{"type": "text", "text": "a red rain "}, {"type": "text", "text": "jacket"}]
+    r = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": parts}]})
+    assert r.status_code == 200 and "Trailblazer" in r.json()["choices"][0]["message"]["content"]
+
+
+@pytest.mark.parametrize(
+    "knob, value",
+    [
+        ("max_tokens", True),
+        ("max_tokens", False),
+        ("max_tokens", 2.0),
+        ("max_tokens", "10"),
+        ("max_completion_tokens", True),
+        ("temperature", 2.5),
+        ("temperature", -0.1),
+        ("temperature", True),
+        ("top_p", 1.5),
+        ("top_p", -0.5),
+        ("stream", "false"),
+        ("stream", "true"),
+        ("stream", 1),
+        ("stream", 0),
+    ],
+)
+def test_knobs_of_the_wrong_type_or_out_of_range_are_400_naming_them(client, knob, value):
+    r = client.post("/v1/chat/completions", json={"messages": USER, knob: value})
+    error = r.json()["error"]
+    assert r.status_code == 400 and error["type"] == "invalid_request_error", r.text
+    assert error["param"] == knob and knob in error["message"], error
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        {"temperature": 0},
+        {"temperature": 2},
+        {"temperature": 0.7, "top_p": 1},
+        {"top_p": 0},
+        {"max_tokens": 1000},
+        {"stream": None},
+        {"stream": False},
+    ],
+)
+def test_knobs_in_range_are_taken(client, knobs):
+    r = client.post("/v1/chat/completions", json={"messages": USER, **knobs})
+    assert r.status_code == 200 and r.json()["object"] == "chat.completion", r.text
+
+
+def test_the_role_error_lists_exactly_the_accepted_roles(client):
+    from assistant.faces.server import ROLES
+
+    r = client.post("/v1/chat/completions", json={"messages": [{"role": "wizard", "content": "hi"}]})
+    message = r.json()["error"]["message"]
+    assert r.status_code == 400 and r.json()["error"]["param"] == "messages[0].role"
+    assert all(role in message for role in ROLES) and "wizard" in message, message
+    for role in ROLES:  # each role the message names is accepted
+        messages = [{"role": role, "content": "hi"}, *USER]
+        assert client.post("/v1/chat/completions", json={"messages": messages}).status_code == 200, role
 
 
 # --------------------------------------------------------------------------------------------- the page
