@@ -127,3 +127,24 @@ def test_project_modules_are_imported_at_module_top():
         if is_lazy and b not in HEAVY and (a, b) not in LAZY_OK
     ]
     assert not lazy, "import these at module top (lazy imports are for heavy libraries):\n" + "\n".join(lazy)
+
+
+# The judge stands apart from what it judges: evaluation/ and simulation/ read replies with their own code.
+# Only the harness wiring that has to call our assistant in process may import the runtime, and only these.
+JUDGE = ("assistant.evaluation", "assistant.simulation")
+RUNTIME = ("assistant.understanding", "assistant.checks", "assistant.generation", "assistant.orchestrator")
+HARNESS = {
+    "assistant.simulation.clients": {"assistant.orchestrator"},  # InProcessClient / make_client open a bundle
+    "assistant.simulation.cli": {"assistant.faces.common"},  # configure_threads
+    "assistant.evaluation.runner": {"assistant.orchestrator"},  # replay mode opens a bundle per worker
+}
+
+
+def test_evaluation_and_simulation_import_nothing_of_the_runtime():
+    mods = _modules()
+    wrong = [
+        f"{mods[a].relative_to(REPO)}:{line}: imports {b}"
+        for a, b, _, line in _imports(mods)
+        if a.startswith(JUDGE) and b.startswith(RUNTIME + ("assistant.faces",)) and b not in HARNESS.get(a, set())
+    ]
+    assert not wrong, "the judge may not import the assistant's runtime:\n" + "\n".join(wrong)

@@ -30,8 +30,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from assistant.checks.grounding import Grounder
 from assistant.dialogues import Dialogue, parse_dialogue
+from assistant.evaluation.reading import Reader
 from assistant.evaluation.report import write_report
 from assistant.evaluation.scoring import K_VALUES, replay_dialogue, score_dialogue
 from assistant.evaluation.summary import summarize, worst_dialogues
@@ -40,7 +40,7 @@ from retrieval.catalog import Catalog, load_catalog
 from retrieval.fileio import DataError, Problem, atomic_write_json, iter_jsonl
 
 log = logging.getLogger(__name__)
-_STATE: dict[str, Any] = {}  # per-process: grounder, assistant, k_values
+_STATE: dict[str, Any] = {}  # per-process: reader, assistant, k_values
 
 
 def _watch_parent(parent: int) -> None:
@@ -61,8 +61,8 @@ def _init_worker(
 ) -> None:
     if parent is not None:
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    _STATE["grounder"] = Grounder(catalog)
-    _STATE["others"] = [Grounder(load_catalog(p)) for p in others]
+    _STATE["reader"] = Reader(catalog)
+    _STATE["others"] = [Reader(load_catalog(p)) for p in others]
     _STATE["k"] = k_values
     if assistant is not None:
         _STATE["assistant"] = assistant
@@ -77,9 +77,9 @@ def _evaluate(item: tuple[int, dict[str, Any]]) -> dict[str, Any]:
     d = Dialogue(raw["id"], raw["category"], raw["messages"], raw.get("target"), raw.get("extra", {}))
     try:
         if _STATE["assistant"] is None:
-            rec = score_dialogue(d, _STATE["grounder"], _STATE["k"], others=_STATE["others"])
+            rec = score_dialogue(d, _STATE["reader"], _STATE["k"], others=_STATE["others"])
         else:
-            rec = replay_dialogue(d, _STATE["assistant"], _STATE["grounder"], _STATE["k"], others=_STATE["others"])
+            rec = replay_dialogue(d, _STATE["assistant"], _STATE["reader"], _STATE["k"], others=_STATE["others"])
     except Exception as e:  # one broken dialogue must not end a long run; it is recorded and counted
         log.exception("dialogue %s failed", d.id)
         rec = {

@@ -1,11 +1,12 @@
 """Per-turn and per-dialogue scores: transcript scoring (logs as they are) and replay through an assistant.
 
-`score_dialogue(d, grounder)` scores any system's transcript in the dialogue contract; `replay_dialogue(d,
-assistant, grounder)` replays each reference assistant turn (history = the reference messages before it,
+`score_dialogue(d, reader)` scores any system's transcript in the dialogue contract; `replay_dialogue(d,
+assistant, reader)` replays each reference assistant turn (history = the reference messages before it,
 system messages dropped) and compares the assistant's reply with the reference reply. Both return one
 JSON-ready result: `{"id", "category", "mode", "turns": [...], "scores": {name: number|None}}`; the flat
 `scores` are what `summary.py` averages, breaks down per category and compares between runs. Metric
-definitions are in docs/eval.md.
+definitions are in docs/eval.md. Replies are read with the judge's own `reading.Reader` (product names by
+fuzzy title matching, stated prices and values against the catalog), never with the assistant's checks.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import re
 import time
 from typing import Any
 
-from assistant.checks.grounding import Grounder, GroundingReport
 from assistant.dialogues import Dialogue
 from assistant.evaluation import metrics as M
 from assistant.evaluation import stages as S
 from assistant.evaluation.reactions import reaction
+from assistant.evaluation.reading import Reader, Reading
 
 K_VALUES = (1, 3, 5)
 _RECOMMEND_ACTS = {"recommend", "relax", "compare"}
@@ -36,7 +37,7 @@ def _constraints(needs: dict[str, Any]) -> int:
     return n + len(needs.get("brands") or []) + len(needs.get("exclude_brands") or [])
 
 
-def needs_unclear(d: Dialogue, grounder: Grounder) -> bool:
+def needs_unclear(d: Dialogue, reader: Reader) -> bool:
     """Were the shopper's needs unclear at the first user turn? Uses the `needs` annotation when present
     (no price, attribute or brand constraint yet); otherwise the opening message is unclear when it is short
     (< 12 words) and states no price and no attribute value or brand of the category's catalog."""
@@ -48,9 +49,11 @@ def needs_unclear(d: Dialogue, grounder: Grounder) -> bool:
     toks = M.words(first["content"])
     if len(toks) >= 12 or re.search(r"[$€£₹]\s?\d|\d+\s?(dollars|usd|bucks|euros?)", first["content"], re.I):
         return False
-    m = grounder.matcher(d.category)
-    grams = {tuple(toks[i : i + n]) for n in range(1, 5) for i in range(len(toks) - n + 1)}
-    return not (grams & set(m.values)) and not (grams & set(m.brands))
+    shelf = reader.shelf(d.category)
+    low = " ".join(toks)
+    if shelf.value_rx is not None and shelf.value_rx.search(low):
+        return False
+    return not any(re.search(rf"(?<!\w){re.escape(b)}(?!\w)", low) for b in shelf.brands if b)
 
 
 def _last_user(d: Dialogue, i: int) -> str | None:
@@ -58,7 +61,7 @@ def _last_user(d: Dialogue, i: int) -> str | None:
     return next((m["content"] for m in reversed(d.messages[:i]) if m["role"] == "user"), None)
 
 
-def _recommended(msg: dict[str, Any], report: GroundingReport) -> list[str]:
+def _recommended(msg: dict[str, Any], report: Reading) -> list[str]:
     """The ids a turn recommends: its logged `products` when present, else the products its text names."""
     return list(msg.get("products") or []) or list(report.products)
 
@@ -68,7 +71,7 @@ def _is_recommendation(msg: dict[str, Any], recommended: list[str]) -> bool:
     return act in _RECOMMEND_ACTS if act else bool(recommended)
 
 
-def other_catalog_names(text: str, others: list[Grounder] | None, own: Any) -> list[str]:
+def other_catalog_names(text: str, others: list[Reader] | None, own: Any) -> list[str]:
     """Ids of products of `others` (other shops' catalogs) that `text` names; a product whose title is also in
     the own catalog (both shops sell it) is not counted."""
     if not others:
@@ -76,14 +79,14 @@ def other_catalog_names(text: str, others: list[Grounder] | None, own: Any) -> l
     titles = {p.title.casefold() for p in own}
     out = []
     for g in others:
-        out += [pid for pid in g.check(text, None).products if g.catalog.get(pid).title.casefold() not in titles]
+        out += [pid for pid in g.read(text).products if g.catalog.get(pid).title.casefold() not in titles]
     return out
 
 
-def _grounding_fields(report: GroundingReport) -> dict[str, Any]:
+def _grounding_fields(report: Reading) -> dict[str, Any]:
     return {
         "named": report.products,
-        "facts": len(report.mentions),
+        "facts": len(report.facts),
         "wrong_facts": len(report.wrong),
         "grounding_rate": report.grounding_rate,
         "unknown": report.unknown,
@@ -94,15 +97,15 @@ def _grounding_fields(report: GroundingReport) -> dict[str, Any]:
 
 
 def score_dialogue(
-    d: Dialogue, grounder: Grounder, k_values: tuple[int, ...] = K_VALUES, others: list[Grounder] | None = None
+    d: Dialogue, reader: Reader, k_values: tuple[int, ...] = K_VALUES, others: list[Reader] | None = None
 ) -> dict[str, Any]:
     """Score a transcript as it is: grounding, recommendation vs target, acceptance, elicitation, length.
 
     Args:
         d: the dialogue (assistant turns may carry `products`, `act`, `candidates`).
-        grounder: the catalog checker.
+        reader: the judge's reader of the catalog.
         k_values: cut-offs for Hit@k of the dialogue's recommendations against its target.
-        others: checkers of other shops' catalogs: products of theirs a turn names are counted
+        others: readers of other shops' catalogs: products of theirs a turn names are counted
             (`other_catalog_products`).
 
     Returns:
@@ -115,7 +118,7 @@ def score_dialogue(
     previous: list[str] = []
     facts = wrong = 0
     for n, (i, msg) in enumerate(d.assistant_turns(), start=1):
-        report = grounder.check(msg["content"], d.category, msg.get("candidates") or msg.get("products"))
+        report = reader.read(msg["content"], d.category, msg.get("candidates") or msg.get("products"))
         rec = _recommended(msg, report)
         is_rec = _is_recommendation(msg, rec)
         nxt = next((m for m in d.messages[i + 1 :] if m["role"] == "user"), None)
@@ -129,7 +132,7 @@ def score_dialogue(
                 first_target_turn = n
         elif first_rec_turn is None and question:
             asked_before_rec = True
-        facts += len(report.mentions)
+        facts += len(report.facts)
         wrong += len(report.wrong)
         turns.append(
             {
@@ -146,17 +149,17 @@ def score_dialogue(
                 "repetition": M.repetition_rate(msg["content"]),
                 "self_overlap": M.overlap_with_previous(msg["content"], previous),
                 **_grounding_fields(report),
-                "other_catalog": other_catalog_names(msg["content"], others, grounder.catalog),
+                "other_catalog": other_catalog_names(msg["content"], others, reader.catalog),
             }
         )
         # logged product ids the catalog lacks are hallucinated products too (the text may not name them)
-        ids = [p for p in msg.get("products") or [] if p not in grounder.catalog]
+        ids = [p for p in msg.get("products") or [] if p not in reader.catalog]
         # an invented product may be both logged by id and named in the text: counted once (the larger side)
         turns[-1]["hallucinated"] = max(len(ids), len(turns[-1]["unknown"]))
         turns[-1]["unknown"] += ids
         previous.append(msg["content"])
     rec_turns = [t for t in turns if t["reaction"] is not None]
-    unclear = needs_unclear(d, grounder)
+    unclear = needs_unclear(d, reader)
     scores: dict[str, Any] = {
         "assistant_turns": len(turns),
         "grounding_rate": (facts - wrong) / facts if facts else None,
@@ -221,10 +224,10 @@ def replayable_turns(d: Dialogue) -> tuple[list[tuple[int, int, dict[str, Any]]]
 def replay_dialogue(
     d: Dialogue,
     assistant: Any,
-    grounder: Grounder,
+    reader: Reader,
     k_values: tuple[int, ...] = K_VALUES,
     deep_k: int = S.DEEP_K,
-    others: list[Grounder] | None = None,
+    others: list[Reader] | None = None,
 ) -> dict[str, Any]:
     """Replay every reference assistant turn that follows a user message through
     `assistant.reply(history, category=...)` and compare.
@@ -242,10 +245,10 @@ def replay_dialogue(
         d: the reference dialogue.
         assistant: an object with `.reply(messages, category=None)` returning text and products (and, for the
             stage records, `.plan`, `.search` and `.index` like `assistant.orchestrator.Assistant`).
-        grounder: the catalog checker used on the replayed text.
+        reader: the judge's reader, used on the replayed text.
         k_values: ranking cut-offs.
         deep_k: how deep the reference product's retrieval rank is looked for.
-        others: checkers of other shops' catalogs (see `score_dialogue`).
+        others: readers of other shops' catalogs (see `score_dialogue`).
 
     Returns:
         The result record with per-turn `reference` and `replay` text side by side.
@@ -271,14 +274,14 @@ def replay_dialogue(
         ]
         for m in d.messages[done:i]:
             if m["role"] != "system":
-                mentions.append(S.named_ids(m, grounder, d.category))
+                mentions.append(S.named_ids(m, reader, d.category))
         done = i
         seen = {p for ids in mentions for p in ids}
         t0 = time.perf_counter()
         r = assistant.reply(history, category=d.category)
         seconds = time.perf_counter() - t0
         text, pred = str(getattr(r, "text", "")), [str(p) for p in (getattr(r, "products", None) or [])]
-        report = grounder.check(text, d.category, pred or None)
+        report = reader.read(text, d.category, pred or None)
         gold = list(ref.get("products") or [])
         row: dict[str, Any] = {
             "turn": n,
@@ -299,7 +302,7 @@ def replay_dialogue(
             "repetition": M.repetition_rate(text),
             "self_overlap": M.overlap_with_previous(text, previous),
             **_grounding_fields(report),
-            "other_catalog": other_catalog_names(text, others, grounder.catalog),
+            "other_catalog": other_catalog_names(text, others, reader.catalog),
         }
         _ranking(pred, gold, "ref", k_values, row)
         _ranking([p for p in pred if p not in seen], [p for p in gold if p not in seen], "ref_new", k_values, row)
@@ -308,9 +311,9 @@ def replay_dialogue(
             if d.target not in seen:
                 _ranking([p for p in pred if p not in seen], [d.target], "target_new", k_values, row)
         if gold:  # a recommendation turn of the reference: where did each stage rank its products?
-            stages = S.turn_stages(assistant, history, d.category, r, mentions, grounder.catalog, deep_k)
+            stages = S.turn_stages(assistant, history, d.category, r, mentions, reader.catalog, deep_k)
             golds = {"ref": gold, "target": [d.target] if d.target is not None else []}
-            row["ranks"] = S.turn_ranks(stages, golds, grounder.catalog, d.category)
+            row["ranks"] = S.turn_ranks(stages, golds, reader.catalog, d.category)
             row["stages"] = {k: (v[: S._SHOWN] if v is not None else None) for k, v in stages.items()}
             for name in golds:
                 rank = row["ranks"].get(name, {}).get("retrieval")

@@ -185,9 +185,9 @@ def format_stage_table(table: dict[str, dict[str, Any]], k_values: tuple[int, ..
     return lines
 
 
-def named_ids(message: dict[str, Any], grounder: Any, category: str | None) -> list[str]:
-    """Product ids a message mentions: its logged `products`, then those its text names."""
+def named_ids(message: dict[str, Any], reader: Any, category: str | None) -> list[str]:
+    """Product ids a message mentions: its logged `products`, then those its text names (`reading.Reader`)."""
     ids = [str(p) for p in message.get("products") or []]
     if message.get("content"):
-        ids += grounder.check(message["content"], category).products
+        ids += [n.product_id for n in reader.names(message["content"], category)]
     return list(dict.fromkeys(ids))

@@ -21,9 +21,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from assistant.generation.remote_engine import base_url
-from assistant.orchestrator import Assistant
+from assistant.orchestrator import Assistant  # harness wiring: the in-process client opens our bundle
 
 
 class AssistantError(RuntimeError):
@@ -45,6 +45,11 @@ def plain(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 def is_url(spec: str) -> bool:
     return str(spec).startswith(("http://", "https://"))
+
+
+def base_url(url: str) -> str:
+    """The OpenAI base URL of `url`: a bare `http://host:port` gets `/v1`, anything else is kept."""
+    return url.rstrip("/") + "/v1" if urlsplit(url).path in ("", "/") else url.rstrip("/")
 
 
 class InProcessClient:

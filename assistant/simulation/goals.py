@@ -367,7 +367,9 @@ def draw_goal(profile: CategoryProfile, rng: random.Random, goal_id: str, patien
         b = next(n for n in needs if n.kind == "budget")
         needs.remove(b)
         needs.insert(1 if head else 0, b)
-    return Goal(goal_id, cat, needs, anchor.id, satisfying, profile.currency, rng.randint(lo, hi), style, plan)
+    patience_turns = rng.randint(lo, hi)
+    style["phrasing"] ^= rng.randrange(1 << 16)  # each shopper its own subset of the category's phrase families
+    return Goal(goal_id, cat, needs, anchor.id, satisfying, profile.currency, patience_turns, style, plan)
 
 
 def _anchor_value(p: Product, spec: AttributeSpec, rng: random.Random | None = None) -> Any:

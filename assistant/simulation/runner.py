@@ -43,7 +43,7 @@ from retrieval.catalog import Catalog, load_catalog
 from retrieval.fileio import DataError, Problem, atomic_write_json, atomic_write_jsonl
 
 log = logging.getLogger(__name__)
-VERSION = 1  # bump when shopper behaviour changes: a run folder of another version is not resumed
+VERSION = 2  # bump when shopper behaviour changes: a run folder of another version is not resumed
 
 
 def simulate_dialogue(

@@ -10,14 +10,16 @@ catalog, and keeps the per-turn record the metrics are computed from.
 
 **Reading a reply** (`read_reply`). *Recommended products*: the catalog ids the endpoint returned with the
 reply (our server's `products` field; `Reply.products` in process) or, for an endpoint that returns none
-(or with `products_from="text"`), the products the grounding check finds named in the text
-(`assistant.checks.grounding.check_reply`); the shopper looks at the first `CONSIDERED` of them. *Questions about
-needs*: in each sentence with a `?` that names no product, the words of a need topic: the attribute's name
-as the catalog spells it (`skin_type` -> "skin type", plural too) or one of its values; "budget / price /
-spend / afford / cost / how much / pay" for the budget; "brand / manufacturer" for the brand; "what kind /
-type of", "looking for" for the category's kind attribute when nothing else matched. A question repeating
+(or with `products_from="text"`), the products the judge's reader finds named in the text
+(`assistant.evaluation.reading`, fuzzy title matching); the shopper looks at the first `CONSIDERED` of them.
+*Questions about needs*: in each sentence with a `?` that names no
+product, the words of a need topic: the attribute's name as the catalog spells it (`skin_type` -> "skin type",
+plural too) or one of its values; money words ("budget", "price", "spend", "afford", ...) for the budget;
+"brand / maker / label" for the brand; "kind / sort / type" for the category's kind attribute when nothing else
+matched (the word lists are the simulator's own: `_BUDGET_Q`, `_BRAND_Q`, `_KIND_Q`). A question repeating
 the stated value ("under $60, right?") is a confirmation, not a question. *False facts*: wrong prices /
-attribute values plus unknown product names from the grounding check of every reply.
+attribute values plus invented product names, as the judge's reader finds them in every reply. Nothing here
+uses the assistant's own reading or checks (`tests/test_layout.py`).
 
 **Policy** after each reply (turn t): a product among the considered ones that meets every need still held
 (the hidden ones too) becomes the candidate. Then, in order: at the off-topic turn ask something unrelated;
@@ -38,120 +40,128 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.checks.grounding import GroundingReport, check_reply
+from assistant.evaluation.reading import Reading, reader_for
 from assistant.simulation.goals import CURRENCY_SIGNS, CategoryProfile, Goal, Need, label, norm
 from retrieval.catalog import Catalog, Product
 
 CONSIDERED = 3  # products of one reply a shopper looks at (the first ones)
 
+# Written for the simulator, not taken from the assistant's or the demo generator's phrasing (a test checks
+# that no template, nor any three-word piece of one, appears in their word lists).
 _T = {
     "open_kind": [
-        "hi! I'm looking for {a} {v}",
-        "hello, I need a new {v}",
-        "hey there, can you help me find {a} {v}?",
-        "good morning! I'm shopping for {a} {v}",
-        "hi, I want to buy {a} {v}",
-        "hello! do you have any {v} for me?",
+        "hello, I am hunting for {a} {v}",
+        "hey! could you point me to {a} {v}?",
+        "morning, I'd love to find {a} {v}",
+        "heya, browsing today for {a} {v}",
+        "hello, after {a} {v}, any luck?",
+        "hey, wondering if you stock {a} {v}",
     ],
-    "open_kind_terse": ["{v}", "looking for {a} {v}", "need {a} {v}", "{v} please", "any {v}?", "want {a} {v}"],
+    "open_kind_terse": [
+        "{v}?",
+        "{v} pls",
+        "searching {a} {v}",
+        "{a} {v}, what've you got",
+        "got {a} {v}?",
+        "{v} wanted",
+    ],
     "open_cat": [
-        "hi! I'm looking for something in {c}",
-        "hello, I need help finding something in {c}",
-        "hey, I'm shopping in {c} today",
-        "hi there, can you help me with {c}?",
+        "hello, browsing {c} for something",
+        "hey, could use some advice in {c}",
+        "hi, I'm after something from {c}",
+        "good afternoon, what's good in {c}?",
     ],
-    "open_cat_terse": ["{c}", "something in {c}", "need something, {c}", "{c} please"],
+    "open_cat_terse": ["{c}?", "browsing {c}", "{c} stuff", "{c} - ideas?"],
     "attr_label": [
-        "{n}: {v}",
-        "{n} {v}",
-        "the {n} should be {v}",
-        "{v} for the {n}",
-        "I'd like {n} {v}",
-        "{n} has to be {v}",
+        "{n} = {v}",
+        "{n}: {v} only",
+        "{v} as the {n}",
+        "want the {n} {v}",
+        "{n} must be {v}",
+        "with {n} {v}",
     ],
-    "attr_plain": ["{v}", "in {v}", "something {v}", "preferably {v}", "it has to be {v}", "ideally {v}"],
-    "flag": ["it has to be {n}", "{n} please", "must be {n}", "{n}: yes", "I need it {n}"],
+    "attr_plain": [
+        "{v}",
+        "{v} preferred",
+        "{v} would be great",
+        "{v}, nothing else",
+        "{v} ideally",
+        "{v} if in stock",
+    ],
+    "flag": ["{n} only", "{n} is a must", "{n} required", "only {n} ones", "{n} matters to me"],
     "budget": [
-        "under {p}",
-        "my budget is {p}",
-        "no more than {p}",
-        "max {p}",
-        "up to {p}",
-        "{p} tops",
-        "I can spend up to {p}",
+        "{p} at most",
+        "spending {p} max",
+        "can't go over {p}",
+        "{p} is my limit",
+        "ceiling of {p}",
+        "below {p} please",
+        "not above {p}",
     ],
-    "no_brand": ["not {v} though", "anything but {v}", "no {v} please", "I don't want {v}"],
-    "no_value": ["not {v} though", "anything except {v}", "no {v} please", "I don't want {v}"],
-    "no_pref": ["no preference on {n}", "any {n} is fine", "{n} doesn't matter", "I don't mind the {n}"],
-    "no_pref_brand": ["any brand is fine", "no brand preference", "brand doesn't matter"],
-    "restate": ["like I said, {x}", "as I mentioned, {x}", "I already said: {x}", "again, {x}"],
+    "no_brand": ["skip {v}", "{v} is a no-go", "nothing from {v}", "avoid {v}"],
+    "no_value": ["skip {v}", "{v} is a no-go", "nothing {v}", "avoid {v}"],
+    "no_pref": ["{n} is up to you", "whatever {n}", "{n}: no strong feelings", "{n} isn't important"],
+    "no_pref_brand": ["whatever brand", "the brand is up to you", "brand isn't important"],
+    "restate": ["as I wrote, {x}", "I told you: {x}", "once more, {x}", "repeating myself: {x}"],
     "reject_stated": [
-        "hmm, that one doesn't work: {x}",
-        "no, I said {x}",
-        "not that one, {x}",
-        "that's not what I asked for: {x}",
+        "nope, that misses {x}",
+        "not it, remember {x}",
+        "that ignores what I wrote: {x}",
+        "wrong one, {x}",
     ],
-    "reject_hidden": ["hmm, not quite. {x}", "oh, I should have said: {x}", "that one won't do, {x}", "actually {x}"],
-    "over_budget": ["that's over my budget of {p}", "too expensive, I said {p} max", "that costs more than {p}"],
+    "reject_hidden": ["mm, forgot to mention: {x}", "close, but {x}", "not for me, {x}", "oh, also {x}"],
+    "over_budget": ["too pricey, {p} max", "over {p}, sorry", "beyond my {p} limit"],
     "accept": [
-        "great, I'll take the {t}",
-        "perfect, the {t} it is",
-        "ok, going with the {t}",
-        "sold! the {t} please",
-        "the {t} sounds right, I'll order it",
+        "lovely, ordering the {t}",
+        "the {t} works, I'm buying it",
+        "done, the {t} goes in my cart",
+        "yes, the {t}! buying it",
+        "the {t}, adding to basket",
     ],
     "leave": [
-        "thanks, I'll keep looking",
-        "never mind, I'll look elsewhere",
-        "I'll pass for now, thanks",
-        "this isn't working, bye",
+        "ok, I'll try somewhere else",
+        "forget it, bye",
+        "not finding it here, bye",
+        "giving up for today",
     ],
-    "nudge": ["can you show me some options?", "what do you have?", "any recommendations?", "what would you suggest?"],
+    "nudge": ["show me a few?", "what's on offer?", "got anything?", "ideas?"],
     "ask_attr": [
-        "what {n} is the {t}?",
-        "what's the {n} of the {t}?",
-        "which {n} does the {t} have?",
-        "can you tell me the {n} of the {t}?",
+        "which {n} has the {t}?",
+        "the {t}: what {n}?",
+        "{t} - {n}?",
+        "and the {t}, which {n} is it?",
     ],
-    "ask_flag": ["is the {t} {n}?", "does the {t} count as {n}?", "is the {t} actually {n}?"],
+    "ask_flag": ["the {t}, {n} or not?", "would the {t} be {n}?", "{n}, the {t}?"],
     "compare": [
-        "what's the difference between the {a} and the {b}?",
-        "compare the {a} and the {b} for me",
-        "the {a} vs the {b}?",
-        "which is better, the {a} or the {b}?",
+        "{a} or {b}, how do they differ?",
+        "torn between {a} and {b}, differences?",
+        "{a} versus {b}?",
+        "how does the {a} stack up against the {b}?",
     ],
     "off_topic": [
-        "by the way, what's the weather going to be like tomorrow?",
-        "random question: who won the game last night?",
-        "can you tell me a joke?",
-        "what's the capital of Australia?",
-        "can you help me with my math homework?",
-        "do you know a good pizza place nearby?",
+        "unrelated, but will it rain tomorrow?",
+        "quick one: who scored last night?",
+        "got a funny story for me?",
+        "which city is Australia's capital?",
+        "can you solve 17 times 23?",
+        "where should I eat pizza tonight?",
     ],
     "release": [
-        "actually, the {n} doesn't matter after all",
-        "on second thought, any {n} is fine",
-        "you know what, any {n} is fine",
+        "hmm, scratch the {n}, whatever works",
+        "second thoughts: {n} is up to you",
+        "changed my mind, {n} can be anything",
     ],
-    "greet": ["hi!", "hello!", "hey there,", "good morning!"],
-    "filler_end": ["thanks!", "thank you so much", "if that's possible", "it's for a gift", "cheers"],
+    "greet": ["hello!", "hey!", "heya,", "morning!"],
+    "filler_end": ["cheers", "thx", "much appreciated", "it's a present", "ta"],
 }
 
-_SENTENCE = re.compile(r"[^.!?\n]*[?]|[^.!?\n]+[.!\n]?")
-_BUDGET_Q = re.compile(
-    r"\b(budget|price|prices|pricing|price range|price point|spend|spending|afford|cost|costs|how much|pay|paying)\b"
-)
-_BRAND_Q = re.compile(r"\b(brands?|manufacturers?|makers?|label)\b")
-_KIND_Q = re.compile(
-    r"\b(what (kind|type|sort) of|looking for|what (are|were) you (after|shopping)|"
-    r"what do you need|anything (specific|in particular)|what can i help)\b"
-)
-_YES = re.compile(r"\b(yes|yep|yeah|it is|it does|it has|indeed|correct)\b")
-_NEG = re.compile(r"\b(no|not|isn'?t|doesn'?t|does not|is not|without|lacks?)\b")
-_REDIRECT = re.compile(
-    r"\b(sorry|can'?t|cannot|unable|not able|only help|shopping|outside|off[- ]topic|back to|"
-    r"help you (find|choose|pick|shop))\b"
-)
+# Question / reply words of the simulated shopper's reading, single words only (its own lists).
+_BUDGET_Q = re.compile(r"\b(budget|price|pricing|priced|spend|afford|cost|costs|pay|paying|money|expensive)\b")
+_BRAND_Q = re.compile(r"\b(brands?|makers?|manufacturer|labels?)\b")
+_KIND_Q = re.compile(r"\b(kind|sort|type|category|what\s+are\s+you\s+after|which\s+product)\b")
+_YES = re.compile(r"\b(yes|yep|yeah|indeed|correct|absolutely|definitely)\b")
+_NEG = re.compile(r"\b(no|not|isn'?t|doesn'?t|nope|lacks|without|non)\b")
+_REDIRECT = re.compile(r"\b(sorry|unable|cannot|can'?t|only|instead|unfortunately)\b")
 
 
 def _article(word: str) -> str:
@@ -173,9 +183,9 @@ class ReplyReading:
     """What the shopper read in one reply."""
 
     products: list[str]  # catalog ids recommended / discussed, in order
-    from_endpoint: bool  # the ids came with the reply (else: found in the text by the grounding check)
+    from_endpoint: bool  # the ids came with the reply (else: found in the text by the judge's reader)
     questions: list[tuple[str, list[str]]]  # (question sentence, need topics it asks about)
-    report: GroundingReport
+    report: Reading
 
     @property
     def asked(self) -> list[str]:
@@ -222,17 +232,16 @@ class Lexicon:
 def read_reply(
     text: str, products: list[str] | None, catalog: Catalog, category: str, lexicon: Lexicon
 ) -> ReplyReading:
-    """Read one assistant reply (see the module docstring): products, need questions, grounding report."""
+    """Read one assistant reply (see the module docstring): products, need questions, the judge's reading."""
     ids = [p for p in dict.fromkeys(str(x) for x in products or []) if p in catalog] if products is not None else None
-    report = check_reply(text or "", catalog, category=category, shown=ids or None)
-    named = [(s.start, s.end) for s in report.spans]
+    reader = reader_for(catalog)
+    report = reader.read(text or "", category, shown=ids or None)
     questions = []
-    for m in _SENTENCE.finditer(text or ""):
-        sent = m.group()
-        if "?" in sent and not any(m.start() <= a < m.end() for a, _ in named):
+    for sent in report.questions:
+        if not reader.names(sent, category, ids):
             topics = lexicon.topics(sent)
             if topics:
-                questions.append((sent.strip(), topics))
+                questions.append((sent, topics))
     return ReplyReading(ids if ids is not None else list(report.products), ids is not None, questions, report)
 
 
@@ -577,7 +586,7 @@ def answer_status(text: str, p: Product | None, name: str, reading: ReplyReading
     """ "correct", "wrong" or "no answer": does the reply state `p`'s catalog value of attribute `name`?
 
     A value answer is correct when one of the product's values appears in the reply as whole words and the
-    grounding check found no wrong value of that attribute for it; another value of the attribute without
+    judge's reader found no wrong value of that attribute for it; another value of the attribute without
     the right one is wrong. A yes/no answer (boolean attributes) is correct when it says yes for True or
     has a negation for False.
     """
@@ -621,7 +630,7 @@ def compared(text: str, pair: list[Product | None], reading: ReplyReading) -> bo
     if not all(p.id in named for p in pair):
         return False
     ids = {p.id for p in pair}
-    if any(m.ok and m.product_id in ids for m in reading.report.mentions):
+    if any(f.ok and f.product_id in ids for f in reading.report.facts):
         return True
     low = norm(text)
     return any(

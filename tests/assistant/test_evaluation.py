@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.checks.grounding import Grounder
 from assistant.dialogues import Dialogue
 from assistant.evaluation.cli import main as eval_main
+from assistant.evaluation.reading import Reader
 from assistant.evaluation.report import render_report
 from assistant.evaluation.runner import read_results, run_eval
 from assistant.evaluation.scoring import replay_dialogue, score_dialogue, user_reaction
@@ -59,7 +59,7 @@ def test_target_at_turn_one_has_hit_at_1(catalog):
             u("Great, I'll take it!"),
         ],
     )
-    s = score_dialogue(d, Grounder(catalog))["scores"]
+    s = score_dialogue(d, Reader(catalog))["scores"]
     assert s["target_hit@1"] == 1.0 and s["target_rank"] == 1 and s["first_target_turn"] == 1
     assert s["target_mrr"] == 1.0 and s["acceptance"] == 1.0 and s["target_accepted"] == 1.0
     assert s["grounding_rate"] == 1.0 and s["wrong_facts"] == 0
@@ -78,7 +78,7 @@ def test_target_second_and_wrong_price_flagged(catalog):
             u("sounds good"),
         ],
     )
-    r = score_dialogue(d, Grounder(catalog))
+    r = score_dialogue(d, Reader(catalog))
     s = r["scores"]
     # recommendations in order: p2, p1 -> target rank 2; Hit@1 0, Hit@3 1; MRR 1/2
     assert s["target_hit@1"] == 0.0 and s["target_hit@3"] == 1.0 and s["target_mrr"] == 0.5
@@ -91,7 +91,7 @@ def test_target_second_and_wrong_price_flagged(catalog):
 
 def test_elicitation_missing_when_recommending_at_once(catalog):
     d = dialogue("d3", [u("hello, shoes please"), a("The Nimbus Road Racer is great.", ["p3"]), u("ok")])
-    s = score_dialogue(d, Grounder(catalog))["scores"]
+    s = score_dialogue(d, Reader(catalog))["scores"]
     assert s["needs_unclear"] == 1.0 and s["elicited_when_unclear"] == 0.0
     assert s["target_hit@5"] == 0.0 and s["target_rank"] is None
 
@@ -139,7 +139,7 @@ def test_replay_hand_computed(catalog):
     fake = FakeAssistant(
         [("Try the Acme Trail Runner.", ["p1"]), ("The Zephyr Cloud Walker costs $99.", ["p2", "p1"])]
     )
-    r = replay_dialogue(d, fake, Grounder(catalog))
+    r = replay_dialogue(d, fake, Reader(catalog))
     t1, t2 = r["turns"]
     assert t1["rouge_l"] == pytest.approx(1.0) and t1["chrf"] == pytest.approx(100.0)
     assert t1["ref_hit@1"] == 1.0 and t1["target_hit@1"] == 1.0 and t1["target_mrr"] == 1.0
@@ -225,7 +225,7 @@ def test_report_escapes_catalog_and_dialogue_text(tmp_path, catalog):
         [u(f"show me {XSS}"), a(f"Here is {XSS} for $10.00, and the Evil Acme Runner 9000.", ["p4"]), u("no")],
         target="p4",
     )
-    r = score_dialogue(d, Grounder(catalog))
+    r = score_dialogue(d, Reader(catalog))
     r["line"] = 1
     from assistant.evaluation.summary import summarize
 
@@ -361,7 +361,7 @@ def real_log_shapes() -> list[dict]:
 def test_replay_calls_the_assistant_only_after_user_messages(make_assistant, tiny_catalog):
     assistant = make_assistant()
     d = Dialogue(**{k: v for k, v in real_log_shapes()[0].items()})
-    r = replay_dialogue(d, assistant, Grounder(tiny_catalog))
+    r = replay_dialogue(d, assistant, Reader(tiny_catalog))
     calls = assistant.engine.calls
     assert len(calls) == 2 and r["scores"]["assistant_turns"] == 2 and r["scores"]["context_turns"] == 2
     assert [t["turn"] for t in r["turns"]] == [2, 4]  # turns 1 (greeting) and 3 (second in a row) are context

@@ -120,8 +120,12 @@ class Oracle:
         named = [p for p in self.catalog if p.category == self.goal.category and p.title.lower() in last]
         if not named:  # the products meeting the goal (two when there are, so a comparison can be asked)
             named = [self.catalog.get(pid) for pid in self.goal.satisfying[:2]]
+        off = self.goal.plan.get("off_topic_turn")
+        lead = "Sorry, I can only help with the shop. " if off and len(messages) == 2 * off + 1 else ""
         return ClientReply(
-            "I can help you find that: " + "; ".join(facts(p) for p in named) + ".", [p.id for p in named], 0.0
+            lead + "I can help you find that: " + "; ".join(facts(p) for p in named) + ".",
+            [p.id for p in named],
+            0.0,
         )
 
 
@@ -422,3 +426,54 @@ def test_help_explains_each_option(capsys):
     ):
         assert re.search(rf"^\s+{opt}\b.*\S", text, re.M), opt
     assert "task_success" in text and "docs/simulate.md" in text
+
+
+def _literals(*folders: str) -> list[str]:
+    """Every string literal (word lists, templates, regexes) in the Python files of `folders`, normalised."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = []
+    for folder in folders:
+        for path in sorted((root / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    out.append(_flat(node.value))
+    return out
+
+
+def _flat(text: str) -> str:
+    text = re.sub(r"\{[^{}]*\}", "{}", text.lower())
+    return " ".join(re.findall(r"\{\}|[a-z0-9']+", text))
+
+
+def test_shopper_and_judge_phrasing_is_not_the_assistants():
+    """No shopper template, no three-word piece of one and no multi-word judge phrase appears verbatim in the
+    demo generator's or the assistant's understanding word lists (the instrument talks in its own words)."""
+    from assistant.evaluation import reading
+    from assistant.simulation import shopper
+
+    runtime = " | ".join(_literals("training/demo_data", "assistant/understanding"))
+    assert "doesn't matter" in runtime  # the sources were read (a phrase the demo generator uses)
+    found = []
+    for family, templates in shopper._T.items():
+        for t in templates:
+            flat = _flat(t)
+            words = [w for w in flat.split() if w != "{}"]
+            if len(words) >= 2 and f" {flat} " in f" {runtime} ".replace(" | ", " | "):
+                found.append(f"{family}: {t!r}")
+            for piece in re.split(r"\s*\{\}\s*", flat):
+                toks = piece.split()
+                for i in range(len(toks) - 2):
+                    if re.search(rf"(?<![\w']){re.escape(' '.join(toks[i : i + 3]))}(?![\w'])", runtime):
+                        found.append(f"{family}: {t!r} has {' '.join(toks[i : i + 3])!r}")
+    phrases = [
+        w
+        for name in dir(reading)
+        if name.isupper() or name.startswith("_") and name[1:].isupper()
+        for w in (getattr(reading, name) if isinstance(getattr(reading, name), (set, tuple, list)) else [])
+        if isinstance(w, str) and " " in w
+    ]
+    found += [f"judge phrase {p!r}" for p in phrases if _flat(p) in runtime]
+    assert not found, "\n".join(found)
