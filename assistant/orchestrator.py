@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -27,27 +26,19 @@ from pathlib import Path
 from typing import Any
 
 from assistant.checks import grounding
-from assistant.checks.repair import NOTHING_LEFT, apply_grounding, fix_polarity, opens_with_yes_or_no, sentence_cut
+from assistant.checks.answers import off_topic_reply
+from assistant.checks.pipeline import CHECKS, Turn, run_checks
+from assistant.checks.repair import NOTHING_LEFT
 from assistant.generation.base_models import bundle_base, is_packaged_base
 from assistant.generation.chat_format import build_messages, render_prompt
 from assistant.generation.ct2_engine import CT2Engine
 from assistant.generation.engine import Engine, GenerationSettings
 from assistant.generation.model import load_adapters, load_base
-from assistant.generation.prompts import format_price, strip_card_syntax
 from assistant.generation.remote_engine import OpenAIEngine
-from assistant.understanding.needs import ShopperNeeds, Vocabulary, needs_from_dialogue
-from assistant.understanding.questions import (
-    NOTHING_SHOWN,
-    Ask,
-    answers,
-    attribute_names,
-    catalog_answer,
-    drop_reasked,
-    drop_wrong_price_order,
-    off_topic_reply,
-    read_question,
-)
-from assistant.understanding.router import route
+from assistant.text import format_price, opens_with_yes_or_no, sentence_cut
+from assistant.understanding.needs import ShopperNeeds, Vocabulary
+from assistant.understanding.questions import Ask
+from assistant.understanding.reading import Reading, read_message
 from assistant.understanding.vocabulary import ShopVocabulary
 from retrieval.fileio import DataError, Problem
 from retrieval.filters import Filters
@@ -146,18 +137,32 @@ def relaxations(filters: Filters) -> Iterator[tuple[Filters, str]]:
 
 @dataclass
 class Plan:
-    """What a turn knows before generating: the normalised dialogue, its category, the shopper's needs,
-    the retrieved products, notes for the shopper (relaxed filters), the filters that found the products and
-    what the last message asks (`understanding.questions.Ask`; the products it refers to lead the candidates)."""
+    """What a turn knows before generating: the reading of the shopper's message, the retrieved products (the
+    products the message asks about lead them), notes for the shopper (relaxed filters), the filters that found
+    the products and the search query."""
 
-    history: list[dict[str, str]]
-    category: str | None
-    needs: ShopperNeeds
+    reading: Reading
     products: list[Any]
     notes: list[str]
     filters: Filters
     query: str = ""
-    ask: Ask = field(default_factory=Ask)
+
+    # the reading's parts, named as the faces and tests know them
+    @property
+    def history(self) -> list[dict[str, str]]:
+        return self.reading.history
+
+    @property
+    def category(self) -> str | None:
+        return self.reading.category
+
+    @property
+    def needs(self) -> ShopperNeeds:
+        return self.reading.needs
+
+    @property
+    def ask(self) -> Ask:
+        return self.reading.ask
 
 
 class Assistant:
@@ -197,6 +202,7 @@ class Assistant:
         self.check_reply = check_reply if check_reply is not None else grounding.check_reply
         self.top_k = top_k
         self.search_mode = search_mode
+        self.checks = CHECKS  # the reply checks in order (`assistant.checks.pipeline`); () passes the model's text
         self._search_lock = threading.Lock()
 
     @classmethod
@@ -342,23 +348,30 @@ class Assistant:
     def plan(
         self, messages: list[dict[str, Any]], category: str | None = None, filters: Filters | dict | None = None
     ) -> Plan:
-        """Everything before generation: routing, needs and retrieval (see `Plan`)."""
+        """Everything before generation: the reading of the last message, then retrieval (see `Plan`)."""
         history = normalize_messages(messages)
         if category is not None and category not in self.categories:
             raise ValueError(f"unknown category {category!r}; choose one of {', '.join(self.categories)}")
-        category = category or route(history, self.categories, self.vocabulary, self.default_category)
-        needs = needs_from_dialogue(history, self.vocabulary, category=category)
-        query = " ".join(m["content"] for m in [m for m in history if m["role"] == "user"][-HISTORY_USER_TURNS:])
-        wanted = " ".join(str(v) for v in needs.attributes.values())
-        products, notes, used = self._retrieve(f"{query} {wanted}".strip(), merge_filters(needs.to_filters(), filters))
-        said = [m["content"] for m in history if m["role"] == "assistant"]
-        notes = [n for n in notes if not any(n.strip() in s for s in said)]  # say a relaxation once, not every turn
-        ask = read_question(history, self.catalog, self.check_reply, category, self.vocabulary, needs)
+        reading = read_message(
+            history,
+            catalog=self.catalog,
+            vocabulary=self.vocabulary,
+            categories=self.categories,
+            check=self.check_reply,
+            default_category=self.default_category,
+            category=category,
+        )
+        needs, ask = reading.needs, reading.ask
+        said = " ".join(m["content"] for m in [m for m in history if m["role"] == "user"][-HISTORY_USER_TURNS:])
+        query = f"{said} {' '.join(str(v) for v in needs.attributes.values())}".strip()
+        products, notes, used = self._retrieve(query, merge_filters(needs.to_filters(), filters))
+        replies = [m["content"] for m in history if m["role"] == "assistant"]
+        notes = [n for n in notes if not any(n.strip() in r for r in replies)]  # say a relaxation once
         if ask.kind in ("attribute", "compare"):  # "what color is the first one?": it is on the model's cards
             # (only for questions about it: "that one doesn't work" must not bring a rejected product back)
             asked = [self.catalog.get(pid) for pid in ask.products]
             products = asked + [p for p in products if p.id not in ask.products][: max(0, self.top_k - len(asked))]
-        return Plan(history, category, needs, products, notes, used, f"{query} {wanted}".strip(), ask)
+        return Plan(reading, products, notes, used, query)
 
     def stream(
         self,
@@ -386,55 +399,18 @@ class Assistant:
         """
 
         plan = self.plan(messages, category, filters)
-        history, category, needs, products, notes = plan.history, plan.category, plan.needs, plan.products, plan.notes
-        ask = plan.ask
+        reading, products, notes = plan.reading, plan.products, plan.notes
+        category, needs, ask = reading.category, reading.needs, reading.ask
         if ask.kind == "off_topic":  # nothing to shop for: redirect instead of answering from the model's memory
-            text = off_topic_reply(needs, category)
+            text = off_topic_reply(needs, self.vocabulary.wording(category))
             log.info("turn: category=%s off-topic message, redirected", category)
             yield text
             yield Reply(text=text, products=[], category=category, needs=needs, notes=notes)
             return
-        names = attribute_names(self.catalog, category)  # read once per catalog and category
         adapter = category if category in self.adapters else None
-        prompt = build_messages(history, products, category)
-        shown = [p.id for p in products]
-        # Real products the model named from memory that break the shopper's hard needs are not recommended,
-        # unless the shopper named them in this message ("what about the X?").
-        asked = set(ask.named)
-        question = history[-1]["content"]
-
-        def checked(raw: str, final: bool = False) -> tuple[str, list[str], list[str], Any]:
-            raw = strip_card_syntax(raw, self.catalog.by_id)  # card markup and ids never reach the shopper
-            report = self.check_reply(raw, self.catalog, category=category, shown=shown)
-            off = {
-                pid: "it does not match your request"
-                for pid in report.products
-                if pid not in shown and pid not in asked and not plan.filters.matches(self.catalog.get(pid))
-            }
-            text, ids, corrections = apply_grounding(raw, report, self.catalog, drop=off)
-            # a relaxation note, or a reply ending in "I'd recommend this one:", promises a product: show one
-            promised = (bool(notes) and "closest options" in notes[0]) or text.rstrip().endswith(":")
-            answering = ask.kind in ("attribute", "compare")  # their fallback is the catalog's answer, below
-            if final and (off or report.unknown or promised) and not ids and products and not answering:
-                text, ids = self._suggest(text, products[0])
-            if ids and "?" in question:  # a yes/no answer must agree with the catalog about the asked value
-                text, fix = fix_polarity(text, question, self.catalog.get(ids[0]), self.catalog)
-                corrections += [fix] if fix else []
-            if len(ids) >= 2:  # "the dearer X costs less": the sentence goes
-                text, fixes = drop_wrong_price_order(text, ids, self.catalog)
-                corrections += fixes
-            text, dropped = drop_reasked(text, needs, names, closing=ask.kind == "closing")
-            corrections += [f"dropped a question about {t}: already stated" for t in dropped]
-            if final and dropped and not ids and "?" not in text and products and ask.kind != "closing":
-                text, ids = self._suggest(text, products[0])  # only stated needs were asked: recommend instead
-            if final and ask.kind == "unresolved" and not ids and products:  # nothing to refer to: suggest one
-                corrections.append(f"the shopper asked about a product before any was shown: {text!r}")
-                text, ids = self._suggest(NOTHING_SHOWN, products[0])
-            if final and ask.kind in ("attribute", "compare") and not answers(text, ids, ask, self.catalog):
-                what = ask.attribute if ask.kind == "attribute" else "the comparison"
-                corrections.append(f"answered from the catalog: the reply did not state {what} correctly")
-                text, ids = catalog_answer(ask, self.catalog), list(ask.products)
-            return text, ids, corrections, report
+        prompt = build_messages(reading.history, products, category, wording=self.vocabulary.wording(category))
+        turn = Turn(reading, self.catalog, products, plan.filters, notes, check=self.check_reply)
+        checks = self.checks or ()
 
         # Only checked text reaches the shopper: the raw words are held until a sentence ends, then the text so
         # far is checked and repaired, and only what extends the text already sent is streamed.
@@ -450,16 +426,17 @@ class Assistant:
             cut = sentence_cut(raw)
             if cut > checked_upto:
                 checked_upto = cut
-                safe, safe_ids = checked(raw[:cut])[:2]
-                safe = "" if safe == NOTHING_LEFT else safe  # all dropped so far: wait for what comes next
-                if "?" in question and not safe_ids and opens_with_yes_or_no(safe):
+                draft = run_checks(raw[:cut], turn, final=False, steps=checks)
+                safe = "" if draft.text == NOTHING_LEFT else draft.text  # all dropped so far: wait for more
+                if checks and "?" in reading.message and not draft.ids and opens_with_yes_or_no(safe):
                     continue  # a bare "Yes!" waits until the product it is about is named and checked
-                if ask.kind in ("attribute", "compare", "unresolved"):
+                if checks and ask.kind in ("attribute", "compare", "unresolved"):
                     continue  # a short answer that may be replaced by the catalog's: sent whole, once checked
                 if safe.startswith(sent) and len(safe) > len(sent):
                     yield safe[len(sent) :]
                     sent = safe
-        text, ids, corrections, report = checked(raw, final=True)
+        draft = run_checks(raw, turn, final=True, steps=checks)
+        text, ids, corrections, report = draft.text, draft.ids, draft.corrections, draft.report
         if text.startswith(sent):
             if len(text) > len(sent):
                 yield text[len(sent) :]
@@ -468,12 +445,12 @@ class Assistant:
         if corrections:
             log.info("repaired reply: %s", "; ".join(corrections))
         log.info(
-            "turn: category=%s adapter=%s candidates=%s products=%s corrections=%d",
+            "turn: category=%s adapter=%s candidates=%s products=%s corrections=%s",
             category,
             adapter,
-            shown,
+            turn.shown,
             ids,
-            len(corrections),
+            draft.changed_by or 0,
         )
         yield Reply(
             text=text,
@@ -481,7 +458,7 @@ class Assistant:
             category=category,
             needs=needs,
             grounding=report,
-            candidates=shown,
+            candidates=turn.shown,
             notes=notes,
             corrections=corrections,
             usage=self._usage(prompt, generated),
@@ -494,20 +471,6 @@ class Assistant:
         n_prompt = len(render_prompt(prompt, tokenizer))
         n_reply = len(tokenizer(generated, add_special_tokens=False)["input_ids"]) if generated else 0
         return {"prompt_tokens": n_prompt, "completion_tokens": n_reply, "total_tokens": n_prompt + n_reply}
-
-    @staticmethod
-    def _suggest(text: str, top: Any) -> tuple[str, list[str]]:
-        """The grounded fallback when repair left no product: recommend the best candidate by name."""
-        name = top.title + (f" ({format_price(top.price, top.currency)})" if top.price is not None else "")
-        text = "" if text == NOTHING_LEFT else text.strip()
-        text = re.sub(r"^\W*(?:yes|yep|sure|no|nope)\W*$", "", text, flags=re.I)  # a bare "Yes!" about nothing
-        promise = re.search(r":\s*([^:.!]*\?)?\s*$", text)  # "this one: Any questions?" -> the product after ":"
-        if promise:
-            after = f" {promise.group(1).strip()}" if promise.group(1) else ""
-            return f"{text[: promise.start()]}: the {name}.{after}", [top.id]
-        if text and all(q.strip().endswith("?") for q in re.findall(r"[^.!?]+[.!?]*", text)):
-            return f"From the catalog, I'd suggest the {name}. {text}", [top.id]  # "Want to know more about it?"
-        return f"{text} From the catalog, I'd suggest the {name}.".strip(), [top.id]
 
     def reply(
         self,

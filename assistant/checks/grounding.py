@@ -77,6 +77,7 @@ from assistant.checks.grounding_index import (
     tokenize,
     tokens_with_spans,
 )
+from assistant.text import sentence_spans
 from assistant.understanding.vocabulary import COMMON_WORDS
 from retrieval.catalog import Catalog
 
@@ -277,7 +278,7 @@ class Grounder:
         products = list(dict.fromkeys(s.product_id for s in spans))
         report = GroundingReport(products=products, spans=spans)
         report.unknown = list(dict.fromkeys(name for kind, name, _, _ in names if kind == "unknown"))
-        sentences = [(s.start(), s.end()) for s in re.finditer(r"[^\n]+?(?:[.!?](?=\s)|$)", text, re.M)]
+        sentences = sentence_spans(text)
         # a sentence naming an unknown or ambiguous product: its facts are not attributed
         blocked = [(a, b) for a, b in sentences if any(a <= u < b for kind, _, u, _ in names if kind != "product")]
         self._check_prices(text, spans, sentences, blocked, report)

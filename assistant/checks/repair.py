@@ -9,33 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant.evaluation.answers import polarity
-from assistant.generation.prompts import format_price
+from assistant.text import YES_NO_OPENING, format_price, polarity, sentence_spans
 from assistant.understanding.questions import asked_values
 
 # what a reply becomes when every sentence named a product that does not exist
 NOTHING_LEFT = "Sorry, I couldn't find that product in our catalog. Could you tell me more about what you need?"
 _PRONOUN_START = re.compile(r"^\W*(?:it|its|it's|this one|they|their)\b", re.I)
-
-
-# A sentence ends at . ! ? before whitespace, but not after a list number ("1. "), or at a line break. The one
-# definition serves repair (sentence spans) and checked streaming (`sentence_cut`).
-_END = r"(?<![\s:]\d)(?<!^\d)[.!?](?=\s)"
-_SENTENCE = re.compile(rf"[^\n]+?(?:{_END}|$)", re.M)
-_SENTENCE_END = re.compile(rf"{_END}|\n", re.M)
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans; a list number ("1. ") does not end a sentence."""
-    return [m.span() for m in _SENTENCE.finditer(text)]
-
-
-def sentence_cut(text: str) -> int:
-    """Length of the longest prefix of `text` that ends with a finished sentence (0: none yet)."""
-    cut = 0
-    for m in _SENTENCE_END.finditer(text):
-        cut = m.end()
-    return cut
 
 
 def _label_before(text: str, pos: int, product: Any) -> tuple[int, str] | None:
@@ -86,7 +65,7 @@ def apply_grounding(
                 start, value = label[0], f"{m.field.replace('_', ' ')}: {value}"
         edits.append((start, m.end, value))
         corrections.append(f"{p.title if p else m.product_id}: {m.field} is {plain}, not {m.stated}")
-    sentences = _sentences(text)
+    sentences = sentence_spans(text)
     for name in report.unknown:
         follow = False  # "It has ..." right after a sentence naming the invented product is about it too
         for a, b in sentences:
@@ -99,7 +78,7 @@ def apply_grounding(
     for pid, reason in (drop or {}).items():
         where = [sp.start for sp in report.spans if sp.product_id == pid]
         where += [m.start for m in report.mentions if m.product_id == pid and m.start >= 0]  # "It is red."
-        for a, b in _sentences(text):
+        for a, b in sentence_spans(text):
             if any(a <= w < b for w in where):
                 edits.append((a, b, ""))
         p = catalog.get(pid)
@@ -124,14 +103,6 @@ def apply_grounding(
     return fixed, ids, corrections
 
 
-_OPENING = re.compile(r"^\W*(?:yes|yep|yeah|yup|sure|no|nope)\b[!.,:]?\s*", re.I)
-
-
-def opens_with_yes_or_no(text: str) -> bool:
-    """Does `text` open with a yes / no ("Yes!", "Nope,")?"""
-    return bool(_OPENING.search(text))
-
-
 def fix_polarity(text: str, question: str, product: Any, catalog: Any) -> tuple[str, str | None]:
     """Make a reply's opening yes / no agree with the catalog for a yes/no question about `product`.
 
@@ -146,7 +117,7 @@ def fix_polarity(text: str, question: str, product: Any, catalog: Any) -> tuple[
         `correction` is None when nothing changed (no yes/no opening, no asked value, or it agrees).
     """
     said = polarity(text)
-    if said is None or not _OPENING.search(text):
+    if said is None or not YES_NO_OPENING.search(text):
         return text, None
     asked = asked_values(question, product, catalog)
     if not asked:
@@ -154,5 +125,5 @@ def fix_polarity(text: str, question: str, product: Any, catalog: Any) -> tuple[
     truth = "yes" if all(str(product.attributes[k]).lower() == v.lower() for k, v in asked.items()) else "no"
     if said == truth:
         return text, None
-    fixed = ("Yes: " if truth == "yes" else "No: ") + _OPENING.sub("", text, count=1)
+    fixed = ("Yes: " if truth == "yes" else "No: ") + YES_NO_OPENING.sub("", text, count=1)
     return fixed, f"{product.title}: answered {said}, the catalog says {truth}"

@@ -41,19 +41,20 @@ def render_text(msgs: Sequence[dict[str, str]], eos_token: str, add_generation_p
 
 
 def build_messages(
-    history: Sequence[dict[str, Any]], products: Iterable[Any], category: str | None
+    history: Sequence[dict[str, Any]], products: Iterable[Any], category: str | None, wording: str | None = None
 ) -> list[dict[str, str]]:
     """System message (prompt + product cards of THIS turn) followed by the history (role/content only).
 
     Args:
         history: earlier messages, oldest first; only `user` / `assistant` roles are kept, extra keys dropped.
         products: the products retrieved for this turn (`retrieval.catalog.Product`).
-        category: the category whose wording the system prompt uses (None -> generic).
+        category: the category of the turn (None -> generic).
+        wording: what the prompt calls the category (the shop vocabulary's; None: the category's name).
 
     Returns:
         OpenAI-style `[{"role", "content"}, ...]` starting with the system message.
     """
-    system = system_prompt(category) + "\n" + format_cards(products)
+    system = system_prompt(wording or category) + "\n" + format_cards(products)
     msgs = [{"role": "system", "content": system}]
     msgs += [{"role": m["role"], "content": m["content"]} for m in history if m["role"] in ("user", "assistant")]
     return msgs

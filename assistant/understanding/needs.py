@@ -362,7 +362,11 @@ def _set_exclude(needs: ShopperNeeds, attr: str, value: Any) -> None:
 
 
 def update_needs(
-    needs: ShopperNeeds, user_text: str, vocabulary: Vocabulary, category: str | None = None
+    needs: ShopperNeeds,
+    user_text: str,
+    vocabulary: Vocabulary,
+    category: str | None = None,
+    budget: tuple[float | None, float | None] | None | str = "read",
 ) -> ShopperNeeds:
     """Fold one user message into `needs` (a new object; `needs` is not changed).
 
@@ -373,6 +377,8 @@ def update_needs(
         category: the category this turn is in, when the caller already knows it (e.g. routed); by
             default a clear category mention in the text switches it. Switching category forgets the
             attributes and brands of the old one and keeps the budget.
+        budget: the message's budget when the caller has read it already (`parse_budget`'s result);
+            by default it is read here.
 
     Returns:
         The updated needs: a new budget phrase replaces the old range; a wanted value replaces the old
@@ -386,7 +392,7 @@ def update_needs(
         if new.category is not None:
             new.attributes, new.exclude_attributes, new.brands, new.exclude_brands = {}, {}, [], []
         new.category = category
-    budget = parse_budget(user_text)
+    budget = parse_budget(user_text) if budget == "read" else budget
     if budget is not None:
         lo, hi = budget
         if lo is None and hi is not None and new.min_price is not None and new.min_price < hi:
@@ -471,7 +477,10 @@ def update_needs(
 
 
 def needs_from_dialogue(
-    messages: list[dict[str, Any]], vocabulary: Vocabulary, category: str | None = None
+    messages: list[dict[str, Any]],
+    vocabulary: Vocabulary,
+    category: str | None = None,
+    last_budget: tuple[float | None, float | None] | None | str = "read",
 ) -> ShopperNeeds:
     """Needs after every user message of `messages` (OpenAI-style dicts), folded in order.
 
@@ -479,9 +488,11 @@ def needs_from_dialogue(
         messages: the dialogue so far; only `user` messages are read.
         vocabulary: the catalog vocabulary.
         category: when given, the whole dialogue is read in this category (e.g. chosen in the UI).
+        last_budget: the last message's budget when the caller has read it already (see `update_needs`).
     """
     needs = ShopperNeeds(category=category)
-    for m in messages:
-        if m.get("role") == "user" and isinstance(m.get("content"), str):
-            needs = update_needs(needs, m["content"], vocabulary, category=category)
+    users = [m for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str)]
+    for i, m in enumerate(users):
+        budget = last_budget if i == len(users) - 1 and m is messages[-1] else "read"
+        needs = update_needs(needs, m["content"], vocabulary, category=category, budget=budget)
     return needs

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.text import normalize_phrase
 from retrieval.fileio import DataError, Problem, atomic_write_json
 
 COMMON_WORDS = """about also anything back best better black blue both brand budget care color colour could days does
@@ -51,11 +52,6 @@ _COMMON = frozenset(COMMON_WORDS) | frozenset(
     "want need looking something some would like also just one which that this those these there their they "
     "about more most very much really please thanks hi hello yes no okay ok".split()
 )
-
-
-def normalize_phrase(s: Any) -> str:
-    """How shopper text and catalog values are compared: stripped, lower-cased, runs of spaces as one."""
-    return re.sub(r"\s+", " ", str(s).strip().lower())
 
 
 def _phrase_re(phrases: list[str]) -> re.Pattern | None:
@@ -122,19 +118,23 @@ class ShopVocabulary:
         synonyms: category -> words shoppers use for it ("clothes" for apparel); they route a dialogue.
         attributes: category -> attribute -> {"values": [...], "synonyms": {phrase: value}}: the closed-set
             values (for reading; the catalog stays the truth) and other phrases that mean a value.
+        wording: category -> the words the assistant uses for it ("clothing" for apparel: "a shopping guide for
+            clothing"); a category without one is called by its name.
     """
 
     synonyms: dict[str, list[str]] = field(default_factory=dict)
     attributes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    wording: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        cats = sorted(set(self.synonyms) | set(self.attributes))
-        return {
-            "version": 1,
-            "categories": {
-                c: {"synonyms": list(self.synonyms.get(c, [])), "attributes": self.attributes.get(c, {})} for c in cats
-            },
-        }
+        cats = sorted(set(self.synonyms) | set(self.attributes) | set(self.wording))
+        out: dict[str, Any] = {"version": 1, "categories": {}}
+        for c in cats:
+            entry = {"synonyms": list(self.synonyms.get(c, [])), "attributes": self.attributes.get(c, {})}
+            if c in self.wording:
+                entry["wording"] = self.wording[c]
+            out["categories"][c] = entry
+        return out
 
     def save(self, path: str | Path) -> Path:
         """Write the file (atomically); returns its path."""
@@ -162,6 +162,10 @@ class ShopVocabulary:
         for c, entry in cats.items():
             syn = entry.get("synonyms", []) if isinstance(entry, dict) else None
             attrs = entry.get("attributes", {}) if isinstance(entry, dict) else None
+            wording = entry.get("wording") if isinstance(entry, dict) else None
+            if wording is not None and (not isinstance(wording, str) or not wording.strip()):
+                problems.append(Problem(str(path), None, f"categories.{c}.wording", "must be a non-empty string"))
+                continue
             if not isinstance(syn, list) or not all(isinstance(w, str) for w in syn):
                 problems.append(Problem(str(path), None, f"categories.{c}.synonyms", "must be a list of strings"))
                 continue
@@ -170,6 +174,8 @@ class ShopVocabulary:
                 continue
             out.synonyms[c] = syn
             out.attributes[c] = attrs
+            if wording is not None:
+                out.wording[c] = wording.strip()
         if problems:
             raise DataError(problems)
         return out
@@ -182,7 +188,7 @@ class ShopVocabulary:
                 mine = attrs.setdefault(c, {}).setdefault(a, {})
                 mine.setdefault("values", v.get("values", []))
                 mine["synonyms"] = {**mine.get("synonyms", {}), **v.get("synonyms", {})}
-        return ShopVocabulary({**self.synonyms, **other.synonyms}, attrs)
+        return ShopVocabulary({**self.synonyms, **other.synonyms}, attrs, {**self.wording, **other.wording})
 
 
 def derive_vocabulary(catalog: Any) -> ShopVocabulary:
@@ -273,6 +279,7 @@ class Vocabulary:
     spelling: dict[str, str] = field(default_factory=dict)  # one-letter-deletion variant -> vocabulary word
     known: set[str] = field(default_factory=set)  # words never "corrected"
     words: set[str] = field(default_factory=set)  # the words of values, brands and titles (4+ letters)
+    wordings: dict[str, str] = field(default_factory=dict)  # category -> what the assistant calls it (shop file)
 
     @classmethod
     def from_catalog(
@@ -335,7 +342,7 @@ class Vocabulary:
                     if normalize_phrase(value) in known and len(phrase.strip()) >= 3:
                         cv.values.setdefault(normalize_phrase(phrase), (name, known[normalize_phrase(value)]))
             cv.compile()
-        vocab = cls(cats)
+        vocab = cls(cats, wordings=dict(shop.wording) if shop is not None else {})
         vocab._index_spelling(catalog)
         return vocab
 
@@ -374,6 +381,13 @@ class Vocabulary:
             return found.pop() if len(found) == 1 else w
 
         return re.sub(r"[a-z]{4,}", fix, text)
+
+    def wording(self, category: str | None) -> str | None:
+        """What the assistant calls `category` in its prompt and replies: the shop vocabulary's `wording`, else
+        the category's name with spaces ("running_shoes" -> "running shoes"); None for no category."""
+        if category is None:
+            return None
+        return self.wordings.get(category) or category.replace("_", " ")
 
     def get(self, category: str | None) -> list[CategoryVocabulary]:
         """The vocabularies to match against: the category's, or every category's when unknown."""

@@ -1,4 +1,5 @@
-"""What the shopper asks and the catalog's answer (`understanding/questions.py`), alone and in the orchestrator:
+"""What the shopper asks (`understanding/questions.py`) and the catalog's answer (`checks/answers.py`), alone and in
+the orchestrator:
 a reply that does not state the asked value is answered from the catalog, a wrong price order is replaced,
 a question for a need already stated is dropped, an off-topic message is redirected without generating."""
 
@@ -8,15 +9,8 @@ import pytest
 
 from assistant.checks.grounding import check_reply
 from assistant.understanding.needs import ShopperNeeds, Vocabulary
-from assistant.understanding.questions import (
-    Ask,
-    answers,
-    asked_values,
-    catalog_answer,
-    drop_reasked,
-    read_question,
-    wrong_price_order,
-)
+from assistant.checks.answers import answers, catalog_answer, drop_reasked, wrong_price_order
+from assistant.understanding.questions import Ask, asked_values, read_question
 
 SHOWN = "I recommend the Trailblazer Rain Jacket ($49.99) and the Merino Crew Sweater ($79.00). Any questions?"
 
@@ -170,21 +164,18 @@ def test_assistant_answers_from_the_catalog_when_the_model_does_not(make_assista
 
 
 def test_a_promised_product_goes_after_the_colon():
-    from assistant.orchestrator import Assistant
+    from assistant.checks.pipeline import suggest
     from retrieval.catalog import Product
 
     boots = Product("b", "Peakline Ridge Boots", "shoes", price=120.99)
-    text, ids = Assistant._suggest("I'd recommend this one:  Any questions about it?", boots)
+    text, ids = suggest("I'd recommend this one:  Any questions about it?", boots)
     assert text == "I'd recommend this one: the Peakline Ridge Boots ($120.99). Any questions about it?"
-    assert Assistant._suggest("Want to know more about it?", boots)[0] == (
+    assert suggest("Want to know more about it?", boots)[0] == (
         "From the catalog, I'd suggest the Peakline Ridge Boots ($120.99). Want to know more about it?"
     )
-    assert Assistant._suggest("Yes!", boots)[0] == "From the catalog, I'd suggest the Peakline Ridge Boots ($120.99)."
-    assert Assistant._suggest("Here it is:", boots)[0] == "Here it is: the Peakline Ridge Boots ($120.99)."
-    assert (
-        Assistant._suggest("Got it.", boots)[0]
-        == "Got it. From the catalog, I'd suggest the Peakline Ridge Boots ($120.99)."
-    )
+    assert suggest("Yes!", boots)[0] == "From the catalog, I'd suggest the Peakline Ridge Boots ($120.99)."
+    assert suggest("Here it is:", boots)[0] == "Here it is: the Peakline Ridge Boots ($120.99)."
+    assert suggest("Got it.", boots)[0] == "Got it. From the catalog, I'd suggest the Peakline Ridge Boots ($120.99)."
 
 
 def test_a_rejected_product_is_not_put_back_on_the_cards(make_assistant):
