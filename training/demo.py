@@ -38,7 +38,7 @@ from training import pretrain
 from training.config import ConfigError, load_config
 from training.demo_data.generate import demo_vocabulary
 from training.demo_data.generate import main as generate_main
-from training.examples import load_split, turn_messages
+from training.examples import category_wording, load_split, turn_messages
 from training.sft import SFTConfig, is_finished
 from training.sft import main as sft_main
 from training.transfer import TransferConfig
@@ -117,7 +117,7 @@ def attribute_accuracy(
     correct, lenient, by_field, examples, in_cards, named, grounded, repetitive = 0, 0, {}, [], 0, 0, 0, 0
     turns = answers + recommends
     for k, (d, i, m) in enumerate(tqdm(turns, desc=f"{category} {split}", disable=not progress)):
-        msgs = turn_messages(d, i, catalog)
+        msgs = turn_messages(d, i, catalog, category_wording(data_dir, category))
         reply = engine.generate(msgs, adapter, settings)
         shown = [str(x) for x in (m.get("candidates") or m.get("products") or [])]
         report = check_reply(reply, catalog, category, shown=shown)

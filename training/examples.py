@@ -35,6 +35,7 @@ from typing import Any
 
 from assistant.dialogues import Dialogue, load_dialogues
 from assistant.generation.chat_format import IGNORE_INDEX, build_messages, render
+from assistant.understanding.vocabulary import ShopVocabulary
 from retrieval.catalog import Catalog, load_catalog
 
 log = logging.getLogger(__name__)
@@ -70,22 +71,32 @@ def load_split(data_dir: str | Path, category: str, split: str) -> tuple[list[Di
     return dialogues, catalog
 
 
-def turn_messages(dialogue: Dialogue, turn: int, catalog: Catalog) -> list[dict[str, str]]:
-    """Messages for assistant turn `turn`: system + cards of its candidates + history (no reply)."""
+def category_wording(data_dir: str | Path, category: str) -> str | None:
+    """What the prompt calls `category`: the `wording` in `DIR/vocabulary.json` (the same file a bundle serves
+    with, so training and serving render the same system prompt); None: the category's name."""
+    path = Path(data_dir) / "vocabulary.json"
+    return ShopVocabulary.load(path).wording.get(category) if path.is_file() else None
+
+
+def turn_messages(dialogue: Dialogue, turn: int, catalog: Catalog, wording: str | None = None) -> list[dict[str, str]]:
+    """Messages for assistant turn `turn`: system + cards of its candidates + history (no reply); `wording`:
+    what the prompt calls the category (`category_wording`)."""
     msg = dialogue.messages[turn]
     ids = msg.get("candidates") or msg.get("products") or []
     products = [p for p in (catalog.get(str(i)) for i in ids) if p is not None]
-    return build_messages(dialogue.messages[:turn], products, dialogue.category)
+    return build_messages(dialogue.messages[:turn], products, dialogue.category, wording=wording)
 
 
-def dialogue_examples(dialogue: Dialogue, catalog: Catalog, tokenizer: Any, max_seq_len: int) -> list[Example]:
+def dialogue_examples(
+    dialogue: Dialogue, catalog: Catalog, tokenizer: Any, max_seq_len: int, wording: str | None = None
+) -> list[Example]:
     """One `Example` per assistant turn; the oldest history is dropped (two messages at a time) until it fits.
 
     Turns that do not fit even without history are skipped (and logged by `build_examples`).
     """
     out = []
     for turn, msg in dialogue.assistant_turns():
-        msgs = turn_messages(dialogue, turn, catalog)
+        msgs = turn_messages(dialogue, turn, catalog, wording)
         reply = {"role": "assistant", "content": msg["content"]}
         while True:
             ids, labels = render(msgs + [reply], tokenizer, train_on="last")
@@ -98,9 +109,15 @@ def dialogue_examples(dialogue: Dialogue, catalog: Catalog, tokenizer: Any, max_
 
 
 def build_examples(
-    dialogues: Sequence[Dialogue], catalog: Catalog, tokenizer: Any, max_seq_len: int = 1024, progress: bool = True
+    dialogues: Sequence[Dialogue],
+    catalog: Catalog,
+    tokenizer: Any,
+    max_seq_len: int = 1024,
+    progress: bool = True,
+    wording: str | None = None,
 ) -> list[Example]:
-    """Render every assistant turn of `dialogues` (see `dialogue_examples`), with a progress bar.
+    """Render every assistant turn of `dialogues` (see `dialogue_examples`; `wording`: `category_wording`), with
+    a progress bar.
 
     Returns:
         The examples in dialogue order.
@@ -114,7 +131,7 @@ def build_examples(
     turns = 0
     for d in tqdm(dialogues, desc="render", unit="dialogue", disable=not progress, leave=False):
         turns += sum(1 for _ in d.assistant_turns())
-        examples += dialogue_examples(d, catalog, tokenizer, max_seq_len)
+        examples += dialogue_examples(d, catalog, tokenizer, max_seq_len, wording)
     if turns and len(examples) < turns:
         log.warning(
             "skipped %d of %d assistant turns longer than %d tokens", turns - len(examples), turns, max_seq_len

@@ -26,7 +26,7 @@ from assistant.generation.model import load_base, pick_device
 from retrieval.fileio import DataError
 from training.checkpoint import load_checkpoint, save_adapter, save_checkpoint
 from training.config import ConfigError, load_config, recipe_parser
-from training.examples import ForeverDataIterator, assistant_token_loss, build_examples, load_split
+from training.examples import ForeverDataIterator, assistant_token_loss, build_examples, category_wording, load_split
 from training.sft import LoraSettings, add_lora
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,10 @@ def main(cfg: MetaConfig) -> Path:
     iters = {}
     for i, c in enumerate(cfg.categories):
         dialogues, catalog = load_split(cfg.data_dir, c, "train")
-        examples = build_examples(dialogues[: cfg.max_dialogues], catalog, tok, cfg.max_seq_len, progress=False)
+        wording = category_wording(cfg.data_dir, c)
+        examples = build_examples(
+            dialogues[: cfg.max_dialogues], catalog, tok, cfg.max_seq_len, progress=False, wording=wording
+        )
         iters[c] = ForeverDataIterator(examples, cfg.seq_len, seed=cfg.seed + i, pad_id=tok.pad_token_id or 0)
 
     # --- resume (the inner optimizer is rebuilt every outer step, so weights + data position are the state)

@@ -33,6 +33,7 @@ from training.examples import (
     ForeverDataIterator,
     assistant_token_loss,
     build_examples,
+    category_wording,
     load_split,
     sample_dialogues,
     weight_by_act,
@@ -182,7 +183,8 @@ def eval_batches(cfg: SFTConfig, category: str, tokenizer: Any) -> list[dict[str
 
     dialogues, catalog = load_split(cfg.data.data_dir, category, cfg.data.eval_split)
     dialogues = dialogues[: cfg.data.max_eval_dialogues]
-    examples = build_examples(dialogues, catalog, tokenizer, cfg.data.max_seq_len, progress=False)
+    wording = category_wording(cfg.data.data_dir, category)
+    examples = build_examples(dialogues, catalog, tokenizer, cfg.data.max_seq_len, progress=False, wording=wording)
     it = ForeverDataIterator(
         examples, cfg.seq_len, cfg.batch_size, seed=0, pad_id=tokenizer.pad_token_id or 0, batching=cfg.batching
     )
@@ -216,7 +218,10 @@ def main(cfg: SFTConfig) -> Path:
     # --- data: one example per assistant turn, packed rows
     dialogues, catalog = load_split(cfg.data.data_dir, cfg.data.category, cfg.data.train_split)
     dialogues = sample_dialogues(dialogues, cfg.data.max_train_dialogues, cfg.data.shots_seed)
-    examples = build_examples(dialogues, catalog, tokenizer, cfg.data.max_seq_len, progress=cfg.progress)
+    wording = category_wording(cfg.data.data_dir, cfg.data.category)
+    examples = build_examples(
+        dialogues, catalog, tokenizer, cfg.data.max_seq_len, progress=cfg.progress, wording=wording
+    )
     if cfg.data.act_weights:
         examples = weight_by_act(examples, cfg.data.act_weights)
     pad_id = tokenizer.pad_token_id or 0

@@ -53,6 +53,7 @@ from training.examples import (
     ForeverDataIterator,
     assistant_token_loss,
     build_examples,
+    category_wording,
     collate,
     load_split,
     pooled_hidden,
@@ -357,7 +358,10 @@ def train_joint(cfg: TransferConfig, src_dir: Path) -> dict[str, Path]:
     lm, needs, choice, texts = {}, {}, {}, {}
     for i, c in enumerate(cats):
         if dialogues[c]:
-            examples = build_examples(dialogues[c], catalogs[c], tok, cfg.data.max_seq_len, progress=False)
+            wording = category_wording(cfg.data.data_dir, c)
+            examples = build_examples(
+                dialogues[c], catalogs[c], tok, cfg.data.max_seq_len, progress=False, wording=wording
+            )
             examples = weight_by_act(examples, cfg.data.act_weights) if cfg.data.act_weights else examples
             lm[c] = ForeverDataIterator(examples, cfg.seq_len, seed=cfg.seed + i, pad_id=pad)
             if multitask and ts.choice_weight > 0:  # {example index: candidates' cards and the recommended one}

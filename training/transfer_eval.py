@@ -19,6 +19,7 @@ from training.examples import (
     ForeverDataIterator,
     assistant_token_loss,
     build_examples,
+    category_wording,
     collate,
     load_split,
     pooled_hidden,
@@ -45,12 +46,21 @@ def text_features(model: Any, tok: Any, texts: Sequence[str], max_len: int, batc
     return torch.cat(rows)
 
 
-def reply_loss(model: Any, tok: Any, dialogues: Sequence[Any], catalog: Any, max_seq_len: int, seq_len: int) -> float:
-    """Mean loss over every reference reply token of `dialogues` (teacher forcing, every assistant turn)."""
+def reply_loss(
+    model: Any,
+    tok: Any,
+    dialogues: Sequence[Any],
+    catalog: Any,
+    max_seq_len: int,
+    seq_len: int,
+    wording: str | None = None,
+) -> float:
+    """Mean loss over every reference reply token of `dialogues` (teacher forcing, every assistant turn;
+    `wording`: what the prompt calls the category, see `training.examples.category_wording`)."""
     import torch
 
     device = next(model.parameters()).device
-    examples = build_examples(dialogues, catalog, tok, max_seq_len, progress=False)
+    examples = build_examples(dialogues, catalog, tok, max_seq_len, progress=False, wording=wording)
     it = ForeverDataIterator(examples, seq_len, seed=0, pad_id=tok.pad_token_id or 0)
     total, count = 0.0, 0
     with torch.no_grad():
@@ -86,7 +96,8 @@ def evaluate_target(cfg: Any, folder: str | Path, texts_per_category: int = 64) 
     model = load_adapters(model, {cfg.target: folder})
     dialogues, catalog = load_split(cfg.data.data_dir, cfg.target, "validation")
     dialogues = dialogues[: cfg.data.max_eval_dialogues]
-    val_loss = reply_loss(model, tok, dialogues, catalog, cfg.data.max_seq_len, cfg.seq_len)
+    wording = category_wording(cfg.data.data_dir, cfg.target)
+    val_loss = reply_loss(model, tok, dialogues, catalog, cfg.data.max_seq_len, cfg.seq_len, wording)
     source_catalog = load_split(cfg.data.data_dir, cfg.sources[0], "validation")[1]
     feats = [
         text_features(

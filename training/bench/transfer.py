@@ -42,7 +42,7 @@ from assistant.generation.model import load_adapters, load_base
 from retrieval.fileio import DataError, atomic_write_text
 from training import transfer
 from training.config import load_config
-from training.examples import load_split, turn_messages
+from training.examples import category_wording, load_split, turn_messages
 from training.transfer import TransferConfig, source_adapter_dir
 from training.transfer_eval import reply_loss
 
@@ -70,7 +70,9 @@ def score_adapter(
     dialogues, catalog = load_split(data_dir, target, "test")
     dialogues = dialogues[:eval_dialogues]
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    nll = reply_loss(model, tok, dialogues, catalog, max_seq_len, max(2048, max_seq_len))
+    nll = reply_loss(
+        model, tok, dialogues, catalog, max_seq_len, max(2048, max_seq_len), category_wording(data_dir, target)
+    )
     gen: dict[str, list[float]] = {k: [] for k in ("rouge_l", "chrf", "hit1", "rec3", "answer_acc", "grounded")}
     turns = [
         (d, i, m) for d in dialogues for i, m in d.assistant_turns() if m.get("act") == "answer" and m.get("facts")
@@ -86,7 +88,7 @@ def score_adapter(
     )
     with torch.no_grad():
         for d, i, m in turns:
-            ids = render_prompt(turn_messages(d, i, catalog), tok)[-max_seq_len:]
+            ids = render_prompt(turn_messages(d, i, catalog, category_wording(data_dir, target)), tok)[-max_seq_len:]
             out = model.generate(
                 input_ids=torch.tensor([ids]),
                 attention_mask=torch.ones(1, len(ids), dtype=torch.long),

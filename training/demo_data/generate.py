@@ -28,7 +28,7 @@ from retrieval.catalog import load_catalog
 from retrieval.fileio import atomic_write_jsonl
 from training.demo_data.catalog import make_catalog
 from training.demo_data.dialogues import DialogueMaker
-from training.demo_data.vocab import CATEGORIES, SYNONYMS, VALUE_SYNONYMS
+from training.demo_data.vocab import CATEGORIES, SYNONYMS, VALUE_SYNONYMS, WORDING
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +92,14 @@ def generate_category(
 
 def demo_vocabulary(catalog) -> ShopVocabulary:
     """The demo's shop vocabulary: what `derive_vocabulary` reads from the catalog plus the hand-made category
-    synonyms of `vocab.SYNONYMS` and value synonyms of `vocab.VALUE_SYNONYMS` (the same file format any shop's
+    synonyms of `vocab.SYNONYMS`, value synonyms of `vocab.VALUE_SYNONYMS` and the category wording of
+    `vocab.WORDING` (the same file format any shop's
     `shopguide build` writes)."""
     cats = sorted({p.category for p in catalog})
     values = {c: {a: {"synonyms": syn} for a, syn in VALUE_SYNONYMS[c].items()} for c in cats if c in VALUE_SYNONYMS}
-    return derive_vocabulary(catalog).merged(ShopVocabulary({c: SYNONYMS[c] for c in cats if c in SYNONYMS}, values))
+    wording = {c: WORDING[c] for c in cats if c in WORDING}
+    own = ShopVocabulary({c: SYNONYMS[c] for c in cats if c in SYNONYMS}, values, wording)
+    return derive_vocabulary(catalog).merged(own)
 
 
 def generate(out: str | Path, seed: int = 0, categories: list[str] | None = None, **kw) -> dict[str, dict[str, int]]:

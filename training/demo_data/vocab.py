@@ -24,6 +24,16 @@ Each category entry:
 from __future__ import annotations
 
 # The words shoppers use for each category (routing); the demo's vocabulary.json (`generate.demo_vocabulary`).
+# What the assistant calls each demo category ("a shopping guide for clothing"): the shop's words, written into the
+# demo's vocabulary.json (`wording`) and read from there by training and serving alike.
+WORDING: dict[str, str] = {
+    "apparel": "clothing",
+    "shoes": "shoes",
+    "home": "home goods",
+    "electronics": "electronics",
+    "beauty": "beauty products",
+}
+
 SYNONYMS: dict[str, list[str]] = {
     "apparel": ["apparel", "clothes", "clothing", "outfit", "wear", "garment"],
     "shoes": ["shoes", "shoe", "footwear", "sneakers", "boots"],
