@@ -148,3 +148,49 @@ def test_evaluation_and_simulation_import_nothing_of_the_runtime():
         if a.startswith(JUDGE) and b.startswith(RUNTIME + ("assistant.faces",)) and b not in HARNESS.get(a, set())
     ]
     assert not wrong, "the judge may not import the assistant's runtime:\n" + "\n".join(wrong)
+
+
+# The rooms of assistant/ and the rooms each may import besides itself and retrieval: reading the shopper
+# (understanding), writing (generation) and checking (checks) sit below the turn (orchestrator); the faces and
+# the judge sit above it. `assistant.text` holds the runtime's text primitives, below all three.
+ROOMS = {
+    "assistant": {"assistant.orchestrator"},
+    "assistant.text": set(),
+    "assistant.dialogues": set(),
+    "assistant.understanding": {"assistant.text"},
+    "assistant.generation": {"assistant.text"},
+    "assistant.checks": {"assistant.text", "assistant.understanding", "assistant.generation"},
+    "assistant.orchestrator": {
+        "assistant.text",
+        "assistant.understanding",
+        "assistant.generation",
+        "assistant.checks",
+    },
+    "assistant.faces": {"assistant.text", "assistant.generation", "assistant.orchestrator"},
+    "assistant.evaluation": {"assistant.dialogues", "assistant.orchestrator"},
+    "assistant.simulation": {
+        "assistant.dialogues",
+        "assistant.evaluation",
+        "assistant.faces",
+        "assistant.orchestrator",
+    },
+}
+
+
+def _room(module: str) -> str:
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def test_assistant_rooms_import_in_one_direction():
+    mods = _modules()
+    assert {_room(m) for m in mods if m.startswith("assistant")} == set(ROOMS), "a new room needs a line in ROOMS"
+    wrong = [
+        f"{mods[a].relative_to(REPO)}:{line}: imports {b}"
+        for a, b, _, line in _imports(mods)
+        if a.startswith("assistant")
+        and b.startswith("assistant")
+        and _room(b) != _room(a)
+        and _room(b) not in ROOMS[_room(a)]
+    ]
+    assert not wrong, "assistant/ rooms import one way (see ROOMS):\n" + "\n".join(wrong)
