@@ -148,6 +148,23 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     shutil.rmtree(tmp, ignore_errors=True)  # after the swap: the old folder
 
 
+def write_problem(e: OSError, path: str | os.PathLike) -> Problem | None:
+    """The `Problem` naming `path` for an `OSError` raised while writing it with `atomic_folder` or `atomic_open`
+    when the error is about `path`, a folder above it, or the staging file or folder beside it (a read-only
+    mount, no permission, a file in the way, a full disk); None when it is about another file."""
+    target = Path(os.path.abspath(path))
+    for name in (e.filename, e.filename2):
+        p = Path(os.path.abspath(name)) if name else None
+        if p is not None and p != target and p in target.parents and p.is_file():
+            return Problem(str(path), None, None, f"cannot be written: {p} is a file, not a folder")
+        if p is not None and (p == target or p in target.parents):
+            return Problem(str(path), None, None, f"cannot be written: {e.strerror or e}")
+        head = p.relative_to(target.parent).parts[0] if p is not None and target.parent in p.parents else ""
+        if head.startswith(f".{target.name}.") and head.endswith((".tmp", ".old")):  # the staging names above
+            return Problem(str(path), None, None, f"cannot be written: {e.strerror or e}")
+    return None
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write `text` to `path` atomically."""
     with atomic_open(path, "w") as f:

@@ -14,7 +14,9 @@ What it does, in order (each step has a progress bar; a summary is printed and w
    words, same format) and, with `--unlabeled`, the words shoppers use for each category in their own
    utterances (`utterance_synonyms`; the routing accuracy on held-out utterances is reported before / after).
    No code knows the categories.
-3. **Index** (`OUT/index`): every product, dense + BM25 (`--encoder`, default the bundled MiniLM).
+3. **Index** (`OUT/index`): every product, dense + BM25 (`--encoder`, default the bundled MiniLM), encoded under a
+   progress bar. A rebuild whose catalog and encoder are unchanged (the catalog fingerprint in
+   `index_config.json`, the encoder's in `build.json`) reuses the bundle's index instead of encoding again.
 4. **Dialogues** (`--dialogues` file or folder of JSONL; any categories of the catalog): malformed lines are
    skipped and counted; product ids the catalog lacks are dropped from the copies (counted). They are split
    per category into train / validation / test (`--holdout`, by a hash of the id: stable) in a prepared
@@ -36,15 +38,21 @@ What it does, in order (each step has a progress bar; a summary is printed and w
    `Assistant.from_pretrained(OUT)`, `python app.py --bundle OUT` and `shopguide serve --bundle OUT`. A
    packaged base (`smollm2-135m-instruct`, the default) is named, not copied; a base folder is copied in.
 
+OUT must be new, empty, or a bundle `shopguide build` made (anything else is refused before any work). Every
+file of the bundle is written into a folder beside OUT and swapped in whole at the end
+(`retrieval.fileio.atomic_folder`), so a build that fails or is killed leaves OUT as it was.
+
 CPU time: an SFT step of SmolLM2-135M takes ~6 s on one core (docs/shop.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -59,8 +67,18 @@ from assistant.orchestrator import Assistant
 from assistant.understanding.router import route
 from assistant.understanding.vocabulary import ShopVocabulary, Vocabulary, derive_vocabulary, utterance_synonyms
 from retrieval.catalog import Catalog, load_catalog
-from retrieval.fileio import DataError, Problem, atomic_write_json, atomic_write_jsonl, iter_jsonl
-from retrieval.index import ProductIndex
+from retrieval.encoder import DEFAULT_ENCODER, Encoder, bundled_encoder_path, load_encoder
+from retrieval.fileio import (
+    DataError,
+    Problem,
+    atomic_folder,
+    atomic_write_json,
+    atomic_write_jsonl,
+    iter_jsonl,
+    write_problem,
+)
+from retrieval.index import FORMAT_VERSION, ProductIndex, catalog_fingerprint
+from retrieval.text import DEFAULT_FIELDS, product_text
 from training.config import ConfigError, load_config
 from training.sft import SFTConfig, is_finished
 from training.sft import main as sft_main
@@ -71,6 +89,9 @@ SFT_CONFIG = Path(__file__).parent / "configs" / "sft_smollm2.yaml"
 MODES = ("hybrid", "dense", "lexical")  # lexical = BM25; ties go to the earlier mode
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "train_config.yaml", "metrics.json")
 SELF_CHECK_DEPTH = 10
+BUNDLE_ENTRIES = frozenset({"assistant.json", "build.json", "vocabulary.json", "index", "adapters", "base"})
+STEPS = ("catalog", "vocabulary", "index", "dialogues", "retrieval self-check", "adapters", "bundle")
+ENCODE_CHUNK = 1024  # products per encoder call: one progress-bar step
 
 
 # ---- inputs ---------------------------------------------------------------------------------------------------
@@ -316,18 +337,109 @@ def train_adapters(
     return adapters
 
 
+# ---- the bundle folder and its index --------------------------------------------------------------------------
+
+
+def previous_build(out: Path) -> dict[str, Any] | None:
+    """The summary (`build.json`) of the bundle at `out`, or None when `out` is new or empty.
+
+    Raises:
+        DataError: `out` is a file, or a folder holding anything but a bundle `shopguide build` made (its
+            files are the user's: never overwritten, nothing is written beside them).
+    """
+    names = ({p.name for p in out.iterdir()} if out.is_dir() else None) if out.exists() else set()
+    if names == set():
+        return None
+    if names is not None and {"assistant.json", "build.json"} <= names <= BUNDLE_ENTRIES:
+        with contextlib.suppress(OSError, ValueError):
+            summary = json.loads((out / "build.json").read_text(encoding="utf-8"))
+            if isinstance(summary, dict):
+                return summary
+    why = "a file" if names is None else "not empty"
+    raise DataError([Problem(str(out), None, None, f"not a bundle `build` made and {why}; nothing written there")])
+
+
+def encoder_fingerprint(encoder: str | None) -> str:
+    """What the embeddings depend on besides the catalog: the encoder's name and its folder's files (name, size,
+    modification time), so a retriever retrained into the same folder is an encoder changed."""
+    name = encoder or DEFAULT_ENCODER
+    folder = bundled_encoder_path() if name == DEFAULT_ENCODER else Path(name)
+    files = sorted(f for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else []
+    stats = [f"{f.relative_to(folder)} {f.stat().st_size} {f.stat().st_mtime_ns}" for f in files]
+    return hashlib.sha256("\n".join([name, *stats]).encode()).hexdigest()[:16]
+
+
+def reusable_index(folder: Path, catalog: Catalog, encoder: str | None, previous: dict[str, Any] | None):
+    """The bundle's index at `folder` when it indexes this catalog with this encoder (same fingerprints, fields
+    and format), else None."""
+    if not previous or previous.get("index", {}).get("encoder_fingerprint") != encoder_fingerprint(encoder):
+        return None
+    try:
+        cfg = json.loads((folder / "index_config.json").read_text(encoding="utf-8"))
+        same = (
+            cfg.get("format_version") == FORMAT_VERSION
+            and cfg.get("encoder") == (encoder or DEFAULT_ENCODER)
+            and tuple(cfg.get("fields", ())) == DEFAULT_FIELDS
+            and cfg.get("catalog_fingerprint") == catalog_fingerprint(catalog)
+        )
+        return ProductIndex.load(folder) if same else None
+    except (OSError, ValueError) as e:  # DataError is a ValueError: a damaged index is built again
+        log.warning("%s: not reused (%s)", folder, str(e).splitlines()[-1])
+        return None
+
+
+def encode_products(catalog: Catalog, encoder: str | None) -> tuple[Encoder, Any]:
+    """The catalog's embeddings (N, dim) under a progress bar, `ENCODE_CHUNK` products per encoder call (the
+    encoders' own bars do not cover every runtime). Texts go in length order, so each call batches similar
+    lengths as one call over the whole catalog would."""
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    enc = load_encoder(encoder)
+    texts = [product_text(p) for p in catalog]
+    order = np.argsort(np.fromiter((len(t) for t in texts), np.int64, len(texts)), kind="stable")
+    emb = np.empty((len(texts), enc.dim), np.float32)  # (N, dim)
+    with tqdm(total=len(texts), desc="encoding products", unit="product", leave=False) as bar:
+        for s in range(0, len(order), ENCODE_CHUNK):
+            rows = order[s : s + ENCODE_CHUNK]
+            emb[rows] = enc.encode([texts[i] for i in rows])
+            bar.update(len(rows))
+    return enc, emb
+
+
 # ---- the recipe -----------------------------------------------------------------------------------------------
 
 
 def build(args: argparse.Namespace) -> dict[str, Any]:
-    """Run every step for the parsed `args` (see the module docstring); returns the summary (OUT/build.json)."""
+    """Run every step for the parsed `args` (see the module docstring) into a staging folder swapped in as OUT at
+    the end; returns the summary (OUT/build.json).
+
+    Raises:
+        DataError: bad input, or OUT is not a folder the build may write (named as `OUT: -: message`).
+    """
     from tqdm.auto import tqdm
 
-    t0 = time.monotonic()
     out = Path(args.out)
+    work = Path(os.path.abspath(args.work)) if args.work else None
+    if work is not None and (work == Path(os.path.abspath(out)) or Path(os.path.abspath(out)) in work.parents):
+        raise DataError(
+            [Problem(str(args.work), None, "--work", "inside OUT, which is replaced whole: put it beside")]
+        )
+    try:
+        previous = previous_build(out)
+        # the bar closes before the stage is dropped, so an error printed after it starts its own line
+        with atomic_folder(os.path.abspath(out)) as stage, tqdm(total=len(STEPS), desc="build", unit="step") as bar:
+            return _build(args, out, stage, previous, bar)
+    except OSError as e:
+        problem = write_problem(e, out)
+        if problem is None:
+            raise
+        raise DataError([problem]) from e
+
+
+def _build(args: argparse.Namespace, out: Path, stage: Path, previous: dict[str, Any] | None, bar: Any) -> dict:
+    t0 = time.monotonic()
     work = Path(args.work) if args.work else out.with_name(out.name + "-work")
-    steps = ["catalog", "vocabulary", "index", "dialogues", "retrieval self-check", "adapters", "bundle"]
-    bar = tqdm(total=len(steps), desc="build", unit="step")
 
     def step(name: str) -> None:
         bar.set_description(f"build: {name}")
@@ -347,8 +459,7 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     unlabeled, unl_skipped = read_unlabeled_file(args.unlabeled, categories) if args.unlabeled else ({}, 0)
     own = ShopVocabulary.load(args.vocabulary) if args.vocabulary else None
     shop, vocab_info = build_vocabulary(catalog, own, unlabeled)
-    out.mkdir(parents=True, exist_ok=True)
-    shop.save(out / "vocabulary.json")
+    shop.save(stage / "vocabulary.json")
     summary["vocabulary"] = {
         "synonyms": shop.synonyms,
         "attributes": {c: len(a) for c, a in shop.attributes.items()},
@@ -358,10 +469,16 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     bar.update()
 
     step("index")
-    index = ProductIndex.build(catalog, encoder=args.encoder, show_progress=True)
-    index.save(out / "index")
-    cfg = json.loads((out / "index" / "index_config.json").read_text())
-    summary["index"] = {"encoder": cfg.get("encoder"), "kind": cfg.get("kind")}
+    index = reusable_index(out / "index", catalog, args.encoder, previous)
+    reused = index is not None
+    if reused:
+        log.info("%s reused: catalog and encoder unchanged since the last build", out / "index")
+    else:
+        enc, embeddings = encode_products(catalog, args.encoder)
+        index = ProductIndex.build(catalog, encoder=enc, embeddings=embeddings, show_progress=True)
+    index.save(stage / "index")
+    summary["index"] = {"encoder": index.encoder_name, "kind": index.kind, "reused": reused}
+    summary["index"]["encoder_fingerprint"] = encoder_fingerprint(args.encoder)
     bar.update()
 
     step("dialogues")
@@ -391,21 +508,20 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     if is_packaged_base(base):
         bundle_base = base
     elif Path(base).is_dir():
-        if (out / "base").resolve() != Path(base).resolve():
-            shutil.copytree(base, out / "base", dirs_exist_ok=True)
+        shutil.copytree(base, stage / "base")  # from OUT/base too: OUT is replaced as a whole
         bundle_base = "base"
     else:
         raise DataError([Problem(str(base), None, "base", "not a packaged base name nor a model folder")])
     train_counts = {c: counts.get(c, {}).get("train", 0) for c in categories}
     plan = {} if args.no_train else adapter_plan(train_counts, categories, args.min_sft)
-    adapters = train_adapters(plan, args, base, work / "data", work, out) if plan else {}
+    adapters = train_adapters(plan, args, base, work / "data", work, stage) if plan else {}
     summary["adapters"] = plan or {"path": "zero training: the base model with the shop's product cards in its prompt"}
     bar.update()
 
     step("bundle")
     default = max(categories, key=lambda c: (train_counts.get(c, 0), summary["catalog"]["per_category"][c]))
     atomic_write_json(
-        out / "assistant.json",
+        stage / "assistant.json",
         {
             "base": bundle_base,
             "adapters": adapters,
@@ -417,9 +533,8 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         },
     )
     summary.update(base=bundle_base, default_category=default, work=str(work), seconds=round(time.monotonic() - t0, 1))
-    atomic_write_json(out / "build.json", summary)
+    atomic_write_json(stage / "build.json", summary)
     bar.update()
-    bar.close()
     return summary
 
 
@@ -438,7 +553,8 @@ def print_summary(s: dict[str, Any]) -> None:
             f"              routing on {v['held_out_utterances']} held-out shopper utterances: "
             f"{v['routing_accuracy_before']:.3f} -> {v['routing_accuracy_after']:.3f} with their words"
         )
-    print(f"  index       {s['index']['encoder']} ({s['index']['kind']})")
+    reused = ", reused: catalog and encoder unchanged" if s["index"].get("reused") else ""
+    print(f"  index       {s['index']['encoder']} ({s['index']['kind']}){reused}")
     if "dialogues" in s:
         per = s["dialogues"]["per_category"]
         print(

@@ -167,3 +167,98 @@ def test_bad_catalog_is_reported_not_raised(tmp_path, capsys):
     (tmp_path / "c.jsonl").write_text('{"id": "x"}\n')
     assert main(["--catalog", str(tmp_path / "c.jsonl"), "--out", str(tmp_path / "o"), "--encoder", "hash:64"]) == 1
     assert "c.jsonl:1" in capsys.readouterr().err
+
+
+ROW = {"title": "x", "category": "cocoa", "price": 5.0}
+
+
+def errors(capsys) -> list[str]:
+    """stderr lines as a terminal shows them: a progress bar redraws its line with \\r, an error must not."""
+    return capsys.readouterr().err.split("\n")
+
+
+@pytest.mark.parametrize("how", ["parent is a file", "read-only folder"])
+def test_an_out_folder_that_cannot_be_written_is_one_problem(shop, tmp_path, capsys, monkeypatch, how):
+    import errno
+    import os
+
+    if how == "parent is a file":  # tests run as root, where chmod 0o555 does not stop writes
+        (tmp_path / "f").write_text("")
+        out = tmp_path / "f" / "shop"
+    else:  # a read-only mount: every mkdir in it fails with EROFS
+        (tmp_path / "ro").mkdir()
+        out = tmp_path / "ro" / "shop"
+        real = os.mkdir
+
+        def mkdir(path, *a, **k):
+            if os.path.dirname(os.fspath(path)) == str(tmp_path / "ro"):
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(path))
+            return real(path, *a, **k)
+
+        monkeypatch.setattr(os, "mkdir", mkdir)
+    assert main(common(shop, out)) == 1
+    lines = errors(capsys)
+    assert any(line.startswith(f"{out}: -: cannot be written") for line in lines), lines
+    assert not any("Traceback" in line for line in lines)
+
+
+def test_build_writes_into_no_folder_it_did_not_make(shop, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "vocabulary.json").write_text("my own words")
+    (mine / "assistant.json").write_text("my own assistant")
+    assert main(common(shop, mine)) == 1
+    assert any(line.startswith(f"{mine}: -: not a bundle `build` made and not empty") for line in errors(capsys))
+    assert (mine / "vocabulary.json").read_text() == "my own words"
+    assert (mine / "assistant.json").read_text() == "my own assistant"
+    foreign = tmp_path / "foreign"
+    (foreign / "index").mkdir(parents=True)
+    (foreign / "index" / "notes.txt").write_text("mine")
+    assert main(common(shop, foreign)) == 1
+    assert sorted(p.name for p in foreign.rglob("*")) == ["index", "notes.txt"]  # no vocabulary.json either
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign", "mine"]  # nothing staged is left beside
+    out = tmp_path / "shop"  # a work folder inside OUT would go when OUT is swapped
+    assert main(common(shop, out) + ["--work", str(out / "work")]) == 1 and not out.exists()
+
+
+def test_a_failed_rebuild_leaves_the_bundle_as_it_was(shop, tmp_path, capsys):
+    out = tmp_path / "shop"
+    assert main(common(shop, out)) == 0
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    changed = tmp_path / "catalog.jsonl"  # the vocabulary and index would change before the dialogues step fails
+    changed.write_text((shop / "catalog.jsonl").read_text() + json.dumps(dict(ROW, id="c9", title="Cocoa")) + "\n")
+    assert main(["--catalog", str(changed), *common(shop, out)[2:], "--dialogues", str(tmp_path / "none.jsonl")]) == 1
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog.jsonl", "shop"]
+
+
+def test_rebuild_with_the_same_catalog_reuses_the_index(shop, tmp_path, capsys, monkeypatch):
+    from retrieval.index import ProductIndex
+
+    out = tmp_path / "shop"
+    assert main(common(shop, out)) == 0
+    assert "encoding products" in capsys.readouterr().err  # a progress bar while encoding
+
+    def no_encoding(*a, **k):
+        raise AssertionError("the index was built again")
+
+    with monkeypatch.context() as m:
+        m.setattr(ProductIndex, "build", no_encoding)
+        assert main(common(shop, out)) == 0
+    assert json.loads((out / "build.json").read_text())["index"]["reused"] is True
+    assert "reused: catalog and encoder unchanged" in capsys.readouterr().out
+    assert ProductIndex.load(out / "index").search("green tea", top_k=1)[0][0].id in {"t1", "t6"}
+    # another encoder, or a changed catalog: encoded again
+    assert main(common(shop, out)[:-4] + ["--encoder", "hash:32", "--engine", "torch"]) == 0
+    assert json.loads((out / "build.json").read_text())["index"]["reused"] is False
+    changed = tmp_path / "catalog.jsonl"
+    changed.write_text((shop / "catalog.jsonl").read_text().replace("Glass Teapot", "Glass Teapot XL"))
+    assert main(["--catalog", str(changed), *common(shop, out)[2:]]) == 0
+    assert json.loads((out / "build.json").read_text())["index"]["reused"] is False
+    assert "Glass Teapot XL" in (out / "index" / "products.jsonl").read_text()
+
+
+def test_build_errors_start_on_their_own_line(tmp_path, capsys):
+    (tmp_path / "c.jsonl").write_text('{"id": "x"}\n')
+    assert main(["--catalog", str(tmp_path / "c.jsonl"), "--out", str(tmp_path / "o"), "--encoder", "hash:64"]) == 1
+    assert any(line.startswith(f"{tmp_path / 'c.jsonl'}:1: title:") for line in errors(capsys))
