@@ -1,5 +1,5 @@
 """Text primitives of the assistant's runtime, one definition each: sentences, yes / no, values stated in a
-text, prices, attribute labels and phrase normalisation.
+text, prices, attribute labels, plurals and phrase normalisation.
 
     sentence_spans("It is red. 1. The X costs $5.")   # [(0, 10), (10, 30)]: a list number ends no sentence
     sentence_cut("It is red. It c")                   # 10: the prefix that holds finished sentences
@@ -96,6 +96,28 @@ def mentions(text: str, phrase: str) -> bool:
     """Does `text` name `phrase` as whole words (spaces, "_" and "-" alike; a plural "s" / "es" allowed)?"""
     words = re.escape(phrase.lower()).replace(r"\ ", r"[\s_-]+")
     return bool(re.search(rf"(?<![\w-]){words}(?:e?s)?(?![\w-])", text.lower()))
+
+
+def plural(word: str) -> str:
+    """English plural of a word or phrase's last word: "dress" -> "dresses", "battery" -> "batteries"."""
+    if word.endswith("s"):
+        return word
+    if word.endswith(("sh", "ch", "x", "z")):
+        return word + "es"
+    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def singular(word: str) -> str:
+    """English singular: "batteries" -> "battery", "dresses" -> "dress", "jeans" -> "jean" (a guess)."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("shes", "ches", "xes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
 
 
 def normalize_phrase(s: Any) -> str:

@@ -10,6 +10,7 @@ import math
 import re
 from collections import defaultdict
 
+from assistant.understanding.vocabulary import MAX_CLOSED_SET
 from retrieval.catalog import Product
 from retrieval.encoder import bundled_encoder_path
 
@@ -152,7 +153,7 @@ class NameIndex:
                         self.values[vt].add(name)
                         distinct[name].add(vt)
             self.product_text[p.id] = own
-        free = {name for name, vals in distinct.items() if len(vals) > 40}  # free text, not a closed set
+        free = {name for name, vals in distinct.items() if len(vals) > MAX_CLOSED_SET}  # free text
         for key in list(self.values):
             self.values[key] -= free
             if not self.values[key]:

@@ -17,8 +17,8 @@ from typing import Any, TextIO
 
 from assistant.faces.common import add_bundle_args, open_from_args
 from assistant.generation.engine import GenerationSettings
-from assistant.generation.prompts import format_price
 from assistant.orchestrator import Reply
+from assistant.text import format_price
 
 HELP = "commands: /reset  /category NAME|auto  /help  /quit"
 

@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from assistant.generation.prompts import format_price
 from assistant.orchestrator import Reply
+from assistant.text import format_price
 
 log = logging.getLogger(__name__)
 AUTO = "Auto (from the conversation)"

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.text import normalize_phrase
+from assistant.text import normalize_phrase, plural, singular
 from retrieval.fileio import DataError, Problem, atomic_write_json
 
 COMMON_WORDS = """about also anything back best better black blue both brand budget care color colour could days does
@@ -68,26 +68,6 @@ KIND_WEIGHT = 1.0
 MAX_CLOSED_SET = 40  # an attribute with more distinct values is free text, not a closed set
 
 
-def _plural(word: str) -> str:
-    if word.endswith("s"):
-        return word
-    if word.endswith(("sh", "ch", "x", "z")):
-        return word + "es"
-    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
-        return word[:-1] + "ies"
-    return word + "s"
-
-
-def _singular(word: str) -> str:
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("shes", "ches", "xes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
-        return word[:-1]
-    return word
-
-
 def _one_edit(a: str, b: str) -> bool:
     """Same-length words one wrong letter or one swap of neighbours apart."""
     diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
@@ -103,10 +83,10 @@ def category_synonyms(category: str, categories: list[str] | tuple[str, ...] = (
     words = name.split()
     if not words:
         return []
-    out = [name, " ".join(words[:-1] + [_singular(words[-1])]), " ".join(words[:-1] + [_plural(words[-1])])]
-    last = {_singular(normalize_phrase(re.sub(r"[_\-/]+", " ", c)).split()[-1]) for c in categories if c != category}
-    if len(words) > 1 and _singular(words[-1]) not in last and len(_singular(words[-1])) >= 4:
-        out += [_singular(words[-1]), _plural(words[-1])]
+    out = [name, " ".join(words[:-1] + [singular(words[-1])]), " ".join(words[:-1] + [plural(words[-1])])]
+    last = {singular(normalize_phrase(re.sub(r"[_\-/]+", " ", c)).split()[-1]) for c in categories if c != category}
+    if len(words) > 1 and singular(words[-1]) not in last and len(singular(words[-1])) >= 4:
+        out += [singular(words[-1]), plural(words[-1])]
     return list(dict.fromkeys(w for w in out if w))
 
 
@@ -323,7 +303,7 @@ class Vocabulary:
                 cv.values.setdefault(nv, (name, v))
             for nv, (name, v) in list(cv.values.items()):  # plural forms: "hoodies", "dresses"
                 if nv[-1].isalpha() and not nv.endswith("s"):
-                    cv.values.setdefault(nv + ("es" if nv.endswith(("sh", "ch", "x")) else "s"), (name, v))
+                    cv.values.setdefault(plural(nv), (name, v))
             brand_words = {w for b in cv.brands for w in b.split()}
             total = {w: sum(title_df[c][w] for c in cats) for w in title_df[cat]}
             scored = {

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.checks.answers import answers, catalog_answer, drop_reasked, wrong_price_order
 from assistant.checks.grounding import check_reply
 from assistant.understanding.needs import ShopperNeeds, Vocabulary
-from assistant.checks.answers import answers, catalog_answer, drop_reasked, wrong_price_order
 from assistant.understanding.questions import Ask, asked_values, read_question
 
 SHOWN = "I recommend the Trailblazer Rain Jacket ($49.99) and the Merino Crew Sweater ($79.00). Any questions?"
