@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from assistant.faces.common import add_bundle_args, open_from_args
 from assistant.generation.engine import GenerationSettings
+from assistant.generation.remote_engine import GeneratorError
 from assistant.orchestrator import Reply
 from assistant.text import format_price
 
@@ -82,6 +83,11 @@ def run_chat(assistant: Any, stdin: TextIO, stdout: TextIO, category: str | None
                     reply = event
                 else:
                     print(event, end="", file=stdout, flush=True)
+        except GeneratorError as e:  # the generator server answers nonsense or not at all: one line, no traceback
+            logging.getLogger(__name__).error("turn failed: %s", e)
+            print(f"\n(sorry, the reply generator is not answering: {e})", file=stdout)
+            messages.pop()
+            continue
         except Exception as e:  # noqa: BLE001 - one failed turn must not end the session
             logging.getLogger(__name__).exception("turn failed")
             print(f"\n(sorry, that failed: {type(e).__name__}: {e})", file=stdout)

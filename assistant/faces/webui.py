@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from assistant.generation.remote_engine import GeneratorError
 from assistant.orchestrator import Reply
 from assistant.text import format_price
 
@@ -167,6 +168,13 @@ def build_ui(assistant: Any, feedback_path: str | Path = "feedback.jsonl") -> An
                     text += event
                     shown[-1] = {"role": "assistant", "content": show(text)}
                     yield shown, gr.skip(), conv, ""
+        except GeneratorError as e:  # the generator server answers nonsense or not at all: one line, no traceback
+            log.error("chat turn failed: %s", e)
+            shown[-1] = {
+                "role": "assistant",
+                "content": show("Sorry, the reply generator is not answering right now."),
+            }
+            yield shown, gr.skip(), conv[:-1], ""
         except Exception as e:  # noqa: BLE001 - show the failure in the chat; the page keeps working
             log.exception("chat turn failed")
             shown[-1] = {"role": "assistant", "content": show(f"Sorry, something went wrong ({type(e).__name__}).")}

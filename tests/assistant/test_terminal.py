@@ -31,3 +31,25 @@ def test_repairs_are_silent(make_assistant):
 def test_missing_bundle_is_a_clear_error(tmp_path, capsys):
     assert main(["--bundle", str(tmp_path)]) == 1
     assert "shopguide build-demo" in capsys.readouterr().err
+
+
+def test_a_generator_that_answers_nonsense_is_one_line_and_the_chat_goes_on(make_assistant, caplog):
+    from assistant.generation.remote_engine import GeneratorError
+
+    class Broken:
+        def stream(self, messages, adapter=None, settings=None):
+            raise GeneratorError("generator http://127.0.0.1:9/v1 answered HTTP 200 with text/html")
+            yield  # a generator function, like every engine's stream
+
+    assistant = make_assistant()
+    good = assistant.engine
+    assistant.engine = Broken()
+    out = io.StringIO()
+    run_chat(assistant, io.StringIO("a red rain jacket\n"), out)
+    assert "the reply generator is not answering: generator http://127.0.0.1:9/v1 answered" in out.getvalue()
+    failed = [r for r in caplog.records if "turn failed" in r.getMessage()]
+    assert failed and all(r.exc_info is None for r in failed)  # one line, no traceback
+    assistant.engine = good
+    out = io.StringIO()
+    run_chat(assistant, io.StringIO("a red rain jacket\n"), out)
+    assert "Trailblazer Rain Jacket" in out.getvalue()
