@@ -159,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="failed dialogues shown beside their hidden goal in report.html (default 8)",
     )
+    p.add_argument(
+        "--full-only",
+        action="store_true",
+        help="for an assistant bundle in this process, run only the full assistant; by default the same shoppers "
+        "also talk to its no-model (a constant engine) and model-only (reply checks off) ablations, each in its own "
+        "subfolder of --out (a URL runs only as is)",
+    )
     p.add_argument("--fresh", action="store_true", help="discard earlier results in --out instead of resuming")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -183,12 +190,23 @@ def print_summary(metrics: dict, out: Path, report: bool = True) -> None:
             m = block.get(name, {}).get("mean")
             vals.append(f"{m:9.3f}" if m is not None else f"{'-':>9s}")
         print(f"  {cat:12s} {n:4d} " + " ".join(vals))
+    if metrics.get("ablations"):
+        print("ablations (overall, same shoppers):")
+        print(f"  {'ablation':12s} {'n':>4s} " + " ".join(f"{s:>9s}" for s in short))
+        for name, block in metrics["ablations"].items():
+            vals = [block["overall"].get(n, {}).get("mean") for n in cols]
+            print(
+                f"  {name:12s} {block['counts']['dialogues']:4d} "
+                + " ".join(f"{v:9.3f}" if v is not None else f"{'-':>9s}" for v in vals)
+            )
     o = metrics["overall"]["task_success"]
     if o["mean"] is not None:
         print(f"  task_success {o['mean']:.3f}  95% CI [{o['lo']:.3f}, {o['hi']:.3f}]")
     for msg, n in list(metrics.get("error_kinds", {}).items())[:5]:
         print(f"  error ({n} dialogue(s)): {msg}", file=sys.stderr)
-    files = ["metrics.json", "results.jsonl", "transcripts.jsonl"] + (["report.html"] if report else [])
+    files = ["metrics.json"] + (["report.html"] if report else [])
+    sub = [f"{a}/" for a in metrics.get("ablations", {})] or [""]
+    files += [f"{d}{f}" for d in sub for f in ("results.jsonl", "transcripts.jsonl")]
     print("wrote " + ", ".join(str(out / f) for f in files))
 
 
@@ -205,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         configure_threads(max(1, args.threads))
     cats = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
+    if (Path(args.out) / "assistant.json").exists():  # results never land inside an assistant bundle
+        print(f"{args.out}: -: --out: this folder is an assistant bundle; choose another --out", file=sys.stderr)
+        return 1
     try:
         metrics = run_simulation(
             args.catalog,
@@ -228,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             resamples=args.resamples,
             failed_shown=args.show_failed,
             device=args.device,
+            ablations=False if args.full_only else None,
         )
     except DataError as e:
         for p in e.problems:

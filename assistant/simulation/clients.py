@@ -10,6 +10,11 @@ reach, timeout, HTTP status and the endpoint's message, malformed response), so 
 and go on; the HTTP client has a timeout on every request and at most `retries` retries, so a broken
 endpoint never hangs a run.
 
+Ablations (ours in process only): `ablate(client, "no-model")` is the same assistant with its engine replaced
+by `ConstantEngine` (one sentence, whatever it is asked), `ablate(client, "model-only")` the same assistant with
+its reply checks off (`Assistant.checks = ()`: the model's text with only card markup removed). Both are
+shallow copies sharing the index, the catalog and the loaded model; the original is not changed.
+
 Products: our server returns the recommended products with each reply (`products`, dicts with an `id`),
 and `Assistant.reply` returns `Reply.products`; an endpoint that returns none gets `products=None`, and
 the shopper then finds the products named in the text with the grounding check.
@@ -17,6 +22,7 @@ the shopper then finds the products named in the text with the grounding check.
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +30,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from assistant.orchestrator import Assistant  # harness wiring: the in-process client opens our bundle
+
+ABLATIONS = ("full", "no-model", "model-only")  # the assistant as is, a constant engine, the model's text unchecked
+CONSTANT_REPLY = "I'd recommend this one:"
 
 
 class AssistantError(RuntimeError):
@@ -74,6 +83,41 @@ class InProcessClient:
             seconds,
             None if corrections is None else [str(c) for c in corrections],
         )
+
+
+class ConstantEngine:
+    """An engine that says `text` whatever it is asked: the `no-model` ablation (what the assistant around the
+    model achieves alone). Same interface as the assistant's engines."""
+
+    def __init__(self, text: str = CONSTANT_REPLY):
+        self.text = text
+
+    def stream(self, messages: list[dict[str, str]], adapter: str | None = None, settings: Any = None):
+        yield self.text
+
+
+def can_ablate(client: Any) -> bool:
+    """Whether `client` calls an assistant in this process whose engine and checks can be swapped."""
+    a = getattr(client, "assistant", None)
+    return isinstance(client, InProcessClient) and hasattr(a, "engine") and hasattr(a, "checks")
+
+
+def ablate(client: InProcessClient, name: str) -> InProcessClient:
+    """The client of ablation `name` (one of `ABLATIONS`) of an in-process assistant; "full" is `client` itself.
+
+    Raises:
+        ValueError: an unknown ablation name.
+    """
+    if name == "full":
+        return client
+    if name not in ABLATIONS:
+        raise ValueError(f"ablation must be one of {', '.join(ABLATIONS)}; got {name!r}")
+    variant = copy.copy(client.assistant)  # shares index, catalog and model; only the swapped field differs
+    if name == "no-model":
+        variant.engine = ConstantEngine()
+    else:
+        variant.checks = ()
+    return InProcessClient(variant, name=client.name)
 
 
 def _ids(products: Any) -> list[str] | None:

@@ -3,9 +3,9 @@ frame, CSS, plot and table helpers are reused from `assistant.evaluation.report`
 
     write_report(path, metrics, results, catalog)
 
-Sections: summary cards (95% CIs), per-category bars of the rates with their CIs, the success-vs-turns
-curve (overall and per category), the metrics table by category, errors, and failed dialogues turn by turn
-beside the shopper's hidden goal. Every catalog, goal and reply text is HTML-escaped.
+Sections: summary cards (95% CIs), the ablations side by side (when run), per-category bars of the rates
+with their CIs, the success-vs-turns curve (overall and per category), the metrics table by category, errors,
+and failed dialogues turn by turn beside the shopper's hidden goal. Every catalog, goal and reply text is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -45,6 +45,31 @@ def _cards(metrics: dict[str, Any]) -> str:
                 f'<div class="ci">95% CI {fmt(d["lo"])} – {fmt(d["hi"])} · n={d["n"]}</div></div>'
             )
     return '<div class="cards">' + "".join(out) + "</div>"
+
+
+def ablation_table(metrics: dict[str, Any]) -> str:
+    """The ablations side by side: one row per metric, one column per ablation (mean, 95% CI, n)."""
+    abl = metrics.get("ablations") or {}
+    if not abl:
+        return ""
+    names = [n for n in SCORES if any(n in a["overall"] for a in abl.values())]
+    head = "".join(f"<th>{esc(a)}</th>" for a in abl)
+    rows = []
+    for name in names:
+        cells = []
+        for a in abl.values():
+            d = a["overall"].get(name) or {}
+            cells.append(
+                f'<td class="num">{fmt(d.get("mean"))} <span class="muted">[{fmt(d.get("lo"))}, {fmt(d.get("hi"))}] '
+                f"n={d.get('n', 0)}</span></td>"
+            )
+        rows.append(f"<tr><td>{esc(name)}</td>{''.join(cells)}</tr>")
+    note = (
+        '<p class="muted"><b>full</b>: the assistant as is; <b>no-model</b>: its engine replaced by one that always '
+        "says the same sentence (what the code around the model achieves alone); <b>model-only</b>: the reply "
+        "checks off (the model's text as written). The same shoppers (same seed) in each.</p>"
+    )
+    return f'{note}<div class="scroll"><table><tr><th>metric</th>{head}</tr>{"".join(rows)}</table></div>'
 
 
 def category_bars(metrics: dict[str, Any]) -> str:
@@ -260,6 +285,11 @@ def render_report(
         _EXTRA_CSS,
         "<h2>Summary</h2>",
         _cards(metrics),
+        *(
+            ["<h2>Ablations: what the model and the checks each carry</h2>", ablation_table(metrics)]
+            if metrics.get("ablations")
+            else []
+        ),
         "<h2>Per category</h2>",
         category_bars(metrics),
         "<h2>Success vs turns</h2>",

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.evaluation.runner import _repair_tail, read_results
-from assistant.simulation.clients import AssistantError, is_url, make_client
+from assistant.simulation.clients import ABLATIONS, AssistantError, ablate, can_ablate, is_url, make_client
 from assistant.simulation.goals import CategoryProfile, Goal, catalog_profiles, draw_goals
 from assistant.simulation.metrics import summarize
 from assistant.simulation.report import write_report
@@ -149,6 +149,7 @@ def run_simulation(
     failed_shown: int = 8,
     device: str | None = None,
     on_record: Callable[[dict[str, Any]], None] | None = None,
+    ablations: bool | None = None,
 ) -> dict[str, Any]:
     """Simulate `shoppers` per category against an assistant into `out` (see the module docstring).
 
@@ -175,16 +176,19 @@ def run_simulation(
         failed_shown: failed dialogues shown beside their goal in the report.
         device: device for an in-process bundle.
         on_record: called with each finished record (tests, live monitoring).
+        ablations: also run the `no-model` and `model-only` ablations (`clients.ABLATIONS`), each in its own
+            subfolder of `out` (`full/`, `no-model/`, `model-only/`), and write `metrics.json` with
+            `"ablations"` and `report.html` side by side in `out`. None: when the assistant runs in this
+            process (a bundle folder, or an `InProcessClient` of an object with `engine` and `checks`); never for
+            a URL.
 
     Returns:
-        The metrics written to metrics.json.
+        The metrics written to metrics.json (with ablations: the full run's, plus `"ablations"`).
 
     Raises:
         DataError: the catalog cannot give goals (missing prices / attributes, unknown category), the bundle
             is missing, or `out` holds a different run.
     """
-    from tqdm import tqdm
-
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
     source = "catalog" if isinstance(catalog, Catalog) else str(catalog)
     profiles = catalog_profiles(cat, categories, source=source)
@@ -210,6 +214,97 @@ def run_simulation(
         "temperature": temperature,
         "products_from": products_from,
     }
+    if client is None:
+        if assistant is None:
+            raise ValueError("pass an assistant (bundle folder or URL) or a client")
+        client = make_client(
+            str(assistant),
+            model=model,
+            api_key=api_key,
+            timeout=timeout,
+            retries=retries,
+            temperature=temperature,
+            device=device,
+        )
+    if ablations is None:
+        ablations = can_ablate(client)
+    if not ablations:
+        return _run_folder(
+            Path(out),
+            config,
+            cat,
+            profiles,
+            goals,
+            client,
+            products_from,
+            workers,
+            fresh,
+            report,
+            progress,
+            max_consecutive_errors,
+            resamples,
+            failed_shown,
+            on_record,
+        )
+    if not can_ablate(client):
+        raise ValueError("ablations need an assistant in this process (a bundle folder or an InProcessClient)")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs: dict[str, dict[str, Any]] = {}
+    for name in ABLATIONS:
+        runs[name] = _run_folder(
+            out / name,
+            {**config, "ablation": name},
+            cat,
+            profiles,
+            goals,
+            ablate(client, name),
+            products_from,
+            workers,
+            fresh,
+            report,
+            progress,
+            max_consecutive_errors,
+            resamples,
+            failed_shown,
+            on_record,
+        )
+    metrics = {**runs["full"], "ablations": {n: _ablation_block(m) for n, m in runs.items()}}
+    atomic_write_json(out / "run.json", {**config, "ablations": list(ABLATIONS)})
+    atomic_write_json(out / "metrics.json", metrics)
+    if report:
+        results = read_results(out / "full" / "results.jsonl")
+        order = {g.id: i for i, g in enumerate(goals)}
+        results = sorted((r for r in results if r["id"] in order), key=lambda r: order[r["id"]])
+        write_report(out / "report.html", metrics, results, cat, failed_shown=failed_shown)
+    return metrics
+
+
+def _ablation_block(m: dict[str, Any]) -> dict[str, Any]:
+    """What metrics.json keeps of one ablation: the same metrics (overall, per category), counts and outcomes."""
+    return {k: m[k] for k in ("counts", "outcomes", "overall", "per_category", "latency")}
+
+
+def _run_folder(
+    out: Path,
+    config: dict[str, Any],
+    cat: Catalog,
+    profiles: dict[str, CategoryProfile],
+    goals: list[Goal],
+    client: Any,
+    products_from: str,
+    workers: int,
+    fresh: bool,
+    report: bool,
+    progress: bool,
+    max_consecutive_errors: int,
+    resamples: int,
+    failed_shown: int,
+    on_record: Callable[[dict[str, Any]], None] | None,
+) -> dict[str, Any]:
+    """One simulation into one folder (resumable; see the module docstring); returns its metrics."""
+    from tqdm import tqdm
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results_path, run_path = out / "results.jsonl", out / "run.json"
@@ -230,18 +325,6 @@ def run_simulation(
                     )
                 ]
             )
-    if client is None:
-        if assistant is None:
-            raise ValueError("pass an assistant (bundle folder or URL) or a client")
-        client = make_client(
-            str(assistant),
-            model=model,
-            api_key=api_key,
-            timeout=timeout,
-            retries=retries,
-            temperature=temperature,
-            device=device,
-        )
     atomic_write_json(run_path, config)
     _repair_tail(results_path)
     done = {r["id"] for r in read_results(results_path, turns=False) if "error" not in r}
@@ -250,7 +333,7 @@ def run_simulation(
     bar = tqdm(
         total=len(goals),
         initial=len(goals) - len(todo),
-        desc="simulate",
+        desc="simulate " + config.get("ablation", ""),
         unit="shopper",
         disable=not progress,
         dynamic_ncols=True,

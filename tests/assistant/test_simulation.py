@@ -18,6 +18,7 @@ import pytest
 
 from assistant.dialogues import load_dialogues
 from assistant.simulation.cli import main as simulate_main
+from assistant.simulation.cli import print_summary
 from assistant.simulation.clients import ClientReply, InProcessClient, OpenAIClient
 from assistant.simulation.goals import Goal, Need, catalog_profiles, draw_goals
 from assistant.simulation.metrics import summarize
@@ -278,7 +279,7 @@ def _strip_timing(recs):
     return out
 
 
-def test_run_outputs_resume_and_http_gives_same_results(tiny_assistant, tiny_catalog, live_server, tmp_path):
+def test_run_outputs_resume_and_http_gives_same_results(tiny_assistant, tiny_catalog, live_server, tmp_path, capsys):
     from assistant.evaluation.runner import read_results, run_eval
     from assistant.faces.server import build_api
 
@@ -287,21 +288,35 @@ def test_run_outputs_resume_and_http_gives_same_results(tiny_assistant, tiny_cat
     m1 = run_simulation(
         tiny_catalog, None, tmp_path / "a", client=InProcessClient(tiny_assistant), on_record=seen.append, **kw
     )
-    out = tmp_path / "a"
-    assert m1["counts"]["shoppers"] == 8 and m1["counts"]["errors"] == 0 and len(seen) == 8
+    top = tmp_path / "a"
+    out = top / "full"  # an assistant in this process: full, no-model and model-only, each in its own folder
+    assert m1["counts"]["shoppers"] == 8 and m1["counts"]["errors"] == 0 and len(seen) == 24
     assert set(m1["per_category"]) == {"apparel", "shoes"}
     assert {"mean", "lo", "hi", "n"} <= set(m1["per_category"]["shoes"]["task_success"])
+    assert list(m1["ablations"]) == ["full", "no-model", "model-only"]
+    assert m1["ablations"]["full"]["overall"] == m1["overall"]
+    assert all(
+        a["counts"]["shoppers"] == 8 and a["overall"].keys() == m1["overall"].keys() for a in m1["ablations"].values()
+    )
+    saved = json.loads((top / "metrics.json").read_text())
+    assert set(saved["ablations"]) == {"full", "no-model", "model-only"}
+    no_model = [r["messages"][1]["content"] for r in read_results(top / "no-model" / "results.jsonl")]
+    assert all("Trailblazer" not in t or "I'd recommend this one:" in t for t in no_model)
     dialogues = load_dialogues(out / "transcripts.jsonl", set(tiny_catalog.by_id))
     assert len(dialogues) == 8 and all(d.target in tiny_catalog for d in dialogues)
-    html = (out / "report.html").read_text()
+    html = (top / "report.html").read_text()
     assert "Success vs turns" in html and "<img src=x" not in html
+    assert "Ablations" in html and "model-only" in html
+    print_summary(m1, top)
+    assert re.search(r"^\s+no-model\s+8\s", capsys.readouterr().out, re.M)  # the CLI prints the ablation table
     ev = run_eval(out / "transcripts.jsonl", tiny_catalog, tmp_path / "eval", progress=False, report=False)
     assert ev["counts"]["dialogues"] == 8 and ev["counts"]["skipped_lines"] == 0
     # rerun: resumes, nothing new, same numbers; another seed in the same folder is refused
-    m2 = run_simulation(tiny_catalog, None, out, client=InProcessClient(tiny_assistant), **kw)
+    m2 = run_simulation(tiny_catalog, None, top, client=InProcessClient(tiny_assistant), **kw)
     assert m2["meta"]["new_this_run"] == 0 and m2["overall"] == m1["overall"]
+    assert m2["ablations"]["no-model"]["overall"] == m1["ablations"]["no-model"]["overall"]
     with pytest.raises(DataError, match="differs in: seed"):
-        run_simulation(tiny_catalog, None, out, client=InProcessClient(tiny_assistant), **{**kw, "seed": 8})
+        run_simulation(tiny_catalog, None, top, client=InProcessClient(tiny_assistant), **{**kw, "seed": 8})
     # the same shoppers over HTTP (official openai client, our server, 2 workers): the same dialogues and scores
     url = live_server(build_api(tiny_assistant)) + "/v1"
     m3 = run_simulation(tiny_catalog, url, tmp_path / "b", workers=2, timeout=10, **kw)
