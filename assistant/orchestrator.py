@@ -248,7 +248,7 @@ class Assistant:
                         str(cfg_file),
                         None,
                         None,
-                        "no assistant bundle here; build the demo with `shopguide build-demo` (or pass --bundle DIR)",
+                        "no assistant bundle here (no assistant.json); `shopguide build` or `build-demo` makes one",
                     )
                 ]
             )

@@ -255,6 +255,9 @@ def run_eval(
         "limit": limit,
         "other_catalogs": [str(Path(p).resolve()) for p in other_catalogs] or None,
     }
+    if assistant_dir is not None and not (Path(assistant_dir) / "assistant.json").is_file():  # before --out is touched
+        msg = "no assistant bundle here (no assistant.json); pass --assistant the folder `shopguide build` wrote"
+        raise DataError([Problem(str(assistant_dir), None, "--assistant", msg)])
     out.mkdir(parents=True, exist_ok=True)
     results_path, run_path = out / "results.jsonl", out / "run.json"
     if fresh:
