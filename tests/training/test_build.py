@@ -12,7 +12,8 @@ import json
 import pytest
 
 from retrieval.catalog import Product
-from training.build import adapter_plan, main, split_of
+from training.build import adapter_plan, main
+from training.shop_data import split_of
 
 pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing")]
 
