@@ -138,3 +138,16 @@ def test_amazon_cli_reports_file_line_field(amazon_file, tmp_path, capsys):
     assert f"{amazon_file}:4: title:" in err and f"{amazon_file}:3: -: invalid JSON" in err
     assert {p.category for p in load_catalog(tmp_path / "o" / "catalog.jsonl")} == {"misc"}
     assert cli(["data", "import", "amazon", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o")]) == 1
+
+
+def test_amazon_import_cuts_a_description_over_the_catalog_limit(tmp_path):
+    from retrieval.catalog import MAX_TEXT_CHARS
+
+    row = {"parent_asin": "B09", "title": "Long Lamp", "price": 5, "categories": ["Home"]}
+    row["features"] = ["word " * (MAX_TEXT_CHARS // 5 + 100)]
+    path = tmp_path / "long.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    r = import_amazon(path, tmp_path / "out")
+    assert r["products"] == 1 and (1, "description") in {(p.line, p.field) for p in r["problems"]}
+    p = load_catalog(tmp_path / "out" / "catalog.jsonl").get("B09")  # loads: within the limit
+    assert MAX_TEXT_CHARS - 10 < len(p.description) <= MAX_TEXT_CHARS

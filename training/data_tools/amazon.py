@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from retrieval.catalog import Product
+from retrieval.catalog import MAX_TEXT_CHARS, Product
 from retrieval.fileio import DataError, Problem, atomic_write_jsonl, iter_jsonl
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,10 @@ def amazon_record(obj: Any, file: str, line: int, category: str | None) -> tuple
     brand = brand or (attrs.get("Brand") if isinstance(attrs.get("Brand"), str) else None)
     text = [str(x).strip() for x in (obj.get("features") or []) + (obj.get("description") or []) if str(x).strip()]
     extra = {"categories": cats} if cats else {}
+    description = " ".join(text)
+    if len(description) > MAX_TEXT_CHARS:  # a listing's features + description can exceed the catalog's limit
+        warn.append(Problem(file, line, "description", f"cut to the catalog limit of {MAX_TEXT_CHARS:,} characters"))
+        description = description[:MAX_TEXT_CHARS].rsplit(" ", 1)[0]
     return Product(
         id=pid.strip(),
         title=" ".join(title.split()),
@@ -101,7 +105,7 @@ def amazon_record(obj: Any, file: str, line: int, category: str | None) -> tuple
         price=price,
         currency="USD" if price is not None else None,
         brand=brand,
-        description=" ".join(text) or None,
+        description=description or None,
         attributes=attrs,
         image_url=_image(obj.get("images")),
         rating=None if rating is None else float(rating),
