@@ -138,9 +138,10 @@ class ShopperNeeds:
     brands: list[str] = field(default_factory=list)
     exclude_brands: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # product ids the shopper turned down
+    released: list[str] = field(default_factory=list)  # needs dropped: attribute names, "price", "brand"
 
     def to_dict(self) -> dict[str, Any]:
-        """The generator's `needs` shape (plus `rejected` when there are any)."""
+        """The generator's `needs` shape (plus `rejected` and `released` when there are any)."""
         d = {
             "category": self.category,
             "min_price": self.min_price,
@@ -152,6 +153,8 @@ class ShopperNeeds:
         }
         if self.rejected:
             d["rejected"] = list(self.rejected)
+        if self.released:
+            d["released"] = list(self.released)
         return d
 
     @classmethod
@@ -334,8 +337,21 @@ def _without(v: Any, value: Any) -> Any:
     return None if not left else left[0] if len(left) == 1 else left
 
 
+def _release(needs: ShopperNeeds, name: str) -> None:
+    """Record that the shopper dropped the need `name` (an attribute name, "price" or "brand")."""
+    if name not in needs.released:
+        needs.released.append(name)
+
+
+def _unrelease(needs: ShopperNeeds, name: str) -> None:
+    """A need stated again is no longer released."""
+    if name in needs.released:
+        needs.released.remove(name)
+
+
 def _set_want(needs: ShopperNeeds, attr: str, value: Any, same_message: bool) -> None:
     """Want `value` for `attr`: replaces an earlier wish, or joins one from the same message ("red or blue")."""
+    _unrelease(needs, attr)
     if (
         same_message
         and attr in needs.attributes
@@ -386,6 +402,7 @@ def update_needs(
     """
     new = ShopperNeeds.from_dict(needs.to_dict())
     new.rejected = list(needs.rejected)
+    new.released = list(needs.released)
     if category is None:
         category = choose_category(vocabulary.category_scores(user_text), needs.category)
     if category and category != new.category:
@@ -400,6 +417,10 @@ def update_needs(
         if hi is None and lo is not None and new.max_price is not None and new.max_price > lo:
             hi = new.max_price
         new.min_price, new.max_price = lo, hi
+        if (lo, hi) == (None, None):  # "no budget", "price doesn't matter"
+            _release(new, "price")
+        else:
+            _unrelease(new, "price")
     wanted_here: set[str] = set()
     brand_said = False
     for cv in vocabulary.get(new.category):
@@ -452,6 +473,7 @@ def update_needs(
                         [brand] if brand not in new.brands or not brand_said else []
                     )
                     brand_said = True
+                    _unrelease(new, "brand")
                 spans.append(m.span())
         for m in cv._short_re.finditer(user_text) if cv._short_re else ():
             attr, value = cv.short[m.group(1)]
@@ -462,7 +484,7 @@ def update_needs(
         for name in sorted(names, key=lambda n: -len(n)):  # "skin type doesn't matter" releases skin type, not type
             spoken = re.escape(normalize_phrase(name.replace("_", " ")))
             said = re.search(
-                rf"\bany {spoken}\b|(?<![\w-] )\b{spoken} (?:doesn't|does not|don't) matter|"
+                rf"\bany {spoken}\b|(?:(?<=\bthe )|(?<![\w-] ))\b{spoken} (?:doesn't|does not|don't) matter|"
                 rf"\bno preference (?:on|for|about) (?:the )?{spoken}\b|"
                 rf"\b(?:don't|do not) mind (?:the|which|what) {spoken}\b",
                 low,
@@ -470,9 +492,11 @@ def update_needs(
             if said:
                 new.attributes.pop(name, None)
                 new.exclude_attributes.pop(name, None)
+                _release(new, name)
                 low = low[: said.start()] + " " * (said.end() - said.start()) + low[said.end() :]
         if re.search(r"\bany brand\b|\bbrand (?:doesn't|does not) matter", low):
             new.brands = []
+            _release(new, "brand")
     return new
 
 
