@@ -46,6 +46,7 @@ from retrieval.index import ProductIndex
 
 log = logging.getLogger(__name__)
 TOP_K = 5
+OTHER_LANGUAGE = "Sorry, this shop speaks English only; could you tell me in English what you are looking for?"
 HISTORY_USER_TURNS = 3  # user messages that make up the search query
 
 
@@ -345,14 +346,21 @@ class Assistant:
             )
         return [p for p, _ in hits], notes, filters
 
-    def plan(
-        self, messages: list[dict[str, Any]], category: str | None = None, filters: Filters | dict | None = None
-    ) -> Plan:
-        """Everything before generation: the reading of the last message, then retrieval (see `Plan`)."""
+    def understand(self, messages: list[dict[str, Any]], category: str | None = None, intents: Any = None) -> Reading:
+        """The reading of the last user message (`understanding.reading.Reading`; `shopguide understand`).
+
+        Args:
+            messages: the dialogue so far, OpenAI-style; the last one is the user's.
+            category: force a category (None: routed from the dialogue).
+            intents: a learned intent reader (`.predict(message, history) -> str`); None: the rules.
+
+        Raises:
+            ValueError: no user message to read, or an unknown category.
+        """
         history = normalize_messages(messages)
         if category is not None and category not in self.categories:
             raise ValueError(f"unknown category {category!r}; choose one of {', '.join(self.categories)}")
-        reading = read_message(
+        return read_message(
             history,
             catalog=self.catalog,
             vocabulary=self.vocabulary,
@@ -360,8 +368,15 @@ class Assistant:
             check=self.check_reply,
             default_category=self.default_category,
             category=category,
+            intents=intents,
         )
-        needs, ask = reading.needs, reading.ask
+
+    def plan(
+        self, messages: list[dict[str, Any]], category: str | None = None, filters: Filters | dict | None = None
+    ) -> Plan:
+        """Everything before generation: the reading of the last message, then retrieval (see `Plan`)."""
+        reading = self.understand(messages, category)
+        history, needs, ask = reading.history, reading.needs, reading.ask
         said = " ".join(m["content"] for m in [m for m in history if m["role"] == "user"][-HISTORY_USER_TURNS:])
         query = f"{said} {' '.join(str(v) for v in needs.attributes.values())}".strip()
         products, notes, used = self._retrieve(query, merge_filters(needs.to_filters(), filters))
@@ -406,6 +421,11 @@ class Assistant:
             log.info("turn: category=%s off-topic message, redirected", category)
             yield text
             yield Reply(text=text, products=[], category=category, needs=needs, notes=notes)
+            return
+        if reading.intent == "other_language" or reading.language != "en":  # the model and the checks read English
+            log.info("turn: message in %s, answered that the shop speaks English", reading.language)
+            yield OTHER_LANGUAGE
+            yield Reply(text=OTHER_LANGUAGE, products=[], category=category, needs=needs)
             return
         adapter = category if category in self.adapters else None
         prompt = build_messages(reading.history, products, category, wording=self.vocabulary.wording(category))

@@ -233,3 +233,26 @@ def test_a_contradicted_yes_is_never_streamed(make_assistant):
     ]
     events = list(make_assistant(script="Yes! The Trailblazer Rain Jacket is red.").stream(history))
     assert "".join(e for e in events if isinstance(e, str)) == "No: The Trailblazer Rain Jacket is red."
+
+
+def test_another_language_gets_one_english_sentence_and_keeps_the_needs(make_assistant):
+    a = make_assistant()
+    events = list(a.stream(_user("Ich suche bequeme Sneaker unter 80 Euro, bitte in weiß")))
+    r = events[-1]
+    assert events[:-1] == [r.text] and r.text.count(".") + r.text.count("?") == 1 and "English" in r.text
+    assert a.engine.calls == [] and r.products == []  # answered before generation
+    assert r.category == "shoes" and r.needs.category == "shoes"  # "Sneaker" names shoes: kept
+
+
+def test_another_language_naming_no_category_is_not_routed_to_the_default(make_assistant):
+    a = make_assistant()
+    r = a.reply(_user("Je voudrais quelque chose de joli pour une soirée"))
+    assert "English" in r.text and a.engine.calls == []
+    assert r.category is None and r.needs.category is None  # never the default apparel
+
+
+def test_understand_reads_without_generating(make_assistant):
+    a = make_assistant()
+    reading = a.understand(_user("a red rain jacket under $60"))
+    assert reading.intent == "ask_products" and reading.to_dict()["needs"]["max_price"] == 60.0
+    assert a.engine.calls == [] and a.index.queries == []
