@@ -33,6 +33,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("build-demo", "training.demo:main", "rebuild the bundled demo artifacts (base model, adapters, index)"),
     ("serve", "assistant.faces.server:main", "start the chat page and the OpenAI-compatible API"),
     ("chat", "assistant.faces.terminal:main", "chat with the assistant in the terminal"),
+    ("understand", "assistant.faces.understand:main", "what the assistant reads in a message, as JSON (no model)"),
     ("eval", "assistant.evaluation.cli:main", "score dialogue transcripts; replay them through an assistant"),
     ("simulate", "assistant.simulation.cli:main", "simulated shoppers with hidden goals measure task success"),
     ("bench retrieval", "bench.retrieval:main", "retrieval quality and speed benchmark"),
@@ -48,6 +49,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("bench eval", "bench.eval:main", "transcripts per minute for scoring and replay"),
     ("bench soak", "bench.soak:main", "server memory over a long, bounded load on 127.0.0.1"),
     ("bench grounding", "bench.grounding:main", "product names, false alarms and prices on free text"),
+    ("bench understanding", "bench.understanding:main", "intent, needs, referents, language on the frozen dev set"),
 ]
 
 

@@ -119,3 +119,62 @@ def test_a_learned_reader_replaces_the_rules(read):
     assert model.calls == [
         ("a red one", [{"role": "user", "content": "a jacket"}, {"role": "assistant", "content": SHOWN}])
     ]
+
+
+@pytest.fixture
+def catalog_bundle(tmp_path, tiny_catalog, tiny_shop):
+    """A bundle whose base model and adapters do not exist: `understand` must not need them."""
+    from retrieval.fileio import atomic_write_json
+
+    tiny_catalog.save(tmp_path / "index" / "products.jsonl")
+    tiny_shop.save(tmp_path / "vocabulary.json")
+    atomic_write_json(
+        tmp_path / "assistant.json",
+        {
+            "base": "no-such-base",
+            "adapters": {"apparel": "adapters/apparel"},
+            "index": "index",
+            "default_category": "apparel",
+        },
+    )
+    return tmp_path
+
+
+def test_understand_command_prints_one_json_per_message(catalog_bundle, tmp_path, capsys):
+    import json
+
+    from assistant.faces.understand import main, open_reader
+
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps([{"role": "user", "content": "a jacket"}, {"role": "assistant", "content": SHOWN}]))
+    assert main(["--bundle", str(catalog_bundle), "--history", str(history), "what color is the second one?"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["intent"] == "ask_about_product" and d["refers_to"] == ["a2"] and d["ask_attribute"] == "color"
+    messages = tmp_path / "messages.txt"
+    messages.write_text("hi there\n\nwhite sneakers under $50\nIch brauche eine warme Jacke für den Winter\n")
+    assert main(["--bundle", str(catalog_bundle), "--file", str(messages)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [d["intent"] for d in lines] == ["greet", "ask_products", "other_language"]
+    assert (
+        lines[1]["needs"]["max_price"] == 50.0
+        and lines[1]["category"] == "shoes"
+        and lines[0]["needs"]["released"] == []
+    )
+    reading = open_reader(catalog_bundle).understand([{"role": "user", "content": "white sneakers under $50"}])
+    assert reading.to_dict() == lines[1]  # the same from Python
+
+
+def test_understand_command_bad_input_is_file_line_field_message(catalog_bundle, tmp_path, capsys):
+    from assistant.faces.understand import main
+
+    history = tmp_path / "history.jsonl"
+    history.write_text('{"role": "user", "content": "a jacket"}\n{"role": "bot", "content": "hi"}\n')
+    assert main(["--bundle", str(catalog_bundle), "--history", str(history), "hi"]) == 1
+    assert f"{history}:2: role: must be one of user, assistant" in capsys.readouterr().err
+    messages = tmp_path / "messages.txt"
+    messages.write_bytes(b"hi\n\xff\xfe\n")
+    assert main(["--bundle", str(catalog_bundle), "--file", str(messages)]) == 1
+    assert f"{messages}:2: -: not UTF-8 text" in capsys.readouterr().err
+    assert main(["--bundle", str(tmp_path / "none"), "hi"]) == 1
+    err = capsys.readouterr().err
+    assert "no assistant bundle here" in err and "Traceback" not in err
