@@ -1,6 +1,6 @@
 """RECIPE `shopguide build`: a servable assistant bundle from a shop's own data, with the least work.
 
-    shopguide build --catalog catalog.jsonl --out shop                        # zero training: the base + cards
+    shopguide build --catalog catalog.jsonl --out shop                        # no dialogues: the guide adapter
     shopguide build --catalog catalog/ --dialogues logs/ --out shop           # + adapters and a retrieval check
     shopguide build --catalog catalog.csv --dialogues logs.jsonl --unlabeled queries.jsonl --out shop
     python app.py --bundle shop                                               # or: shopguide serve --bundle shop
@@ -23,17 +23,20 @@ What it does, in order (each step has a progress bar; a summary is printed and w
    work folder (`--work`, default OUT-work): `data/catalog/{category}.jsonl`,
    `data/dialogues/{category}.{split}.jsonl`, `data/unlabeled/{category}.jsonl` (the layout the SFT recipe
    reads). Replay `data/dialogues/*.test.jsonl` for held-out numbers.
-5. **Retrieval self-check** (with dialogues): every train / validation assistant turn that names products and
+5. **Retrieval self-check**: with dialogues, every train / validation assistant turn that names products and
    follows a user message is searched the way the assistant searches (its query, the shopper's needs as
-   filters) in each mode (hybrid, dense, lexical = BM25); the mode with the best MRR@10 is written to
-   `assistant.json` (`retrieval.mode`) with the numbers (`retrieval.self_check`). Without dialogues: hybrid.
+   filters) in each mode (hybrid, dense, lexical = BM25); without, up to 300 products are searched for by the
+   first words of their own description (or the title without brand; `catalog_self_check`). The mode with the
+   best MRR@10 is written to `assistant.json` (`retrieval.mode`) with the numbers (`retrieval.self_check`).
 6. **Adapters** (with dialogues, unless `--no-train`): LoRA SFT (`training/sft.py`) for every category with at
    least `--min-sft` training dialogues, and always for the category with the most (the source); fine-tuning
    transfer for a category with fewer (an SFT run that starts from the source adapter on its K dialogues:
    `init_adapter`, `data.max_train_dialogues=K`); the source adapter as it is for a category without any.
    Runs are resumable (rerun the same command after a kill; finished runs are reused). Without dialogues, or
-   with `--no-train`: the **zero-training path**, the base model alone with the shop's product cards in its
-   prompt.
+   with `--no-train`: every category starts from the trained **guide adapter** (`--guide`, default the demo's
+   apparel adapter: transfer across shops with no target dialogues), so a new shop opens with products instead
+   of the raw base's refusals; `--guide none` is the **zero-training path**, the base model alone with the
+   shop's product cards in its prompt.
 7. **Bundle**: `OUT/assistant.json` (base, adapters, index, default_category, engine, retrieval), loadable by
    `Assistant.from_pretrained(OUT)`, `python app.py --bundle OUT` and `shopguide serve --bundle OUT`. A
    packaged base (`smollm2-135m-instruct`, the default) is named, not copied; a base folder is copied in.
@@ -60,11 +63,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.dialogues import Dialogue
-from assistant.evaluation.scoring import replayable_turns
 from assistant.generation.base_models import DEFAULT_BASE, is_packaged_base
-from assistant.orchestrator import Assistant
-from assistant.understanding.router import route
-from assistant.understanding.vocabulary import ShopVocabulary, Vocabulary, derive_vocabulary, utterance_synonyms
+from assistant.understanding.vocabulary import ShopVocabulary, derive_vocabulary, utterance_synonyms
 from retrieval.catalog import Catalog, load_catalog
 from retrieval.encoder import DEFAULT_ENCODER, Encoder, bundled_encoder_path, load_encoder
 from retrieval.fileio import (
@@ -77,6 +77,7 @@ from retrieval.fileio import (
 from retrieval.index import FORMAT_VERSION, ProductIndex, catalog_fingerprint
 from retrieval.text import DEFAULT_FIELDS, product_text
 from training.config import ConfigError, load_config
+from training.self_check import MODES, catalog_self_check, retrieval_self_check, routing_accuracy
 from training.sft import SFTConfig, is_finished
 from training.sft import main as sft_main
 from training.shop_data import load_shop_dialogues, prepare_work, read_unlabeled_file, split_of
@@ -84,25 +85,14 @@ from training.shop_data import load_shop_dialogues, prepare_work, read_unlabeled
 log = logging.getLogger(__name__)
 
 SFT_CONFIG = Path(__file__).parent / "configs" / "sft_smollm2.yaml"
-MODES = ("hybrid", "dense", "lexical")  # lexical = BM25; ties go to the earlier mode
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "train_config.yaml", "metrics.json")
-SELF_CHECK_DEPTH = 10
+GUIDE_ADAPTER = Path(__file__).resolve().parents[1] / "demo" / "adapters" / "apparel"  # the bundled guide
 BUNDLE_ENTRIES = frozenset({"assistant.json", "build.json", "vocabulary.json", "index", "adapters", "base"})
 STEPS = ("catalog", "vocabulary", "index", "dialogues", "retrieval self-check", "adapters", "bundle")
 ENCODE_CHUNK = 1024  # products per encoder call: one progress-bar step
 
 
 # ---- the steps ------------------------------------------------------------------------------------------------
-
-
-def routing_accuracy(texts: dict[str, list[str]], catalog: Catalog, shop: ShopVocabulary) -> float | None:
-    """Share of utterances the router sends to their own category (no default: silence counts as wrong)."""
-    vocab = Vocabulary.from_catalog(catalog, shop=shop)
-    cats = sorted(catalog.categories())
-    rows = [(c, t) for c, ts in texts.items() for t in ts]
-    if not rows:
-        return None
-    return sum(route([{"role": "user", "content": t}], cats, vocab) == c for c, t in rows) / len(rows)
 
 
 def build_vocabulary(
@@ -133,39 +123,20 @@ def build_vocabulary(
     return shop, info
 
 
-def retrieval_self_check(
-    index: ProductIndex, shop: ShopVocabulary, dialogues: list[Dialogue], max_turns: int = 2000
-) -> dict[str, Any]:
-    """Hit@1, Hit@5 and MRR@10 of each retrieval mode on the dialogues' recommendation turns, searched as the
-    assistant searches (`Assistant.plan`: query from the last user messages, needs as filters, relaxed when
-    nothing matches); picks the mode with the best MRR@10 (ties: hybrid, dense, lexical)."""
-    from tqdm.auto import tqdm
-
-    probe = Assistant(index, engine=None, vocabulary=shop, top_k=SELF_CHECK_DEPTH)
-    turns = []
-    for d in dialogues:
-        todo, _ = replayable_turns(d)
-        for _, i, msg in todo:
-            if msg.get("products"):
-                turns.append((d, i, set(msg["products"])))
-    turns = turns[:max_turns]
-    if not turns:
-        return {"mode": "hybrid", "turns": 0, "why": "no assistant turn names a product after a user message"}
-    scores: dict[str, dict[str, float]] = {}
-    for mode in MODES:
-        probe.search_mode = mode
-        hit1 = hit5 = rr = 0.0
-        for d, i, gold in tqdm(turns, desc=f"retrieval self-check ({mode})", unit="turn", leave=False):
-            history = [{"role": m["role"], "content": m["content"]} for m in d.messages[:i]]
-            ids = [p.id for p in probe.plan(history, d.category).products]
-            rank = next((r for r, pid in enumerate(ids, start=1) if pid in gold), None)
-            hit1 += rank == 1
-            hit5 += rank is not None and rank <= 5
-            rr += 1.0 / rank if rank else 0.0
-        n = len(turns)
-        scores[mode] = {"hit@1": hit1 / n, "hit@5": hit5 / n, "mrr@10": rr / n}
-    best = max(MODES, key=lambda m: (round(scores[m]["mrr@10"], 6), -MODES.index(m)))
-    return {"mode": best, "turns": len(turns), "dialogues": len({d.id for d, _, _ in turns}), "modes": scores}
+def guide_adapter(path: str | None, base: str) -> Path | None:
+    """The trained guide adapter a shop without dialogues starts from (`--guide`), or None (the zero-training
+    path) when there is none or it was trained on another base."""
+    if path is None or str(path).lower() == "none":
+        return None
+    folder = Path(path)
+    config = folder / "adapter_config.json"
+    if not config.is_file():
+        raise DataError([Problem(str(folder), None, "--guide", "not an adapter folder (no adapter_config.json)")])
+    trained_on = json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    if trained_on and Path(str(trained_on)).name != Path(str(base)).name:
+        log.warning("guide adapter %s was trained on %s, not %s: zero-training bundle", folder, trained_on, base)
+        return None
+    return folder
 
 
 def adapter_plan(train_counts: dict[str, int], categories: list[str], min_sft: int) -> dict[str, dict[str, Any]]:
@@ -390,7 +361,7 @@ def _build(args: argparse.Namespace, out: Path, stage: Path, previous: dict[str,
         seen = [d for ds in dialogues.values() for d in ds if split_of(d.id, args.holdout) != "test"]
         retrieval = retrieval_self_check(index, shop, seen or [d for ds in dialogues.values() for d in ds])
     else:
-        retrieval = {"mode": "hybrid", "turns": 0, "why": "no dialogues: the default mode"}
+        retrieval = catalog_self_check(index, catalog, seed=args.seed)
     if args.mode:
         retrieval = {**retrieval, "mode": args.mode, "why": "--mode"}
     summary["retrieval"] = retrieval
@@ -408,6 +379,11 @@ def _build(args: argparse.Namespace, out: Path, stage: Path, previous: dict[str,
     train_counts = {c: counts.get(c, {}).get("train", 0) for c in categories}
     plan = {} if args.no_train else adapter_plan(train_counts, categories, args.min_sft)
     adapters = train_adapters(plan, args, base, work / "data", work, stage) if plan else {}
+    guide = None if plan else guide_adapter(args.guide, base)
+    if guide is not None:  # no training here: every category starts from the trained guide (transfer across shops)
+        _copy_adapter(guide, stage / "adapters" / "guide")
+        adapters = {c: "adapters/guide" for c in categories}
+        plan = {c: {"method": "guide", "from": str(guide), "k": 0} for c in categories}
     summary["adapters"] = plan or {"path": "zero training: the base model with the shop's product cards in its prompt"}
     bar.update()
 
@@ -460,9 +436,12 @@ def print_summary(s: dict[str, Any]) -> None:
                 print(f"              {n} {reason}")
     r = s["retrieval"]
     if r.get("modes"):
-        print(
-            f"  retrieval   self-check on {r['turns']} turns of {r['dialogues']} dialogues (Hit@1 / Hit@5 / MRR@10):"
+        on = (
+            f"{r['turns']} turns of {r['dialogues']} dialogues"
+            if "turns" in r
+            else f"{r['queries']} of the catalog's own products"
         )
+        print(f"  retrieval   self-check on {on} (Hit@1 / Hit@5 / MRR@10):")
         for mode, m in r["modes"].items():
             mark = "  <- chosen" if mode == r["mode"] else ""
             print(f"              {mode:8s} {m['hit@1']:.3f} / {m['hit@5']:.3f} / {m['mrr@10']:.3f}{mark}")
@@ -477,6 +456,7 @@ def print_summary(s: dict[str, Any]) -> None:
                 "sft": "LoRA SFT",
                 "finetune": f"fine-tuned from {p.get('from')}",
                 "source-only": f"{p.get('from')}'s adapter as is",
+                "guide": f"the guide adapter {p.get('from')} (trained on another shop's dialogues)",
             }[p["method"]]
             extra = f", {p['steps']} steps, val loss {p['val_loss']:.3f}" if p.get("val_loss") is not None else ""
             print(f"  adapter     {c}: {how} (K={p['k']} dialogues{extra})")
@@ -512,6 +492,14 @@ def main(argv: list[str] | None = None) -> int:
         "--no-train",
         action="store_true",
         help="zero-training bundle even with dialogues (they still pick the retrieval mode)",
+    )
+    p.add_argument(
+        "--guide",
+        default=str(GUIDE_ADAPTER) if (GUIDE_ADAPTER / "adapter_config.json").is_file() else None,
+        metavar="DIR|none",
+        help="without dialogues (or with --no-train), every category starts from this trained guide adapter "
+        "(default: the demo's apparel adapter, trained on guide dialogues); 'none': the zero-training path, the "
+        "raw base with the shop's product cards in its prompt",
     )
     p.add_argument(
         "--min-sft", type=int, default=100, help="training dialogues for a category's own SFT adapter (default 100)"

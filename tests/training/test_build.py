@@ -263,3 +263,37 @@ def test_build_errors_start_on_their_own_line(tmp_path, capsys):
     (tmp_path / "c.jsonl").write_text('{"id": "x"}\n')
     assert main(["--catalog", str(tmp_path / "c.jsonl"), "--out", str(tmp_path / "o"), "--encoder", "hash:64"]) == 1
     assert any(line.startswith(f"{tmp_path / 'c.jsonl'}:1: title:") for line in errors(capsys))
+
+
+def test_a_shop_without_dialogues_starts_from_the_guide_adapter(shop, tmp_path, capsys):
+    trained = tmp_path / "trained"
+    args = common(shop, trained) + ["--dialogues", str(shop / "dialogues"), "--sft-config", str(shop / "sft.yaml"),
+                                    "--sft-steps", "2", "--min-sft", "100", "--holdout", "0"]  # fmt: skip
+    assert main(args) == 0
+    guide = trained / "adapters" / "tea"
+    out = tmp_path / "new-shop"
+    assert main(common(shop, out) + ["--guide", str(guide)]) == 0
+    cfg = json.loads((out / "assistant.json").read_text())
+    assert cfg["adapters"] == {c: "adapters/guide" for c in ("gift_sets", "tea", "teaware")}
+    assert (out / "adapters/guide/adapter_model.safetensors").is_file()
+    check = cfg["retrieval"]["self_check"]  # no dialogues: the mode is chosen on the catalog's own products
+    assert check["queries"] == len(shop_products()) and set(check["modes"]) == {"hybrid", "dense", "lexical"}
+    assert "the guide adapter" in capsys.readouterr().out
+    from assistant.orchestrator import Assistant
+
+    assistant = Assistant.from_pretrained(out, engine="torch", device="cpu", warm_up=False)
+    assert sorted(assistant.adapters) == ["gift_sets", "tea", "teaware"]
+    assert assistant.reply([{"role": "user", "content": "a green tea from Japan"}]).category == "tea"
+    none = tmp_path / "raw"
+    assert main(common(shop, none) + ["--guide", "none"]) == 0
+    assert json.loads((none / "assistant.json").read_text())["adapters"] == {}
+
+
+def test_a_guide_trained_on_another_base_is_not_used(shop, tmp_path, caplog):
+    guide = tmp_path / "guide"
+    guide.mkdir()
+    (guide / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "some-other-base"}))
+    out = tmp_path / "o"
+    assert main(common(shop, out) + ["--guide", str(guide)]) == 0
+    assert json.loads((out / "assistant.json").read_text())["adapters"] == {}
+    assert "trained on some-other-base" in caplog.text
