@@ -68,9 +68,9 @@ def retrieval_self_check(
 def catalog_self_check(index: ProductIndex, catalog: Catalog, n: int = 300, seed: int = 0) -> dict[str, Any]:
     """The retrieval mode for a shop without dialogues, chosen on its own catalog: each of up to `n` products is
     searched for with words a shopper might use for it (the first words of its description, else its title
-    without the brand, and without its first word when three or more are left), unfiltered; the mode whose MRR@10 for that product is best wins (ties:
-    hybrid, dense, lexical). A description's words are not the title's, so exact title matching (BM25's
-    strength) does not decide it alone."""
+    without the brand, and without its first word when three or more are left), unfiltered; the mode whose
+    MRR@10 for that product is best wins (ties: hybrid, dense, lexical). A description's words are not the
+    title's, so exact title matching (BM25's strength) does not decide it alone."""
     from tqdm.auto import tqdm
 
     rng = random.Random(seed)
