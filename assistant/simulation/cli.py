@@ -16,7 +16,7 @@ from pathlib import Path
 
 from assistant.faces.common import configure_threads
 from assistant.simulation.clients import is_url
-from assistant.simulation.metrics import HEADLINE
+from assistant.simulation.metrics import HEADLINE, SHORT
 from assistant.simulation.runner import run_simulation
 from retrieval.fileio import DataError
 
@@ -36,8 +36,11 @@ what happens:
   meets its goal (success) or leaves when its patience runs out.
 
 metrics (per category and overall, 95% bootstrap CIs; definitions in docs/simulate.md):
-  task_success, turns_to_success, needs_reasked, attribute_answers_correct, comparisons_done,
-  violating_recommendations, false_facts (grounding check of every reply), off_topic_handled, latency_s;
+  task_success, strict_success (success and every question answered right and no wrong fact), turns_to_success,
+  needs_reasked, attribute_answers_correct, comparisons_done, violating_recommendations, false_facts (the judge's
+  reader on every reply), off_topic_handled, replies_on_point (the judge's verdicts), reply_quality,
+  wrongly_declined, corrections_honoured, releases_honoured, exits_not_read_as_purchase, wrong_product_replies,
+  unreadable_replies, latency_s;
   assistant errors are counted (metrics.json "counts", "errors") and retried on the next run.
 
 exit status: 0 when the run finished (assistant errors are counted in the results), 1 on bad input (catalog
@@ -180,28 +183,29 @@ def print_summary(metrics: dict, out: Path, report: bool = True) -> None:
         f"{c['errors']} failed dialogue(s)"
     )
     cols = HEADLINE
-    short = ("success", "turns", "re-asked", "attr_ok", "compared", "violating", "false", "off_topic", "latency")
-    print(f"  {'category':12s} {'n':>4s} " + " ".join(f"{s:>9s}" for s in short))
+    short = [SHORT[n] for n in cols]
+    print(f"  {'category':12s} {'n':>4s} " + " ".join(f"{s:>10s}" for s in short))
     rows = [(cat, block) for cat, block in metrics["per_category"].items()] + [("all", metrics["overall"])]
     for cat, block in rows:
         n = block.get("dialogues", c["dialogues"]) if cat != "all" else c["dialogues"]
         vals = []
         for name in cols:
             m = block.get(name, {}).get("mean")
-            vals.append(f"{m:9.3f}" if m is not None else f"{'-':>9s}")
+            vals.append(f"{m:10.3f}" if m is not None else f"{'-':>10s}")
         print(f"  {cat:12s} {n:4d} " + " ".join(vals))
     if metrics.get("ablations"):
         print("ablations (overall, same shoppers):")
-        print(f"  {'ablation':12s} {'n':>4s} " + " ".join(f"{s:>9s}" for s in short))
+        print(f"  {'ablation':12s} {'n':>4s} " + " ".join(f"{s:>10s}" for s in short))
         for name, block in metrics["ablations"].items():
             vals = [block["overall"].get(n, {}).get("mean") for n in cols]
             print(
                 f"  {name:12s} {block['counts']['dialogues']:4d} "
-                + " ".join(f"{v:9.3f}" if v is not None else f"{'-':>9s}" for v in vals)
+                + " ".join(f"{v:10.3f}" if v is not None else f"{'-':>10s}" for v in vals)
             )
-    o = metrics["overall"]["task_success"]
-    if o["mean"] is not None:
-        print(f"  task_success {o['mean']:.3f}  95% CI [{o['lo']:.3f}, {o['hi']:.3f}]")
+    for name in ("task_success", "strict_success"):
+        o = metrics["overall"][name]
+        if o["mean"] is not None:
+            print(f"  {name} {o['mean']:.3f}  95% CI [{o['lo']:.3f}, {o['hi']:.3f}]")
     for msg, n in list(metrics.get("error_kinds", {}).items())[:5]:
         print(f"  error ({n} dialogue(s)): {msg}", file=sys.stderr)
     files = ["metrics.json"] + (["report.html"] if report else [])

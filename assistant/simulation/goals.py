@@ -15,8 +15,9 @@ vocabulary: every name and value comes from the catalog.
 
 The goal also carries the shopper's plan, drawn with it from the same seed: patience, style (terse or
 chatty, typo rate, whether it names attributes), how many needs it states in its first message, whether it
-checks an attribute of a product before accepting, asks for a comparison, asks something off-topic, or
-changes its mind once (releases a required need). `Goal.to_dict()` is what results.jsonl stores.
+checks an attribute of a product before accepting, asks for a comparison, asks something off-topic,
+changes its mind once (releases a required need), states one value wrongly and corrects it at once, says goodbye
+instead of buying; a few shoppers write Spanish or German. `Goal.to_dict()` is what results.jsonl stores.
 """
 
 from __future__ import annotations
@@ -363,6 +364,24 @@ def draw_goal(profile: CategoryProfile, rng: random.Random, goal_id: str, patien
         "release": rng.choice(releasable) if releasable and rng.random() < 0.25 else None,
         "release_turn": rng.randint(2, 4),
     }
+    # the behaviours of a strict reader's shoppers (docs/simulate.md): a slip corrected at once, a goodbye instead
+    # of a purchase, another language, and surface habits
+    slips = [
+        n
+        for n in needs
+        if n.kind == "attribute" and n.topic != profile.kind_attribute and profile.attributes[n.topic].kind == "text"
+    ]
+    if slips and rng.random() < 0.15:
+        n = rng.choice(slips)
+        olds = [v for v in profile.attributes[n.topic].values if not value_matches(v, n.value)]
+        if olds:
+            plan["correct"] = {"topic": n.topic, "old": rng.choice(olds)}
+    plan["goodbye"] = rng.random() < 0.1
+    r = rng.random()
+    style["language"] = "es" if r < 0.03 else "de" if r < 0.06 else "en"
+    style["lowercase"] = rng.random() < 0.25
+    style["no_question_mark"] = rng.random() < 0.2
+    style["casual_budget"] = rng.random() < 0.5
     if plan["budget_early"]:  # the budget goes right after the kind need
         b = next(n for n in needs if n.kind == "budget")
         needs.remove(b)

@@ -19,6 +19,7 @@ from assistant.evaluation.metrics import bootstrap_ci
 # Shown in this order; all are per-dialogue values averaged over the dialogues where they are defined.
 SCORES = (
     "task_success",
+    "strict_success",
     "turns_to_success",
     "needs_reasked",
     "attribute_answers_correct",
@@ -26,22 +27,65 @@ SCORES = (
     "violating_recommendations",
     "false_facts",
     "off_topic_handled",
+    "replies_on_point",
+    "reply_quality",
+    "wrongly_declined",
+    "corrections_honoured",
+    "releases_honoured",
+    "exits_not_read_as_purchase",
+    "wrong_product_replies",
+    "unreadable_replies",
     "latency_s",
     "assistant_turns",
     "recommended_products",
     "replies_changed_by_check",
 )
-# The scores a reader looks at first (terminal table, report cards): the shopper-facing ones of SCORES.
-HEADLINE = SCORES[:9]
+# The scores a reader looks at first (terminal table, report cards), with their short column names.
+SHORT = {
+    "task_success": "success",
+    "strict_success": "strict",
+    "replies_on_point": "on_point",
+    "reply_quality": "quality",
+    "attribute_answers_correct": "attr_ok",
+    "comparisons_done": "compared",
+    "needs_reasked": "re-asked",
+    "false_facts": "false",
+    "wrongly_declined": "declined",
+    "corrections_honoured": "corrected",
+    "releases_honoured": "released",
+    "exits_not_read_as_purchase": "exit_ok",
+    "wrong_product_replies": "wrong_prod",
+    "unreadable_replies": "unreadable",
+    "latency_s": "latency",
+}
+HEADLINE = tuple(SHORT)
 RATES = (
     "task_success",
+    "strict_success",
     "attribute_answers_correct",
     "comparisons_done",
     "violating_recommendations",
     "off_topic_handled",
+    "replies_on_point",
+    "reply_quality",
+    "wrongly_declined",
+    "corrections_honoured",
+    "releases_honoured",
+    "exits_not_read_as_purchase",
+    "wrong_product_replies",
+    "unreadable_replies",
     "replies_changed_by_check",
 )  # shares in [0, 1]
-LOWER_IS_BETTER = {"turns_to_success", "needs_reasked", "violating_recommendations", "false_facts", "latency_s"}
+LOWER_IS_BETTER = {
+    "turns_to_success",
+    "needs_reasked",
+    "violating_recommendations",
+    "false_facts",
+    "latency_s",
+    "wrongly_declined",
+    "wrong_product_replies",
+    "unreadable_replies",
+}
 
 
 def _num(v: Any) -> float | None:

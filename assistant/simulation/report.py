@@ -16,7 +16,7 @@ from typing import Any
 from assistant.evaluation.report import _overall_table, _page, _plt, _png, esc, fmt
 from assistant.simulation.goals import label
 from assistant.simulation.metrics import HEADLINE, RATES, SCORES
-from assistant.simulation.shopper import money
+from assistant.simulation.phrases import money
 from retrieval.catalog import Catalog
 from retrieval.fileio import atomic_write_text
 

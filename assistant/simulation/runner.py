@@ -43,7 +43,7 @@ from retrieval.catalog import Catalog, load_catalog
 from retrieval.fileio import DataError, Problem, atomic_write_json, atomic_write_jsonl
 
 log = logging.getLogger(__name__)
-VERSION = 2  # bump when shopper behaviour changes: a run folder of another version is not resumed
+VERSION = 3  # bump when shopper behaviour changes: a run folder of another version is not resumed
 
 
 def simulate_dialogue(
@@ -54,7 +54,8 @@ def simulate_dialogue(
     Returns:
         The results.jsonl record: id, category, goal, messages (dialogue contract plus `needs` on user
         messages and `seconds` on assistant ones), turns (what the shopper read each turn), scores, outcome
-        ("success", "left" or "error") and, when the assistant failed, `error`.
+        ("success", "goodbye" (found a product, left to think it over), "left" or "error") and, when the
+        assistant failed, `error`.
     """
     shopper = Shopper(goal, profile, catalog, products_from)
     messages: list[dict[str, Any]] = [
@@ -81,6 +82,8 @@ def simulate_dialogue(
             said["corrections"] = r.corrections
             changed += 1
         messages.append(said)
+        if text is None:  # the reply to a goodbye or a leave: read, not answered
+            continue
         messages.append(
             {
                 "role": "user",

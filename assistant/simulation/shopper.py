@@ -8,241 +8,47 @@ catalog, and keeps the per-turn record the metrics are computed from.
         text = shopper.respond(reply.text, reply.products, reply.seconds)   # next user message (accept / leave too)
     shopper.scores()
 
-**Reading a reply** (`read_reply`). *Recommended products*: the catalog ids the endpoint returned with the
-reply (our server's `products` field; `Reply.products` in process) or, for an endpoint that returns none
-(or with `products_from="text"`), the products the judge's reader finds named in the text
-(`assistant.evaluation.reading`, fuzzy title matching); the shopper looks at the first `CONSIDERED` of them.
-*Questions about needs*: in each sentence with a `?` that names no
-product, the words of a need topic: the attribute's name as the catalog spells it (`skin_type` -> "skin type",
-plural too) or one of its values; money words ("budget", "price", "spend", "afford", ...) for the budget;
-"brand / maker / label" for the brand; "kind / sort / type" for the category's kind attribute when nothing else
-matched (the word lists are the simulator's own: `_BUDGET_Q`, `_BRAND_Q`, `_KIND_Q`). A question repeating
-the stated value ("under $60, right?") is a confirmation, not a question. *False facts*: wrong prices /
-attribute values plus invented product names, as the judge's reader finds them in every reply. Nothing here
-uses the assistant's own reading or checks (`tests/test_layout.py`).
+**Reading a reply**: `assistant.simulation.replies` (products, need questions, answers, comparisons) with the
+judge's reader, plus per reply the judge's verdict (`evaluation.verdicts.ReplyJudge`: on point, wrong fact) and
+its quality reading (`evaluation.quality`: glitches, a decline, a purchase confirmation, the reply's language).
 
 **Policy** after each reply (turn t): a product among the considered ones that meets every need still held
-(the hidden ones too) becomes the candidate. Then, in order: at the off-topic turn ask something unrelated;
-with a candidate, check one of its attribute values (`plan.check_attribute`), ask to compare it with
-another recommended product (`plan.compare`), then accept it (success); leave when t reaches the patience;
-release one need at the release turn (`plan.release`: "any <name> is fine"); answer the questions the
-reply asked (restating needs already given: a re-ask); reject a recommended product with a reason (the
-first need it fails: restated when already given, revealed when still hidden); otherwise reveal the next
-need or ask for options. Phrases are generic templates filled with the catalog's names and values; each
-category keeps its own subset of them (`category_style`), chatty shoppers greet and add fillers, terse
-ones write fragments, and a message sometimes carries one typo (never in a product title, brand or need value).
+(the hidden ones too) becomes the candidate. Then, in order: at turn 1 correct a value said by mistake in the
+first message (`plan.correct`: "no wait, not boho, industrial"); at the off-topic turn ask something unrelated;
+with a candidate, ask one of its attribute values (pointing at it by title, name without brand, "the navy one",
+"the cheapest one" or "it"), ask to compare it with another shown product (in general, on price or on an
+attribute), then accept it (success) or, with `plan.goodbye`, say goodbye to think it over; leave when t
+reaches the patience (frustrated when the assistant wasted turns); after a goodbye or a leave one more reply is
+read (is it taken as a purchase?). Otherwise release one need at the release turn, answer the questions the reply
+asked (restating needs already given: a re-ask), reject a recommended product with a reason, or reveal the next
+need or ask for options. Phrases: `assistant.simulation.phrases` (the shopper's own subset of each family,
+Spanish or German for a few shoppers, budgets as people write them, lower case or no "?" for some).
 """
 
 from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
 from typing import Any
 
-from assistant.evaluation.reading import Reading, reader_for
-from assistant.simulation.goals import CURRENCY_SIGNS, CategoryProfile, Goal, Need, label, norm
+from assistant.evaluation.quality import confirms_purchase, declines, glitches, language_of
+from assistant.evaluation.reading import reader_for
+from assistant.evaluation.verdicts import ReplyJudge
+from assistant.simulation.goals import CategoryProfile, Goal, Need, label, norm, value_matches
+from assistant.simulation.phrases import article, casual_budget, money, templates, vary
+from assistant.simulation.replies import (
+    REDIRECT,
+    Lexicon,
+    ReplyReading,
+    answer_status,
+    compared,
+    echoes,
+    read_reply,
+    words_in,
+)
 from retrieval.catalog import Catalog, Product
 
 CONSIDERED = 3  # products of one reply a shopper looks at (the first ones)
-
-# Written for the simulator, not taken from the assistant's or the demo generator's phrasing (a test checks
-# that no template, nor any three-word piece of one, appears in their word lists).
-_T = {
-    "open_kind": [
-        "hello, I am hunting for {a} {v}",
-        "hey! could you point me to {a} {v}?",
-        "morning, I'd love to find {a} {v}",
-        "heya, browsing today for {a} {v}",
-        "hello, after {a} {v}, any luck?",
-        "hey, wondering if you stock {a} {v}",
-    ],
-    "open_kind_terse": [
-        "{v}?",
-        "{v} pls",
-        "searching {a} {v}",
-        "{a} {v}, what've you got",
-        "got {a} {v}?",
-        "{v} wanted",
-    ],
-    "open_cat": [
-        "hello, browsing {c} for something",
-        "hey, could use some advice in {c}",
-        "hi, I'm after something from {c}",
-        "good afternoon, what's good in {c}?",
-    ],
-    "open_cat_terse": ["{c}?", "browsing {c}", "{c} stuff", "{c} - ideas?"],
-    "attr_label": [
-        "{n} = {v}",
-        "{n}: {v} only",
-        "{v} as the {n}",
-        "want the {n} {v}",
-        "{n} must be {v}",
-        "with {n} {v}",
-    ],
-    "attr_plain": [
-        "{v}",
-        "{v} preferred",
-        "{v} would be great",
-        "{v}, nothing else",
-        "{v} ideally",
-        "{v} if in stock",
-    ],
-    "flag": ["{n} only", "{n} is a must", "{n} required", "only {n} ones", "{n} matters to me"],
-    "budget": [
-        "{p} at most",
-        "spending {p} max",
-        "can't go over {p}",
-        "{p} is my limit",
-        "ceiling of {p}",
-        "below {p} please",
-        "not above {p}",
-    ],
-    "no_brand": ["skip {v}", "{v} is a no-go", "nothing from {v}", "avoid {v}"],
-    "no_value": ["skip {v}", "{v} is a no-go", "nothing {v}", "avoid {v}"],
-    "no_pref": ["{n} is up to you", "whatever {n}", "{n}: no strong feelings", "{n} isn't important"],
-    "no_pref_brand": ["whatever brand", "the brand is up to you", "brand isn't important"],
-    "restate": ["as I wrote, {x}", "I told you: {x}", "once more, {x}", "repeating myself: {x}"],
-    "reject_stated": [
-        "nope, that misses {x}",
-        "not it, remember {x}",
-        "that ignores what I wrote: {x}",
-        "wrong one, {x}",
-    ],
-    "reject_hidden": ["mm, forgot to mention: {x}", "close, but {x}", "not for me, {x}", "oh, also {x}"],
-    "over_budget": ["too pricey, {p} max", "over {p}, sorry", "beyond my {p} limit"],
-    "accept": [
-        "lovely, ordering the {t}",
-        "the {t} works, I'm buying it",
-        "done, the {t} goes in my cart",
-        "yes, the {t}! buying it",
-        "the {t}, adding to basket",
-    ],
-    "leave": [
-        "ok, I'll try somewhere else",
-        "forget it, bye",
-        "not finding it here, bye",
-        "giving up for today",
-    ],
-    "nudge": ["show me a few?", "what's on offer?", "got anything?", "ideas?"],
-    "ask_attr": [
-        "which {n} has the {t}?",
-        "the {t}: what {n}?",
-        "{t} - {n}?",
-        "and the {t}, which {n} is it?",
-    ],
-    "ask_flag": ["the {t}, {n} or not?", "would the {t} be {n}?", "{n}, the {t}?"],
-    "compare": [
-        "{a} or {b}, how do they differ?",
-        "torn between {a} and {b}, differences?",
-        "{a} versus {b}?",
-        "how does the {a} stack up against the {b}?",
-    ],
-    "off_topic": [
-        "unrelated, but will it rain tomorrow?",
-        "quick one: who scored last night?",
-        "got a funny story for me?",
-        "which city is Australia's capital?",
-        "can you solve 17 times 23?",
-        "where should I eat pizza tonight?",
-    ],
-    "release": [
-        "hmm, scratch the {n}, whatever works",
-        "second thoughts: {n} is up to you",
-        "changed my mind, {n} can be anything",
-    ],
-    "greet": ["hello!", "hey!", "heya,", "morning!"],
-    "filler_end": ["cheers", "thx", "much appreciated", "it's a present", "ta"],
-}
-
-# Question / reply words of the simulated shopper's reading, single words only (its own lists).
-_BUDGET_Q = re.compile(r"\b(budget|price|pricing|priced|spend|afford|cost|costs|pay|paying|money|expensive)\b")
-_BRAND_Q = re.compile(r"\b(brands?|makers?|manufacturer|labels?)\b")
-_KIND_Q = re.compile(r"\b(kind|sort|type|category|what\s+are\s+you\s+after|which\s+product)\b")
-_YES = re.compile(r"\b(yes|yep|yeah|indeed|correct|absolutely|definitely)\b")
-_NEG = re.compile(r"\b(no|not|isn'?t|doesn'?t|nope|lacks|without|non)\b")
-_REDIRECT = re.compile(r"\b(sorry|unable|cannot|can'?t|only|instead|unfortunately)\b")
-
-
-def _article(word: str) -> str:
-    w = word.strip().lower()
-    if w.endswith("s") and not w.endswith("ss"):
-        return "some"
-    return "an" if w[:1] in "aeiou" else "a"
-
-
-def money(amount: float, currency: str | None) -> str:
-    """A price as a shopper writes it: `$60`, `€49.50`, `120 CHF`."""
-    text = f"{amount:.0f}" if float(amount).is_integer() else f"{amount:.2f}"
-    sign = CURRENCY_SIGNS.get((currency or "USD").upper())
-    return f"{sign}{text}" if sign else f"{text} {currency}"
-
-
-@dataclass
-class ReplyReading:
-    """What the shopper read in one reply."""
-
-    products: list[str]  # catalog ids recommended / discussed, in order
-    from_endpoint: bool  # the ids came with the reply (else: found in the text by the judge's reader)
-    questions: list[tuple[str, list[str]]]  # (question sentence, need topics it asks about)
-    report: Reading
-
-    @property
-    def asked(self) -> list[str]:
-        """Need topics the reply asks about, in order, each once."""
-        return list(dict.fromkeys(t for _, topics in self.questions for t in topics))
-
-    @property
-    def false_facts(self) -> int:
-        return len(self.report.wrong) + len(self.report.unknown)
-
-
-class Lexicon:
-    """Question words -> need topics, for one category, from the catalog's own attribute names and values."""
-
-    def __init__(self, profile: CategoryProfile):
-        self.kind = profile.kind_attribute
-        self.names: list[tuple[str, re.Pattern]] = []
-        for name, spec in profile.attributes.items():
-            words = [re.escape(label(name))]
-            words += [re.escape(norm(v)) for v in spec.values if spec.kind == "text" and len(norm(v)) >= 3]
-            if spec.kind == "bool":
-                words.append(re.escape(label(name)))
-            self.names.append(
-                (
-                    name,
-                    re.compile(
-                        r"(?<![\w-])(" + "|".join(sorted(set(words), key=len, reverse=True)) + r")(e?s)?(?![\w-])"
-                    ),
-                )
-            )
-
-    def topics(self, sentence: str) -> list[str]:
-        s = norm(sentence)
-        found = [name for name, rx in self.names if rx.search(s)]
-        if _BUDGET_Q.search(s) or re.search(r"[$€£]\s?\d", s):
-            found.append("budget")
-        if _BRAND_Q.search(s):
-            found.append("brand")
-        if not found and self.kind and _KIND_Q.search(s):
-            found.append(self.kind)
-        return found
-
-
-def read_reply(
-    text: str, products: list[str] | None, catalog: Catalog, category: str, lexicon: Lexicon
-) -> ReplyReading:
-    """Read one assistant reply (see the module docstring): products, need questions, the judge's reading."""
-    ids = [p for p in dict.fromkeys(str(x) for x in products or []) if p in catalog] if products is not None else None
-    reader = reader_for(catalog)
-    report = reader.read(text or "", category, shown=ids or None)
-    questions = []
-    for sent in report.questions:
-        if not reader.names(sent, category, ids):
-            topics = lexicon.topics(sent)
-            if topics:
-                questions.append((sent, topics))
-    return ReplyReading(ids if ids is not None else list(report.products), ids is not None, questions, report)
 
 
 class Shopper:
@@ -254,8 +60,16 @@ class Shopper:
         self.goal, self.profile, self.catalog = goal, profile, catalog
         self.products_from = products_from
         self.rng = random.Random(f"talk:{goal.id}:{goal.anchor}")
-        pick = random.Random(goal.style.get("phrasing", 0))  # the category's own subset of each phrase family
-        self.templates = {k: pick.sample(v, min(len(v), 3)) if len(v) > 3 else v for k, v in _T.items()}
+        self.lang = goal.style.get("language", "en")
+        pick = random.Random(goal.style.get("phrasing", 0))  # the shopper's own subset of each phrase family
+        self.templates = {
+            k: pick.sample(v, min(len(v), 3)) if len(v) > 3 else v for k, v in templates(self.lang).items()
+        }
+        self.judge = ReplyJudge(reader_for(catalog), goal.category)  # per-reply verdicts, in dialogue order
+        self.slip: dict[str, Any] | None = dict(goal.plan["correct"]) if goal.plan.get("correct") else None
+        self.watch: dict[str, Any] | None = None  # a correction or release whose honouring the next replies show
+        self.last_word = False  # a goodbye or leave was said: the reply to it is read, then the dialogue ends
+        self.said = ""  # the last user message (what the next reply answers)
         self.lexicon = Lexicon(profile)
         self.stated: dict[str, str] = {}  # topic -> "need" | "no preference"
         self.released: set[str] = set()
@@ -277,7 +91,12 @@ class Shopper:
 
     def _need_text(self, need: Need) -> str:
         if need.kind == "budget":
+            casual = casual_budget(need.value, self.goal.currency, self.rng) if self.lang == "en" else None
+            if casual and self.goal.style.get("casual_budget") and self.rng.random() < 0.6:
+                return casual
             return self._say("budget", p=money(need.value, self.goal.currency))
+        if self.slip and need.topic == self.slip["topic"]:  # the value said by mistake, corrected on turn 1
+            need = Need(need.kind, need.topic, self.slip["old"])
         if need.kind == "exclude_brand":
             return self._say("no_brand", v=need.value)
         if need.kind == "exclude_attribute":
@@ -286,7 +105,7 @@ class Shopper:
         if spec.kind == "bool":
             return self._say("flag", n=label(need.topic))
         if need.topic == self.profile.kind_attribute:
-            return f"{_article(str(need.value))} {need.value}"
+            return f"{article(str(need.value))} {need.value}"
         if spec.kind == "number" or self.goal.style.get("labels"):
             return self._say("attr_label", n=label(need.topic), v=need.value)
         return self._say("attr_plain", v=need.value)
@@ -298,7 +117,8 @@ class Shopper:
             text += (" " if text.endswith(("?", "!")) else ", ") + self.rng.choice(self.templates["filler_end"])
         if self.rng.random() < self.goal.style.get("typo_rate", 0):
             text = self._typo(text, protect)
-        return text
+        self.said = vary(text, self.rng, self.goal.style)
+        return self.said
 
     def _typo(self, text: str, protect: list[str]) -> str:
         """One mild typo (swap, drop or double a letter) in a word of 4+ letters outside product titles,
@@ -329,7 +149,7 @@ class Shopper:
     # -- state -------------------------------------------------------------------------------------------
     @property
     def done(self) -> bool:
-        return self.outcome is not None
+        return self.outcome is not None and not self.last_word
 
     def active_needs(self) -> list[Need]:
         """The needs the shopper still holds (all but a released one)."""
@@ -354,7 +174,7 @@ class Shopper:
             if n.kind == "budget":
                 d["max_price"] = n.value
             elif n.kind == "attribute":
-                d["attributes"][n.topic] = n.value
+                d["attributes"][n.topic] = self.slip["old"] if self.slip and self.slip["topic"] == n.topic else n.value
             elif n.kind == "exclude_attribute":
                 d["exclude_attributes"][n.topic] = n.value
             else:
@@ -379,23 +199,29 @@ class Shopper:
         if kind is not None:
             self.stated[kind.topic] = "need"
             v = str(kind.value)
-            parts.append(self._say("open_kind" if chatty else "open_kind_terse", a=_article(v), v=v))
+            parts.append(self._say("open_kind" if chatty else "open_kind_terse", a=article(v), v=v))
             k -= 1
             todo = [n for n in todo if n is not kind]
         else:
             parts.append(self._say("open_cat" if chatty else "open_cat_terse", c=g.category))
+        if self.slip:  # the slip is said in the first message, so that turn 1 can correct it
+            todo = sorted(todo, key=lambda n: n.topic != self.slip["topic"])
+            k = max(k, 1)
         parts += [self._reveal(n) for n in todo[: max(0, k)]]
         self.pending = {"kind": "opening"}
         return self._finish(parts)
 
-    def respond(self, text: str, products: list[str] | None, seconds: float | None = None) -> str:
-        """Read the assistant's reply and write the next user message; sets `outcome` when the dialogue ends."""
+    def respond(self, text: str, products: list[str] | None, seconds: float | None = None) -> str | None:
+        """Read the assistant's reply and write the next user message; sets `outcome` when the dialogue ends.
+        Returns None for the reply to a goodbye or a leave (read, not answered)."""
         self.turn += 1
         t = self.turn
         if self.products_from == "text":  # only what the reply says counts, as for an endpoint without ids
             products = None
         reading = read_reply(text, products, self.catalog, self.goal.category, self.lexicon)
         asked = self._asked(reading)
+        verdict = self.judge.judge(self.said, text or "", reading.products if reading.from_endpoint else None)
+        shelf = reader_for(self.catalog).shelf(self.goal.category)
         row: dict[str, Any] = {
             "turn": t,
             "products": reading.products,
@@ -410,10 +236,24 @@ class Shopper:
                 {"product": m.product_id, "field": m.field, "stated": m.stated, "actual": m.actual}
                 for m in reading.report.wrong
             ],
+            "on_point": verdict.on_point,
+            "verdict_wrong_fact": verdict.wrong_fact,
+            "verdict_reasons": verdict.reasons,
+            "glitches": glitches(text, {a: vs.keys() for a, vs in shelf.attributes.items()}, reading.report.names),
         }
+        if self.lang != "en" and words_in(text):
+            row["unreadable"] = language_of(text) != self.lang
         self._judge_pending(reading, text, row)
         considered = reading.products[:CONSIDERED]
-        stated = self.stated_needs()
+        self._judge_watch(considered, row)
+        if self.last_word:  # the reply to a goodbye or a leave: is it read as a purchase?
+            row["exit_read_as_purchase"] = confirms_purchase(text)
+            self.last_word = False
+            self.pending = None
+            row["shopper"] = None
+            self.turns.append(row)
+            return None
+        stated = [n for n in self.stated_needs() if not (self.slip and n.topic == self.slip["topic"])]
         for pid in considered:
             if pid in self.seen:
                 continue
@@ -434,15 +274,41 @@ class Shopper:
         return reply
 
     def _judge_pending(self, reading: ReplyReading, text: str, row: dict[str, Any]) -> None:
-        """Score the reply against what the last user message asked (attribute, comparison, off-topic)."""
+        """Score the reply against what the last user message asked (attribute, comparison, off-topic), and
+        whether it declined an on-topic message."""
         p = self.pending or {}
         if p.get("kind") == "attribute":
             row["attribute_answer"] = answer_status(text, self.catalog.get(p["product"]), p["name"], reading)
+            named = reading.report.products
+            row["wrong_product"] = bool(named) and p["product"] not in named
         elif p.get("kind") == "compare":
-            row["comparison"] = compared(text, [self.catalog.get(p["a"]), self.catalog.get(p["b"])], reading)
+            pair = [self.catalog.get(p["a"]), self.catalog.get(p["b"])]
+            row["comparison"] = compared(text, pair, reading, p.get("dim"))
+            row["wrong_product"] = bool(set(reading.report.products) - {p["a"], p["b"]}) and not all(
+                x in reading.report.products for x in (p["a"], p["b"])
+            )
         elif p.get("kind") == "off_topic":
-            on_track = bool(_REDIRECT.search(norm(text)) or reading.asked)
+            on_track = bool(REDIRECT.search(norm(text)) or reading.asked)
             row["off_topic_handled"] = on_track and reading.false_facts == 0
+        if p and p.get("kind") not in ("off_topic", "leave", "goodbye"):
+            row["declined"] = declines(text)
+
+    def _judge_watch(self, considered: list[str], row: dict[str, Any]) -> None:
+        """After a correction or a release: the first reply that recommends products (within two) honours it when
+        no product still carries the corrected value / some product lacks the released one (when the catalog has
+        such a product meeting the other stated needs)."""
+        w = self.watch
+        if w is None or self.turn <= w["turn"]:
+            return
+        key = f"{w['kind']}_honoured"
+        if considered:
+            prods = [self.catalog.get(pid) for pid in considered]
+            holds = [value_matches(p.attributes.get(w["topic"]), w["value"]) for p in prods]
+            row[key] = not any(holds) if w["kind"] == "correction" else (not all(holds) or not w["alternatives"])
+            self.watch = None
+        elif self.turn - w["turn"] >= 2:
+            row[key] = False
+            self.watch = None
 
     def _asked(self, reading: ReplyReading) -> list[str]:
         """The need topics the reply asks about, leaving out confirmations ("under $60, right?" after the
@@ -451,7 +317,7 @@ class Shopper:
         for sent, topics in reading.questions:
             for topic in topics:
                 need = self.goal.need(topic)
-                if self.stated.get(topic) == "need" and need is not None and _echoes(sent, need):
+                if self.stated.get(topic) == "need" and need is not None and echoes(sent, need):
                     continue
                 if topic not in out:
                     out.append(topic)
@@ -461,6 +327,12 @@ class Shopper:
         g, t = self.goal, self.turn
         patience = g.patience + (1 if g.plan.get("off_topic_turn") else 0)
         cand = self.catalog.get(self.candidate) if self.candidate else None
+        if self.slip:  # "no wait, not boho, industrial": the value said by mistake is corrected at once
+            slip, self.slip = self.slip, None
+            need = g.need(slip["topic"])
+            self.watch = {"kind": "correction", "topic": need.topic, "value": slip["old"], "turn": t}
+            self.pending = {"kind": "correct", "topic": need.topic}
+            return self._finish([self._say("correct", old=slip["old"], new=need.value)], [str(slip["old"])])
         if t == g.plan.get("off_topic_turn") and not self.asked_off_topic and t < patience:
             self.asked_off_topic = True
             self.pending = {"kind": "off_topic"}
@@ -468,21 +340,24 @@ class Shopper:
         if cand is not None and t < patience:
             if g.plan.get("check_attribute") and not self.asked_attribute:
                 self.asked_attribute = True
-                return self._ask_attribute(cand)
+                return self._ask_attribute(cand, considered)
             others = [pid for pid in considered + self.seen if pid != cand.id]
             if g.plan.get("compare") and not self.asked_compare and others:
                 self.asked_compare = True
-                other = self.catalog.get(others[0])
-                self.pending = {"kind": "compare", "a": cand.id, "b": other.id}
-                return self._finish([self._say("compare", a=cand.title, b=other.title)], [cand.title, other.title])
+                return self._compare(cand, self.catalog.get(others[0]))
+        if cand is not None and g.plan.get("goodbye"):  # found it, but leaves to think it over
+            self.outcome, self.last_word = "goodbye", True
+            self.pending = {"kind": "goodbye", "product": cand.id}
+            return self._finish([self._say("goodbye")])
         if cand is not None:
             self.accepted, self.outcome = cand.id, "success"
             self.pending = {"kind": "accept", "product": cand.id}
             return self._finish([self._say("accept", t=cand.title)], [cand.title])
         if t >= patience:
-            self.outcome = "left"
+            self.outcome, self.last_word = "left", True
             self.pending = {"kind": "leave"}
-            return self._finish([self._say("leave")])
+            wasted = sum(len(r["reasked"]) + len(r["violations"]) + len(r["wrong"]) for r in self.turns)
+            return self._finish([self._say("frustrated" if wasted >= 2 else "leave")])
         parts: list[str] = []
         pending: dict[str, Any] | None = None
         rel = g.plan.get("release")
@@ -491,6 +366,14 @@ class Shopper:
             self.stated[rel] = "no preference"
             parts.append(self._say("release", n=label(rel)))
             pending = {"kind": "release", "topic": rel}
+            value = g.need(rel).value
+            rest = self.stated_needs()
+            others = [
+                p
+                for p in self.profile.products
+                if not value_matches(p.attributes.get(rel), value) and not g.failed_needs(p, rest)
+            ]
+            self.watch = {"kind": "release", "topic": rel, "value": value, "turn": t, "alternatives": bool(others)}
         if asked:
             before = len(self._unrevealed())
             parts += self._answer([a for a in asked if a != rel or not pending])
@@ -544,7 +427,32 @@ class Shopper:
             return self._finish([self._say("reject_stated", x=self._need_text(need))], [p.title])
         return self._finish([self._say("reject_hidden", x=self._reveal(need))], [p.title])
 
-    def _ask_attribute(self, p: Product) -> str:
+    def _reference(self, p: Product, considered: list[str]) -> tuple[str | None, str]:
+        """How the shopper points at a shown product: (phrase after "the", kind) -- its title, its title without
+        the brand, "the navy one" (a value no other shown product has), "the cheapest one", or "it" (phrase None:
+        the last reply's first product)."""
+        shown = [self.catalog.get(x) for x in considered if x != p.id and x in self.catalog]
+        refs: list[tuple[str | None, str]] = [(p.title, "title")]
+        if p.brand and p.title.lower().startswith(p.brand.lower() + " ") and len(p.title.split()) > 2:
+            refs.append((p.title[len(p.brand) + 1 :], "name"))
+        if considered and considered[0] == p.id:
+            refs.append((None, "it"))
+        if shown:
+            own = [
+                v
+                for a, v in p.attributes.items()
+                if a in self.profile.attributes and self.profile.attributes[a].kind == "text" and isinstance(v, str)
+            ]
+            own = [
+                v for v in own if not any(value_matches(o.attributes.get(a), v) for o in shown for a in o.attributes)
+            ]
+            if own:
+                refs.append((f"{self.rng.choice(own)} one", "value"))
+            if p.price is not None and all(o.price is not None and o.price > p.price for o in shown):
+                refs.append(("cheapest one", "cheapest"))
+        return self.rng.choice(refs)
+
+    def _ask_attribute(self, p: Product, considered: list[str]) -> str:
         names = [
             n.topic
             for n in self.active_needs()
@@ -552,10 +460,30 @@ class Shopper:
         ]
         names = names or [n for n in self.profile.attributes if n in p.attributes and n != self.profile.kind_attribute]
         names = names or [n for n in self.profile.attributes if n in p.attributes]
-        name = self.rng.choice(names)
-        self.pending = {"kind": "attribute", "product": p.id, "name": name}
-        fam = "ask_flag" if self.profile.attributes[name].kind == "bool" else "ask_attr"
-        return self._finish([self._say(fam, n=label(name), t=p.title)], [p.title])
+        ref, how = self._reference(p, considered)
+        name = self.rng.choice(names) if names else "price"
+        self.pending = {"kind": "attribute", "product": p.id, "name": name, "reference": how}
+        if name == "price":
+            fam = "ask_price"
+        else:
+            fam = "ask_flag" if self.profile.attributes[name].kind == "bool" else "ask_attr"
+        if ref is None:
+            return self._finish([self._say(fam + "_it", n=label(name))])
+        return self._finish([self._say(fam, n=label(name), t=ref)], [ref])
+
+    def _compare(self, a: Product, b: Product) -> str:
+        """Ask to compare two shown products: in general, on price, or on an attribute both have."""
+        dims: list[tuple[str, str | None]] = [("compare", None)]
+        if a.price is not None and b.price is not None and a.price != b.price:
+            dims.append(("compare_price", "price"))
+        for n, spec in self.profile.attributes.items():
+            va, vb = a.attributes.get(n), b.attributes.get(n)
+            if va is None or vb is None or va == vb or spec.kind == "bool" or n == self.profile.kind_attribute:
+                continue
+            dims.append(("compare_number" if spec.kind == "number" else "compare_value", n))
+        fam, dim = self.rng.choice(dims)
+        self.pending = {"kind": "compare", "a": a.id, "b": b.id, "dim": dim}
+        return self._finish([self._say(fam, a=a.title, b=b.title, n=label(dim or ""))], [a.title, b.title])
 
     # -- scores ------------------------------------------------------------------------------------------
     def scores(self) -> dict[str, Any]:
@@ -567,79 +495,43 @@ class Shopper:
         recs = sum(len(r["new"]) for r in rows)
         bad = sum(len(r["violations"]) for r in rows)
         secs = [r["seconds"] for r in rows if r.get("seconds") is not None]
+        false_facts = sum(len(r["wrong"]) + len(r["unknown"]) for r in rows)
+        found = self.outcome in ("success", "goodbye")
+        strict = (
+            found
+            and all(a == "correct" for a in answers)
+            and all(comps)
+            and all(off)
+            and false_facts == 0
+            and not any(r.get("verdict_wrong_fact") for r in rows)
+        )
+
+        def share(key: str, want: Any = True) -> float | None:
+            vals = [r[key] == want for r in rows if key in r]
+            return sum(vals) / len(vals) if vals else None
+
         return {
-            "task_success": float(self.outcome == "success"),
-            "turns_to_success": self.candidate_turn if self.outcome == "success" else None,
+            "task_success": float(found),
+            "strict_success": float(strict),
+            "turns_to_success": self.candidate_turn if found else None,
             "needs_reasked": sum(len(r["reasked"]) for r in rows),
             "attribute_answers_correct": (sum(a == "correct" for a in answers) / len(answers)) if answers else None,
             "comparisons_done": (sum(comps) / len(comps)) if comps else None,
             "violating_recommendations": bad / recs if recs else None,
-            "false_facts": sum(len(r["wrong"]) + len(r["unknown"]) for r in rows),
+            "false_facts": false_facts,
             "off_topic_handled": float(off[0]) if off else None,
+            "replies_on_point": share("on_point"),
+            "reply_quality": share("glitches", []),
+            "wrongly_declined": share("declined"),
+            "corrections_honoured": share("correction_honoured"),
+            "releases_honoured": share("release_honoured"),
+            "exits_not_read_as_purchase": share("exit_read_as_purchase", False),
+            "wrong_product_replies": share("wrong_product"),
+            "unreadable_replies": share("unreadable"),
             "latency_s": sum(secs) / len(secs) if secs else None,
             "assistant_turns": len(rows),
             "recommended_products": recs,
         }
 
 
-def answer_status(text: str, p: Product | None, name: str, reading: ReplyReading) -> str:
-    """ "correct", "wrong" or "no answer": does the reply state `p`'s catalog value of attribute `name`?
-
-    A value answer is correct when one of the product's values appears in the reply as whole words and the
-    judge's reader found no wrong value of that attribute for it; another value of the attribute without
-    the right one is wrong. A yes/no answer (boolean attributes) is correct when it says yes for True or
-    has a negation for False.
-    """
-    if p is None or name not in p.attributes:
-        return "no answer"
-    actual, low = p.attributes[name], norm(text)
-    if isinstance(actual, bool):
-        yes, neg = bool(_YES.search(low)), bool(_NEG.search(low))
-        if not yes and not neg:
-            return "no answer"
-        return "correct" if (actual and yes and not neg) or (not actual and neg) else "wrong"
-    wrong = any(m.product_id == p.id and m.field == name for m in reading.report.wrong)
-    values = actual if isinstance(actual, list) else [actual]
-    if any(_has_value(low, v) for v in values) and not wrong:
-        return "correct"
-    if wrong:
-        return "wrong"
-    return "no answer"
-
-
-def _echoes(sentence: str, need: Need) -> bool:
-    """Whether a question sentence repeats the value of a stated need (a confirmation, not a re-ask)."""
-    low = norm(sentence)
-    if need.kind == "budget":
-        return bool(re.search(rf"(?<![\d.]){int(need.value)}(?![\d])", low))
-    if isinstance(need.value, bool):
-        return _has_value(low, label(need.topic))
-    return _has_value(low, need.value)
-
-
-def _has_value(low: str, v: Any) -> bool:
-    return bool(re.search(r"(?<![\w-])" + re.escape(norm(v)) + r"(?![\w-])", low))
-
-
-def compared(text: str, pair: list[Product | None], reading: ReplyReading) -> bool:
-    """A comparison is done when the reply names both products (by id or in the text) and states at least
-    one catalog fact of either (a checked price / value that matches, or one of their attribute values)."""
-    if any(p is None for p in pair):
-        return False
-    named = set(reading.products) | set(reading.report.products)
-    if not all(p.id in named for p in pair):
-        return False
-    ids = {p.id for p in pair}
-    if any(f.ok and f.product_id in ids for f in reading.report.facts):
-        return True
-    low = norm(text)
-    return any(
-        _has_value(low, v)
-        for p in pair
-        for vs in p.attributes.values()
-        for v in (vs if isinstance(vs, list) else [vs])
-        if not isinstance(v, bool) and len(norm(v)) >= 2
-    )
-
-
-__all__ = ["CONSIDERED", "Lexicon", "ReplyReading", "Shopper", "answer_status", "compared", "money", "read_reply"]
+__all__ = ["CONSIDERED", "Shopper"]
