@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.orchestrator import (
-    Assistant,
-    ShopVocabulary,
-)  # the turn's own vocabulary type (faces sit above understanding)
+# ShopVocabulary through the orchestrator: faces sit above it and do not import understanding/ (tests/test_layout.py)
+from assistant.orchestrator import Assistant, ShopVocabulary
 from retrieval.catalog import Catalog, load_catalog
 from retrieval.fileio import DataError, Problem
 
