@@ -588,7 +588,9 @@ def test_shopper_and_judge_phrasing_is_not_the_assistants():
     runtime = " | ".join(_literals("training/demo_data", "assistant/understanding"))
     assert "doesn't matter" in runtime  # the sources were read (a phrase the demo generator uses)
     found = []
-    banks = [phrases.TEMPLATES, phrases.phrase_bank()] + list(phrases.FOREIGN.values())
+    bank = phrases.phrase_bank()  # mined from RecQuest's shopper turns: short frames only
+    assert bank["open_kind"] and bank["nudge"] and all(len(t.split()) <= 14 for v in bank.values() for t in v)
+    banks = [phrases.TEMPLATES, bank] + list(phrases.FOREIGN.values())
     for family, templates in ((f, t) for bank in banks for f, t in bank.items()):
         for t in templates:
             flat = _flat(t)
