@@ -249,7 +249,8 @@ class Assistant:
                         str(cfg_file),
                         None,
                         None,
-                        "no assistant bundle here (no assistant.json); `shopguide build` or `build-demo` makes one",
+                        "no assistant bundle here (no assistant.json); "
+                        "`shopguide build` or `shopguide build-demo` makes one",
                     )
                 ]
             )
