@@ -4,6 +4,10 @@
     goals = draw_goals(catalog, profiles, per_category=20, seed=0)
     goal.failed_needs(product, goal.needs)                # [] when the product meets every need
 
+A category without closed-set attributes (a free-text catalog: titles and descriptions) gets goals that
+describe the anchor in the catalog's words instead (`describe`): one or two distinctive title words and
+sometimes a description word, with the budget; a product meets them when its text holds the words.
+
 A goal (`Goal`) is drawn around an *anchor* product of the category that has a price: a budget at or a
 little above its price, 1-3 of its attribute values as required needs (the category's "kind" attribute --
 `type`, `product type`, `kind`, ... -- first when it has one), and sometimes an excluded brand or an excluded
@@ -29,6 +33,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from assistant.simulation.describe import describe_products, mentions
 from retrieval.catalog import Catalog, Product
 from retrieval.fileio import DataError, Problem
 
@@ -98,6 +103,12 @@ class CategoryProfile:
     kind_attribute: str | None
     brands: list[str]
     currency: str | None
+    described: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)  # free text: id -> words
+
+    @property
+    def free_text(self) -> bool:
+        """No closed-set attribute: goals describe a target product in words (`describe`)."""
+        return not self.attributes
 
 
 def _usable_value(v: Any) -> str | None:
@@ -190,22 +201,23 @@ def catalog_profiles(
             )
             continue
         specs = _attribute_specs(priced)
-        if not specs:
+        described = {} if specs else describe_products(priced)
+        if not specs and len(described) < 2:
             problems.append(
                 Problem(
                     source,
                     None,
                     "attributes",
                     f"category {cat!r}: no attribute with 2-{MAX_VALUES} "
-                    f"distinct short values on at least {MIN_COVERAGE:.0%} of its priced products; "
-                    "shoppers' needs are drawn from such attributes",
+                    f"distinct short values on at least {MIN_COVERAGE:.0%} of its priced products, and fewer than two "
+                    "priced products whose title has a word that tells them apart; shoppers' needs come from those",
                 )
             )
             continue
         kind = next((n for n in specs if label(n) in KIND_NAMES and specs[n].kind == "text"), None)
         brands = sorted({p.brand for p in prods if p.brand}, key=norm)
         currency = Counter(p.currency for p in priced if p.currency).most_common(1)
-        out[cat] = CategoryProfile(cat, priced, specs, kind, brands, currency[0][0] if currency else None)
+        out[cat] = CategoryProfile(cat, priced, specs, kind, brands, currency[0][0] if currency else None, described)
     if problems:
         raise DataError(problems)
     return out
@@ -216,7 +228,7 @@ class Need:
     """One thing the shopper wants. `topic` is what an assistant's question about it names: `budget`,
     `brand`, or an attribute name (a required value and an excluded value of one attribute share it)."""
 
-    kind: str  # "budget", "attribute", "exclude_brand", "exclude_attribute"
+    kind: str  # "budget", "attribute", "exclude_brand", "exclude_attribute", "describe" (words of a free text)
     topic: str
     value: Any
 
@@ -227,6 +239,8 @@ class Need:
             return value_matches(p.attributes.get(self.topic), self.value)
         if self.kind == "exclude_brand":
             return not (p.brand and norm(p.brand) == norm(self.value))
+        if self.kind == "describe":
+            return all(mentions(p, w) for w in self.value)
         return not value_matches(p.attributes.get(self.topic), self.value)
 
     def to_dict(self) -> dict[str, Any]:
@@ -313,21 +327,29 @@ def category_style(category: str) -> dict[str, float]:
 def draw_goal(profile: CategoryProfile, rng: random.Random, goal_id: str, patience: tuple[int, int] = (6, 10)) -> Goal:
     """One goal of `profile`'s category (see the module docstring); all randomness from `rng`."""
     cat = profile.category
-    for _ in range(50):  # an anchor with at least one usable attribute value
-        anchor = rng.choice(profile.products)
-        usable = [n for n in profile.attributes if _anchor_value(anchor, profile.attributes[n]) is not None]
-        if usable:
-            break
-    else:
-        raise DataError([Problem(cat, None, "attributes", "no priced product carries a usable attribute value")])
-    n_req = rng.choice((1, 2, 2, 3, 3))
     chosen: list[str] = []
-    if profile.kind_attribute in usable:
-        chosen.append(profile.kind_attribute)
-    others = [n for n in usable if n not in chosen]
-    rng.shuffle(others)
-    chosen += others[: max(0, n_req - len(chosen))]
-    needs = [Need("attribute", n, _anchor_value(anchor, profile.attributes[n], rng)) for n in chosen]
+    if profile.free_text:  # the shopper holds a target product and describes it in the catalog's words
+        pool = [p for p in profile.products if p.id in profile.described]
+        anchor = rng.choice(pool)
+        title, desc = profile.described[anchor.id]
+        needs = [Need("describe", "details", rng.sample(title, min(len(title), rng.choice((1, 2, 2)))))]
+        if desc and rng.random() < 0.6:
+            needs.append(Need("describe", "use", [rng.choice(desc)]))
+    else:
+        for _ in range(50):  # an anchor with at least one usable attribute value
+            anchor = rng.choice(profile.products)
+            usable = [n for n in profile.attributes if _anchor_value(anchor, profile.attributes[n]) is not None]
+            if usable:
+                break
+        else:
+            raise DataError([Problem(cat, None, "attributes", "no priced product carries a usable attribute value")])
+        n_req = rng.choice((1, 2, 2, 3, 3))
+        if profile.kind_attribute in usable:
+            chosen.append(profile.kind_attribute)
+        others = [n for n in usable if n not in chosen]
+        rng.shuffle(others)
+        chosen += others[: max(0, n_req - len(chosen))]
+        needs = [Need("attribute", n, _anchor_value(anchor, profile.attributes[n], rng)) for n in chosen]
     needs.append(Need("budget", "budget", nice_budget(anchor.price, rng)))
     r = rng.random()
     other_brands = [b for b in profile.brands if not (anchor.brand and norm(b) == norm(anchor.brand))]
@@ -340,7 +362,7 @@ def draw_goal(profile: CategoryProfile, rng: random.Random, goal_id: str, patien
         values = [v for v in profile.attributes[name].values if not value_matches(own, v)]
         if values:
             needs.append(Need("exclude_attribute", name, rng.choice(values)))
-    head = needs[:1] if profile.kind_attribute in chosen else []
+    head = needs[:1] if profile.kind_attribute in chosen or profile.free_text else []
     rest = needs[len(head) :]
     rng.shuffle(rest)
     needs = head + rest

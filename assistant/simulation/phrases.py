@@ -139,6 +139,8 @@ TEMPLATES: dict[str, list[str]] = {
     "correct": ["no wait, not {old}, {new}", "sorry, I meant {new}, not {old}", "correction: {new} rather than {old}"],
     "greet": ["hello!", "hey!", "heya,", "morning!"],
     "filler_end": ["cheers", "thx", "much appreciated", "it's a present", "ta"],
+    # a free-text shop's target described in the catalog's words (last: the families above keep their draws)
+    "describe": ["something with {v}", "{v} would be ideal", "must have {v}", "ideally {v}", "{v}, that's key"],
 }
 
 # The families a shopper who writes another language uses; values, titles and brands stay the catalog's.
@@ -151,6 +153,7 @@ FOREIGN: dict[str, dict[str, list[str]]] = {
         "attr_label": ["{n}: {v}", "que el {n} sea {v}", "con {n} {v}"],
         "attr_plain": ["{v}, por favor", "mejor {v}", "que sea {v}"],
         "flag": ["tiene que ser {n}", "solo {n}"],
+        "describe": ["algo con {v}", "que sea {v}"],
         "budget": ["como mucho {p}", "no más de {p}", "mi presupuesto es {p}"],
         "no_brand": ["nada de {v}", "cualquier cosa menos {v}"],
         "no_value": ["nada {v}", "cualquier cosa menos {v}"],
@@ -189,6 +192,7 @@ FOREIGN: dict[str, dict[str, list[str]]] = {
         "attr_label": ["{n}: {v}", "{n} soll {v} sein", "mit {n} {v}"],
         "attr_plain": ["{v} bitte", "am liebsten {v}", "gern {v}"],
         "flag": ["muss {n} sein", "nur {n}"],
+        "describe": ["etwas mit {v}", "am besten {v}"],
         "budget": ["höchstens {p}", "nicht mehr als {p}", "mein Budget ist {p}"],
         "no_brand": ["bloß nichts von {v}", "alles außer {v}"],
         "no_value": ["bitte nicht {v}", "alles außer {v}"],

@@ -22,6 +22,7 @@ from retrieval.catalog import Catalog, Product
 _BUDGET_Q = re.compile(r"\b(budget|price|pricing|priced|spend|afford|cost|costs|pay|paying|money|expensive)\b")
 _BRAND_Q = re.compile(r"\b(brands?|makers?|manufacturer|labels?)\b")
 _KIND_Q = re.compile(r"\b(kind|sort|type|category|what\s+are\s+you\s+after|which\s+product)\b")
+_DETAILS_Q = re.compile(r"\b(kind|sort|type|looking for|features?|details|describe|specific|prefer|in mind)\b")
 _YES = re.compile(r"\b(yes|yep|yeah|indeed|correct|absolutely|definitely)\b")
 _NEG = re.compile(r"\b(no|not|isn'?t|doesn'?t|nope|lacks|without|non)\b")
 REDIRECT = re.compile(r"\b(sorry|unable|cannot|can'?t|only|instead|unfortunately)\b")
@@ -51,6 +52,7 @@ class Lexicon:
 
     def __init__(self, profile: CategoryProfile):
         self.kind = profile.kind_attribute
+        self.free_text = profile.free_text
         self.names: list[tuple[str, re.Pattern]] = []
         for name, spec in profile.attributes.items():
             words = [re.escape(label(name))]
@@ -75,6 +77,8 @@ class Lexicon:
             found.append("brand")
         if not found and self.kind and _KIND_Q.search(s):
             found.append(self.kind)
+        if not found and self.free_text and _DETAILS_Q.search(s):  # a free-text shop asks what the shopper wants
+            found.append("details")
         return found
 
 

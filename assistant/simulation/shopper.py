@@ -83,7 +83,9 @@ class Shopper:
         self.asked_attribute = self.asked_compare = self.asked_off_topic = False
         self.turns: list[dict[str, Any]] = []
         # typos never touch brands or the goal's own values: a mild typo should not hide a need
-        self.protected: set[str] = {norm(b) for b in profile.brands} | {norm(n.value) for n in goal.needs}
+        self.protected: set[str] = {norm(b) for b in profile.brands} | {
+            norm(v) for n in goal.needs for v in (n.value if isinstance(n.value, list) else [n.value])
+        }
 
     # -- phrasing ----------------------------------------------------------------------------------------
     def _say(self, family: str, **kw: Any) -> str:
@@ -101,6 +103,8 @@ class Shopper:
             return self._say("no_brand", v=need.value)
         if need.kind == "exclude_attribute":
             return self._say("no_value", v=need.value)
+        if need.kind == "describe":
+            return self._say("describe", v=" and ".join(need.value))
         spec = self.profile.attributes[need.topic]
         if spec.kind == "bool":
             return self._say("flag", n=label(need.topic))
@@ -177,7 +181,7 @@ class Shopper:
                 d["attributes"][n.topic] = self.slip["old"] if self.slip and self.slip["topic"] == n.topic else n.value
             elif n.kind == "exclude_attribute":
                 d["exclude_attributes"][n.topic] = n.value
-            else:
+            elif n.kind == "exclude_brand":
                 d["exclude_brands"].append(n.value)
         return d
 

@@ -223,6 +223,80 @@ def test_bad_catalog_gives_clear_errors(gcat, tmp_path, capsys):
     assert "no attribute with 2-50 distinct short values" in capsys.readouterr().err
 
 
+FREE_TEXT = [  # a small shop without an attribute table: titles, descriptions, prices, brands
+    (
+        "Harborline Bamboo Cutting Board",
+        "Thick bamboo board with a juice groove for carving roasts.",
+        34.0,
+        "Harborline",
+    ),
+    (
+        "Harborline Walnut Serving Tray",
+        "Hand-oiled walnut tray with brass handles for breakfast in bed.",
+        58.0,
+        "Harborline",
+    ),
+    ("Quenby Enamel Dutch Oven", "Cast iron pot with a cream enamel finish, oven safe to 260 C.", 89.0, "Quenby"),
+    ("Quenby Copper Saucepan", "Tri-ply copper saucepan with a pouring lip and glass lid.", 72.0, "Quenby"),
+    ("Mirela Linen Apron", "Stonewashed linen apron with two deep pockets and cross-back straps.", 26.0, "Mirela"),
+    ("Mirela Herb Keeper", "Glass herb keeper that keeps parsley and basil fresh for weeks.", 19.0, "Mirela"),
+    ("Tolland Pour Over Kettle", "Gooseneck kettle for slow pour over coffee, matte black steel.", 45.0, "Tolland"),
+    ("Tolland Burr Grinder", "Conical burr grinder with fifteen grind settings for espresso.", 110.0, "Tolland"),
+    ("Ostrava Spice Rack", "Rotating spice rack with twelve labelled jars.", 38.0, "Ostrava"),
+    ("Ostrava Salad Spinner", "Salad spinner with a pump handle and a brake button.", 29.0, "Ostrava"),
+]
+
+
+def free_text_catalog() -> Catalog:
+    return Catalog(
+        [
+            Product(f"k{i}", t, "kitchen", price=pr, currency="USD", brand=b, description=d)
+            for i, (t, d, pr, b) in enumerate(FREE_TEXT)
+        ]
+    )
+
+
+def test_a_free_text_catalog_gives_goals_from_the_target_product(tmp_path):
+    """Without closed-set attributes the shopper describes a target product in the catalog's words; an assistant that
+    shows a product with those words succeeds, one that shows the cheapest does not."""
+    cat = free_text_catalog()
+    profiles = catalog_profiles(cat)
+    assert profiles["kitchen"].free_text and profiles["kitchen"].kind_attribute is None
+    goals = draw_goals(profiles, 12, seed=0)
+    for g in goals:
+        words = next(n.value for n in g.needs if n.kind == "describe")
+        anchor = cat.get(g.anchor)
+        assert g.anchor in g.satisfying and all(w in f"{anchor.title} {anchor.description}".lower() for w in words)
+    recs = [simulate_dialogue(g, profiles["kitchen"], cat, Oracle(g, cat)) for g in goals]
+    said = recs[0]["messages"][0]["content"].lower()
+    assert any(w in said for w in next(n.value for n in goals[0].needs if n.kind == "describe"))
+    oracle = summarize(recs, n_resamples=50)["overall"]
+    cheap = summarize([simulate_dialogue(g, profiles["kitchen"], cat, Cheapest(cat)) for g in goals], n_resamples=50)
+    assert oracle["task_success"]["mean"] == 1.0 and cheap["overall"]["task_success"]["mean"] < 0.3
+    # the command takes such a catalog (it refused it before: "no attribute with 2-50 distinct short values")
+    path = tmp_path / "free.jsonl"
+    cat.save(path)
+    code = simulate_main(
+        [
+            "--catalog",
+            str(path),
+            "--assistant",
+            "http://127.0.0.1:9/v1",
+            "--out",
+            str(tmp_path / "o"),
+            "--shoppers",
+            "1",
+            "--quiet",
+            "--no-report",
+            "--retries",
+            "0",
+            "--timeout",
+            "1",
+        ]
+    )
+    assert code == 1 and (tmp_path / "o" / "results.jsonl").exists()  # ran: every dialogue failed (nothing there)
+
+
 def test_oracle_scores_full_trivial_assistants_near_zero(gcat):
     profiles = catalog_profiles(gcat)
     goals = draw_goals(profiles, 14, seed=0)
