@@ -221,7 +221,7 @@ _BUDGET_PATTERNS: list[tuple[str, re.Pattern]] = [
         re.compile(
             rf"\b(?:under|below|less than|cheaper than|at most|no more than|not more than|up to|upto|"
             rf"max(?:imum)?|within|no higher than|(?:nothing|not|never|none) (?:over|above)|tops|"
-            rf"budget(?: is| of|:)?(?: only| about| around| roughly)?|spend(?: only)?|afford)"
+            rf"budget(?:'s| is| of|:)?(?: only| about| around| roughly)?|spend(?: only)?|afford)"
             rf"\s+(?:of\s+)?{_NUM}{_CUR}{_UNIT_AFTER}"
         ),
     ),
@@ -249,6 +249,13 @@ _CLEAR_PRICE = re.compile(
 )
 
 
+_THOUSANDS = re.compile(r"(?<![\w.])(\$?)(\d+(?:\.\d+)?)\s?k\b")  # "1.5k" is 1500 ("a 5k run" states no budget cue)
+
+
+def _thousands(m: re.Match) -> str:
+    return f"{m.group(1)}{float(m.group(2)) * 1000:g}"
+
+
 def parse_budget(text: str) -> tuple[float | None, float | None] | None:
     """The price range a budget phrase in `text` states, or None when there is none.
 
@@ -256,7 +263,7 @@ def parse_budget(text: str) -> tuple[float | None, float | None] | None:
         `(min_price, max_price)`; either may be None ("under $50" -> (None, 50)); a lower and an upper
         bound in one message combine ("at least $20 but under $60" -> (20, 60)).
     """
-    low = text.lower()
+    low = _THOUSANDS.sub(_thousands, text.lower())
     if _CLEAR_PRICE.search(low):
         return (None, None)
     found: dict[str, float | tuple[float, float]] = {}
@@ -277,7 +284,7 @@ def parse_budget(text: str) -> tuple[float | None, float | None] | None:
         return (found.get("min"), found.get("max"))
     if "around" in found:
         v = found["around"]
-        if "budget" in low:  # "budget-wise I'm at about $180": a ceiling, not a range
+        if re.search(r"\b(?:budget|spend|spending)\b", low):  # "about 80 to spend": a ceiling, not a range
             return (None, v)
         return (round(v * (1 - AROUND_SPREAD), 2), round(v * (1 + AROUND_SPREAD), 2))
     return None
@@ -290,6 +297,11 @@ _RELEASE = re.compile(
     r"\b(?:doesn't|does not|don't|do not) (?:matter|mind)\b|\bno preference\b"
 )
 _NOT_A_VALUE = re.compile(r"\s+(?:budget|price)\b")  # "no fixed budget" names no attribute value
+# A negation after the value: "polyester is a no-go", "wool is out", "leather doesn't work for me".
+_NEGATED_AFTER = re.compile(
+    r"\s*(?:is|are|'s)?\s*(?:a\s+|an\s+|totally\s+|definitely\s+)?(?:no-?go|dealbreaker|deal-breaker|"
+    r"out\b(?! of)|off the table|not for me|not my thing)|\s*(?:doesn't|does not|don't|do not) work for me"
+)
 
 
 _CLAUSE_CUT = re.compile(  # a "." or "," between digits is part of a number ("Bluetooth 5.0", "12.9 in", "1,200")
@@ -452,7 +464,7 @@ def update_needs(
                 named_only = key in cv.values and key == normalize_phrase(attr.replace("_", " "))
                 if named_only and any(o is not m and cv.values.get(o.group(1), ("",))[0] == attr for o in found):
                     continue  # a value synonym that is the attribute's own name: "noise cancelling: none" names it
-                if _negated(clause, m.start(), spans):
+                if _negated(clause, m.start(), spans) or _NEGATED_AFTER.match(clause, m.end()):
                     _set_exclude(new, attr, value)
                 else:
                     _set_want(new, attr, value, same_message=attr in wanted_here)

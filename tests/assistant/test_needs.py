@@ -35,6 +35,11 @@ def vocab(tiny_catalog, tiny_shop):
         ("up to 1,200 dollars", (None, 1200.0)),
         ("$50 or less", (None, 50.0)),
         ("no budget, surprise me", (None, None)),
+        ("a gaming laptop under 1.5k", (None, 1500.0)),  # was a $1.50 ceiling
+        ("under 1k please", (None, 1000.0)),
+        ("budget's 2k", (None, 2000.0)),
+        ("about 80 to spend", (None, 80.0)),  # a ceiling, not 64-96
+        ("a 5k running shoe", None),  # a race distance: no budget cue
         ("a size 10 that weighs under 5 kg", None),
         ("something warm", None),
     ],
@@ -200,3 +205,12 @@ def test_a_value_with_a_decimal_point_is_read_whole():
         [{"role": "user", "content": "a tablet, it has to be Bluetooth 5.0. And 12.9 in, thanks"}], v
     )
     assert n.attributes == {"connectivity": "Bluetooth 5.0", "screen size": "12.9 in"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["wool is a no-go, a jacket please", "a jacket, wool is out", "wool doesn't work for me, show me jackets"],
+)
+def test_a_negation_after_the_value_excludes_it(vocab, text):
+    n = update_needs(ShopperNeeds(), text, vocab)
+    assert n.exclude_attributes == {"material": "wool"} and "material" not in n.attributes
