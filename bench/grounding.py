@@ -16,8 +16,14 @@ Rows (each on text nobody wrote for this checker, except the templates of 3 and 
 4. **Prices next to their product** (demo catalog, when given): two products of a category with their prices in
    four sentence shapes ("the X ($a) ... the Y costs $b", "for $b you get the Y", ...): share of prices pinned
    to the right product, and correct prices flagged as wrong (false alarms).
-5. **Generated replies** (demo test split, when given): named products against the `products` annotations
-   (precision / recall) and unknown-product flags (every one is false: the replies only name catalog products).
+5. **Generated replies** (demo test split, when given; and all splits): named products against the `products`
+   annotations (precision / recall), unknown-product flags and facts flagged wrong (every one is false: the
+   replies only name catalog products and state their catalog facts).
+7. **Invented names** (demo catalog): brandless invented names in the strict reader's shapes ("I'd suggest the
+   Aroma and White floor lamp, $150.00", "The alert jacket is a luxury item ...") flagged unknown, and a real
+   product's partial name with its kind ("the Dune floor lamp") flagged (false alarms).
+8. **Sizes and numbers with units** (demo catalog): every size / quantity attribute value stated right and wrong
+   ("comes in size XL", "has 768 GB of storage"): wrong ones flagged, right ones flagged (false alarms).
 6. **Unknown names** (RecQuest): product-like names the checker flags as absent from the catalog, distinct,
    most frequent first (judged by hand in docs/bench_grounding.md).
 """
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -117,20 +124,98 @@ def price_rows(catalog: Catalog, pairs: int = 200, seed: int = 0) -> dict[str, i
     return {"prices": stated, "pinned_right": right, "false_alarms": false_alarms}
 
 
-def demo_rows(folder: Path) -> dict[str, int]:
-    """Row 5 on a generated demo data folder (its test split)."""
+def demo_rows(folder: Path, splits: tuple[str, ...] = ("test",)) -> dict[str, int]:
+    """Row 5 on a generated demo data folder (`splits`; every fact and name of its replies is the catalog's)."""
     catalog = load_catalog(folder / "catalog")
     g = Grounder(catalog)
-    tp = fp = fn = unknown = replies = 0
-    for f in sorted((folder / "dialogues").glob("*.test.jsonl")):
-        for d in load_dialogues(f):
-            for _, m in d.assistant_turns():
-                replies += 1
-                r = g.check(m["content"], d.category, m.get("candidates"))
-                gold, got = set(m.get("products") or []), set(r.products)
-                tp, fp, fn = tp + len(gold & got), fp + len(got - gold), fn + len(gold - got)
-                unknown += len(r.unknown)
-    return {"replies": replies, "tp": tp, "fp": fp, "fn": fn, "unknown_flags": unknown}
+    tp = fp = fn = unknown = replies = facts = wrong = 0
+    names: Counter = Counter()
+    for split in splits:
+        for f in sorted((folder / "dialogues").glob(f"*.{split}.jsonl")):
+            for d in load_dialogues(f):
+                for _, m in d.assistant_turns():
+                    replies += 1
+                    r = g.check(m["content"], d.category, m.get("candidates"))
+                    gold, got = set(m.get("products") or []), set(r.products)
+                    tp, fp, fn = tp + len(gold & got), fp + len(got - gold), fn + len(gold - got)
+                    unknown += len(r.unknown)
+                    names.update(r.unknown)
+                    facts, wrong = facts + len(r.mentions), wrong + len(r.wrong)
+    return {
+        "replies": replies,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "unknown_flags": unknown,
+        "facts": facts,
+        "wrong_flags": wrong,
+        "names": names,
+    }
+
+
+# Row 7: invented names in the shapes the strict reader saw ("the Aroma and White floor lamp, $150.00", "The alert
+# jacket is a luxury item"); the words were chosen before the checker was written and are in no demo title.
+INVENTED = ("Aroma and White", "alert", "Nimbus", "Cloudline", "Verano", "Silverpeak", "Harbor Mist", "cozy Aurora")
+_NAME_SHAPES = (
+    "I'd suggest the {name} {kind}, ${price}.",
+    "The {name} {kind} is a luxury item created by a team of designers in London.",
+    "You might like our {name} {kind}: it is a customer favourite.",
+)
+
+
+def name_rows(catalog: Catalog, seed: int = 0) -> dict[str, int]:
+    """Row 7: each invented word x shape x category kind (flagged: recall), and the same shapes with a real
+    product's partial name ("the Dune floor lamp": its title's second word and its kind; flagged: false alarms)."""
+    g = Grounder(catalog)
+    rng = random.Random(seed)
+    kinds: dict[str, list[Any]] = {}
+    for p in catalog:
+        if isinstance(p.attributes.get("type"), str):
+            kinds.setdefault(p.category, []).append(p)
+    invented = caught = real = alarms = 0
+    for cat, prods in sorted(kinds.items()):
+        for kind in sorted({p.attributes["type"] for p in prods}):
+            for name in INVENTED:
+                for shape in _NAME_SHAPES:
+                    invented += 1
+                    caught += bool(g.check(shape.format(name=name, kind=kind, price="150.00"), cat).unknown)
+            for p in rng.sample([p for p in prods if p.attributes["type"] == kind], 3):
+                word = p.title.split()[1] if len(p.title.split()) > 2 else p.title.split()[0]
+                for shape in _NAME_SHAPES:
+                    real += 1
+                    text = shape.format(name=word, kind=kind, price=f"{p.price:.2f}")
+                    alarms += bool(g.check(text, cat, shown=[p.id]).unknown)
+    return {"invented": invented, "caught": caught, "real": real, "name_alarms": alarms}
+
+
+_FACT_SHAPES = ("The {title} comes in {label} {value}.", "The {title} has {value} of {label}.")
+
+
+def quantity_rows(catalog: Catalog) -> dict[str, int]:
+    """Row 8: every size / number-with-unit attribute value of every product stated in two shapes, right (a
+    flag is a false alarm) and wrong (the number x 1.5, or the next clothing size: a flag is a catch)."""
+    g = Grounder(catalog)
+    stated = caught = right = alarms = 0
+    sizes = ["XS", "S", "M", "L", "XL", "XXL"]
+    quantity = re.compile(r"(?:US )?(\d+(?:\.\d+)?)(?:x\d+)? ?[A-Za-z]{2,}(?: [A-Za-z]+)?")  # "512 GB", "US 10"
+    for p in catalog:
+        for name, value in p.attributes.items():
+            if not isinstance(value, str) or name == "type":
+                continue
+            if value in sizes:
+                wrong = sizes[(sizes.index(value) + 1) % len(sizes)]
+            elif quantity.fullmatch(value):
+                num = quantity.fullmatch(value).group(1)
+                wrong = value.replace(num, f"{float(num) * 1.5:g}", 1)
+            else:
+                continue
+            for shape in _FACT_SHAPES:
+                good = shape.format(title=p.title, label=name, value=value)
+                bad = shape.format(title=p.title, label=name, value=wrong)
+                right, stated = right + 1, stated + 1
+                alarms += bool(g.check(good, p.category, shown=[p.id]).wrong)
+                caught += bool(g.check(bad, p.category, shown=[p.id]).wrong)
+    return {"quantities": stated, "quantity_caught": caught, "quantity_right": right, "quantity_alarms": alarms}
 
 
 def _pct(a: int, b: int) -> str:
@@ -170,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         catalog = load_catalog(Path(args.demo) / "catalog")
         p = price_rows(catalog)
         d = demo_rows(Path(args.demo))
+        a = demo_rows(Path(args.demo), ("train", "validation", "test"))
+        n = name_rows(catalog)
+        q = quantity_rows(catalog)
         lines += [
             "| measure (demo data) | value |",
             "|---|---|",
@@ -179,8 +267,22 @@ def main(argv: list[str] | None = None) -> int:
             f"| named products, precision | {_pct(d['tp'], d['tp'] + d['fp'])} |",
             f"| named products, recall | {_pct(d['tp'], d['tp'] + d['fn'])} |",
             f"| unknown-product flags on {d['replies']} generated replies (all false) | {d['unknown_flags']} |",
+            f"| all splits, {a['replies']} replies: unknown-product flags (all false) | {a['unknown_flags']} |",
+            f"| all splits: facts checked / flagged wrong (all false) | {a['facts']} / {a['wrong_flags']} |",
+            f"| invented brandless names flagged unknown (8 names x 3 shapes x kind) | "
+            f"{_pct(n['caught'], n['invented'])} |",
+            f"| a real product's partial name + kind flagged unknown (false alarms) | "
+            f"{_pct(n['name_alarms'], n['real'])} |",
+            f"| wrong sizes / numbers with units flagged (x1.5 or next size, 2 shapes) | "
+            f"{_pct(q['quantity_caught'], q['quantities'])} |",
+            f"| right sizes / numbers with units flagged wrong (false alarms) | "
+            f"{_pct(q['quantity_alarms'], q['quantity_right'])} |",
             "",
         ]
+        if a["names"]:
+            lines += [
+                "Unknown names on demo replies: " + ", ".join(f"{k} ({c})" for k, c in a["names"].most_common(20))
+            ]
     lines.append(f"({time.perf_counter() - t0:.0f} s)")
     text = "\n".join(lines) + "\n"
     print(text)

@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from assistant.checks.quantities import order
 from assistant.text import format_price, label, mentions, sentence_spans, value_in_text
 from assistant.understanding.needs import ShopperNeeds
 from assistant.understanding.questions import Ask
@@ -59,17 +60,13 @@ def verb(title: str, singular: str, plural: str) -> str:
     return plural if _PLURAL_END.search(title.strip()) else singular
 
 
-def _amount(value: Any) -> tuple[float, str] | None:
-    """ "40 hours" -> (40.0, "hours"); None when the value is not a number with a unit."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(value))
-    return (float(m.group(1)), m.group(2).lower()) if m else None
-
-
 def which_more(a: Any, b: Any, about: str, wording: str) -> str:
-    """ " The X has the longer battery life (40 hours)." when the question asks which has more / less of a
-    numeric attribute and both values have the same unit; "" otherwise."""
-    x, y = _amount(a.attributes.get(about)), _amount(b.attributes.get(about))
-    if x is None or y is None or x[1] != y[1] or x[0] == y[0]:
+    """ " The X has the longer battery life (2 days)." when the question asks which has more / less of an
+    attribute whose two values compare (`assistant.checks.quantities.order`: "20 hours" < "2 days", "512 GB" <
+    "1 TB", "L" < "XL"); "" otherwise."""
+    x, y = a.attributes.get(about), b.attributes.get(about)
+    cmp = order(x, y) if x is not None and y is not None else None
+    if not cmp:
         return ""
     more = _MORE.search(wording)
     less = _LESS.search(wording)
@@ -77,10 +74,83 @@ def which_more(a: Any, b: Any, about: str, wording: str) -> str:
         return ""
     word = (more or less).group(1).lower()
     word = {"most": "more", "least": "less"}.get(word, word)
-    winner = (a if x[0] > y[0] else b) if more else (a if x[0] < y[0] else b)
+    winner = (a if cmp > 0 else b) if more else (a if cmp < 0 else b)
+    value = _value_text(winner.attributes[about])
+    if word not in ("more", "less", "fewer") and not re.search(r"\b(has|have|with)\b", wording, re.I):
+        return f" The {winner.title} {verb(winner.title, 'is', 'are')} {word} ({label(about)} {value})."
     have = verb(winner.title, "has", "have")
     amount = f"{word} {label(about)}" if word in ("more", "less", "fewer") else f"the {word} {label(about)}"
-    return f" The {winner.title} {have} {amount} ({winner.attributes[about]})."
+    return f" The {winner.title} {have} {amount} ({value})."
+
+
+# "the cheapest / the best rated / the lightest": (pattern, attribute, +1 for the largest, how it is said)
+_SUPERLATIVES = (
+    (r"cheapest|least expensive|most affordable|lowest[- ]priced|lowest price", "price", -1, "the cheapest"),
+    (r"most expensive|priciest|dearest|highest[- ]priced", "price", 1, "the most expensive"),
+    (r"(?:best|highest|top)[- ]rated|best reviewed|highest rating|best rating", "rating", 1, "the best rated"),
+    (r"lightest", "weight", -1, "the lightest"),
+    (r"heaviest", "weight", 1, "the heaviest"),
+)
+_MOST = re.compile(
+    r"\b(most|longest|biggest|largest|highest|greatest|least|shortest|smallest|lowest|fewest)\s+((?:[\w-]+\s+){0,2}"
+    r"[\w-]+)",
+    re.I,
+)
+
+
+def _rank_value(p: Any, about: str) -> Any:
+    return p.price if about == "price" else p.rating if about == "rating" else p.attributes.get(about)
+
+
+def superlative_winner(products: Sequence[Any], wording: str) -> tuple[Any, str, str] | None:
+    """`(winner, attribute, how it is said)` when `wording` asks for the cheapest, the best rated, the lightest,
+    the most / longest / biggest <attribute> of `products` and their values compare; None otherwise."""
+    asked = None
+    for pattern, about, sign, said in _SUPERLATIVES:
+        if re.search(rf"\b(?:{pattern})\b", wording, re.I):
+            asked = (about, sign, said)
+            break
+    if asked is None:
+        for m in _MOST.finditer(wording):
+            names = {label(k): k for p in products for k in p.attributes}
+            about = next((names[n] for n in sorted(names, key=len, reverse=True) if mentions(m.group(2), n)), None)
+            if about is not None:
+                sign = -1 if m.group(1).lower() in ("least", "shortest", "smallest", "lowest", "fewest") else 1
+                asked = (about, sign, f"the {m.group(1).lower()} {label(about)}")
+                break
+    if asked is None:
+        return None
+    about, sign, said = asked
+    have = [p for p in products if p is not None and _rank_value(p, about) is not None]
+    if len(have) < 2:
+        return None
+    best = have[0]
+    for p in have[1:]:
+        cmp = order(_rank_value(p, about), _rank_value(best, about))
+        if cmp is None:
+            return None
+        if cmp == sign:
+            best = p
+    if sum(order(_rank_value(p, about), _rank_value(best, about)) == 0 for p in have) > 1:
+        return None  # a tie: no single answer
+    return best, about, said
+
+
+def superlative(products: Sequence[Any], wording: str) -> str:
+    """ "The Lumora Core Smartphone is the cheapest at $499.00." for the superlative `wording` asks about (see
+    `superlative_winner`); "" when it asks none or the values do not compare."""
+    found = superlative_winner(products, wording)
+    if found is None:
+        return ""
+    p, about, said = found
+    if about == "price":
+        return f"The {p.title} {verb(p.title, 'is', 'are')} {said} at {format_price(p.price, p.currency)}."
+    if about == "rating":
+        return f"The {p.title} {verb(p.title, 'is', 'are')} {said} ({p.rating:g} of 5)."
+    value = _value_text(p.attributes[about])
+    if said.startswith(f"the {label(about)}") or label(about) not in said:
+        return f"The {p.title} {verb(p.title, 'is', 'are')} {said} ({value})."
+    return f"The {p.title} {verb(p.title, 'has', 'have')} {said} ({value})."
 
 
 def possessive(name: str) -> str:
@@ -108,11 +178,14 @@ def _fact(product: Any, name: str) -> str | None:
     return _value_text(value)
 
 
-def catalog_answer(ask: Ask, catalog: Any) -> str:
+def catalog_answer(ask: Ask, catalog: Any, pool: Sequence[str] = ()) -> str:
     """The catalog's answer to an attribute or comparison question (the reply used when the model's does
-    not state it)."""
+    not state it); a superlative ("which is the cheapest?") is answered among `pool` (the products shown last)
+    when it holds more than the two compared."""
     products = [catalog.get(pid) for pid in ask.products]
     if ask.kind == "compare":
+        if len(pool) > 2 and superlative([catalog.get(pid) for pid in pool], ask.wording):
+            return superlative([catalog.get(pid) for pid in pool], ask.wording)
         return compare_products(products[0], products[1], ask.attribute, ask.wording)
     sentences = []
     for i, p in enumerate(products[:2]):
@@ -161,24 +234,29 @@ def compare_products(a: Any, b: Any, about: str | None = None, wording: str = ""
         head = f"The {p.title}" + (f" {verb(p.title, 'is', 'are')} {price}" if price else "")
         return head + (f" with {', '.join(diff)}" if diff else "") + "."
 
-    text = f"{side(a, b)} {side(b, a)}"
+    best = superlative([a, b], wording)
+    text = f"{best + ' ' if best else ''}{side(a, b)} {side(b, a)}"
     if a.price is not None and b.price is not None and a.price != b.price:
         cheap, dear = (a, b) if a.price < b.price else (b, a)
         saving = format_price(dear.price - cheap.price, cheap.currency)
         text += f" The {cheap.title} {verb(cheap.title, 'costs', 'cost')} {saving} less."
-    if about:
+    if about and not best:
         text += which_more(a, b, about, wording)
     return text
 
 
-def answers(text: str, ids: Sequence[str], ask: Ask, catalog: Any) -> bool:
+def answers(text: str, ids: Sequence[str], ask: Ask, catalog: Any, pool: Sequence[str] = ()) -> bool:
     """Does `text` (naming products `ids`) answer `ask` as the catalog would?
 
     Attribute: it names no product other than the asked ones first and states each asked product's value
     (a product without the attribute: it must not claim a value, i.e. the reply is the catalog's). Compare:
-    it names both products and every price order it claims ("X costs less", "X is cheaper") is right.
+    it names both products and every price order it claims ("X costs less", "X is cheaper") is right; a
+    superlative ("which is the cheapest?", among `pool` when it holds more than two) names the winner first.
     """
     products = [catalog.get(pid) for pid in ask.products]
+    if ask.kind == "compare" and superlative_winner([catalog.get(pid) for pid in pool or ask.products], ask.wording):
+        winner = superlative_winner([catalog.get(pid) for pid in pool or ask.products], ask.wording)[0]
+        return bool(ids) and ids[0] == winner.id
     if ids and ids[0] not in ask.products:
         return False
     if ask.kind == "compare":
@@ -289,3 +367,42 @@ def drop_wrong_price_order(text: str, ids: Sequence[str], catalog: Any) -> tuple
                 continue
             break
     return re.sub(r"[ \t]{2,}", " ", text).strip(), fixes
+
+
+# a message choosing a product: "I'll take it", "I'll go with the velvet one", "the Zentro Mini sounds good"
+CHOICE = re.compile(
+    r"\b(i'?ll|i will|i'?d like to|let'?s|we'?ll) (take|go with|get|buy|order|pick|choose)\b|\bsounds good\b|"
+    r"\b(i|we) (choose|pick|want) (it|that|this|the)\b|\badd (it|that|this|the [\w -]+) to (my )?(cart|basket)\b|"
+    r"\bthat'?s the one\b",
+    re.I,
+)
+
+
+def confirm(text: str, report: Any, chosen: Any) -> tuple[str, list[str], str | None]:
+    """Make a reply confirm the product the shopper chose: sentences naming other products (and not `chosen`)
+    give way to one confirming `chosen` where the first of them stood.
+
+    Args:
+        text: the reply so far.
+        report: its grounding report (`check_reply` of `text`).
+        chosen: the chosen product.
+
+    Returns:
+        `(text, ids named, correction)`; the correction is None when the reply names no other product instead.
+    """
+    others = [s for s in report.spans if s.product_id != chosen.id]
+    if not others or any(s.product_id == chosen.id for s in report.spans):
+        return text, list(report.products), None
+    spans = sentence_spans(text)
+    drop = [(a, b) for a, b in spans if any(a <= s.start < b for s in others)]
+    price = format_price(chosen.price, getattr(chosen, "currency", None))
+    head = text[: drop[0][0]].strip()
+    said = f"the {chosen.title} {verb(chosen.title, 'is', 'are')} {price}" if price else f"the {chosen.title}"
+    said = f"Great choice: {said}." if not head else f"{said[0].upper()}{said[1:]}."
+    out = text[: drop[0][0]] + (" " if head else "") + said
+    last = drop[0][1]
+    for a, b in drop[1:]:
+        out, last = out + text[last:a], b
+    out = re.sub(r"[ \t]{2,}", " ", out + text[last:]).strip()
+    fix = f"confirmed the {chosen.title} the shopper chose, not the {', '.join(dict.fromkeys(s.text for s in others))}"
+    return out, [chosen.id], fix

@@ -54,19 +54,34 @@ Heuristics (written for few false alarms rather than full recall):
   names, and a wrong value in a sentence that also states the product's right value for that attribute
   (a contrast).
 
+* **What slipped before** (issue #23): brandless and lower-case invented names ("the Aroma and White floor lamp",
+  invented book titles after "I recommend") are read by `assistant.checks.names` (rapidfuzz against the titles);
+  values said with an attribute's name ("size XL", "navy material") and numbers with units ("456 GB", "for ages
+  8+", "500 pieces", also in a free-text title or description) by `assistant.checks.facts`.
+
 `grounding_rate` is the share of checked facts (prices and attribute values) that match; None when no
 fact was checked. Unknown products are reported separately, not folded into the rate.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import weakref
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from assistant.checks.facts import (
+    NEXT_TO_AFTER,
+    NEXT_TO_BEFORE,
+    check_labelled,
+    check_quantities,
+    clause,
+    drop_contrasts,
+    label_names,
+    price_ok,
+    value_ok,
+)
 from assistant.checks.grounding_index import (
     NameIndex,
     has_digit,
@@ -77,8 +92,17 @@ from assistant.checks.grounding_index import (
     tokenize,
     tokens_with_spans,
 )
+from assistant.checks.names import (
+    CUE_BEFORE,
+    ORDINARY,
+    PARTS,
+    UNIT_AFTER,
+    inferred_brands,
+    invented_names,
+    recommended_titles,
+    words_of,
+)
 from assistant.text import sentence_spans
-from assistant.understanding.vocabulary import COMMON_WORDS
 from retrieval.catalog import Catalog
 
 _NUM = r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)"
@@ -128,37 +152,6 @@ _CONTRAST = re.compile(  # a value after these is a comparison or the shopper's 
     r"wish(ed)? for|emphasis on|priorit(y|ies|ize)|your)(\s+[\w-]+){0,2}\s*$",
     re.I,
 )
-
-
-# what may sit between a product's name and a fact about it ("the X ($49)", "X: $49", "X costs only $49") ...
-_NEXT_TO_BEFORE = re.compile(
-    r"[\s(:,\-–—]*(?:(?:is|are|at|for|costs?|priced|at|retails|sells|goes|comes|in|which|that|now|only|just|"
-    r"currently|about|around|roughly|of|a|an|price|priced at|with|has|features?|offers?|in|the)[\s(:,\-–—]+)*",
-    re.I,
-)
-# ... and between a fact and the product it introduces ("for $79 you get the Y", "At $799, the Y")
-_NEXT_TO_AFTER = re.compile(
-    r"[\s),:\-–—]*(?:(?:you|get|gets|buys?|can|could|will|would|the|a|an|for|is|are|there's|there|with|it's)"
-    r"[\s),:\-–—]+)*",
-    re.I,
-)
-_CLAUSE_BREAK = re.compile(
-    r"[;,]|\s[-–—]\s|\((?!\s*[$€£₹]?\d)|\b(?:while|whereas|but|although|though|whilst|compared|unlike|versus|vs\.?|"
-    r"than|and|or|however)\b",
-    re.I,
-)
-
-
-def _clause(text: str, sent: tuple[int, int], pos: int) -> tuple[int, int]:
-    """The clause of sentence `sent` holding `pos` (split at commas, semicolons, dashes and contrast words)."""
-    a, b = sent
-    for m in _CLAUSE_BREAK.finditer(text, a, b):
-        if m.end() <= pos:
-            a = m.end()
-        elif m.start() > pos:
-            b = m.start()
-            break
-    return a, b
 
 
 @dataclass(frozen=True)
@@ -232,7 +225,7 @@ class Grounder:
         self._by_token: dict[str, set[str]] | None = None
         self._order = {p.id: i for i, p in enumerate(catalog)}
         self._brand_keys = {tuple(tokenize(p.brand)) for p in catalog if p.brand and tokenize(p.brand)}
-        self._brand_keys |= _inferred_brands(catalog)
+        self._brand_keys |= inferred_brands(catalog)
         self._ordinary: frozenset[str] | set[str] | None = None
 
     def matcher(self, category: str | None) -> NameIndex:
@@ -272,7 +265,10 @@ class Grounder:
         for mm in _ID_TOKEN.finditer(text):
             if mm.group() in self._ids and not any(s.start <= mm.start() < s.end for s in spans):
                 spans.append(ProductSpan(mm.group(), mm.start(), mm.end(), mm.group(), 1.0))
-        names = self._brand_names(text, spans, m, shown_set)
+        names = recommended_titles(
+            text, self._brand_names(text, spans, m, shown_set), ORDINARY, self.matcher(None), self.catalog
+        )
+        names += [n for n in invented_names(text, spans, m) if not any(n[2] < b and a < n[3] for _, _, a, b in names)]
         spans += [ProductSpan(pid, a, b, text[a:b], 0.5) for kind, pid, a, b in names if kind == "product"]
         spans.sort(key=lambda s: s.start)
         products = list(dict.fromkeys(s.product_id for s in spans))
@@ -283,7 +279,8 @@ class Grounder:
         blocked = [(a, b) for a, b in sentences if any(a <= u < b for kind, _, u, _ in names if kind != "product")]
         self._check_prices(text, spans, sentences, blocked, report)
         self._check_attributes(text, toks, spans, sentences, blocked, m, report)
-        report.mentions = _drop_contrasts(report.mentions, sentences)
+        self._check_stated(text, spans, sentences, blocked, m, report)
+        report.mentions = drop_contrasts(report.mentions, sentences)
         return report
 
     # -- attribution -----------------------------------------------------------------------------------
@@ -309,15 +306,15 @@ class Grounder:
         if len({s.product_id for s in inside}) > 1:
             # several products in the sentence: the one the fact sits next to ("the X ($49)", "X costs $49",
             # "for $79 you get the Y"), else the one in the same clause, else nobody
-            if before and _NEXT_TO_BEFORE.fullmatch(text[before[-1].end : pos]):
+            if before and NEXT_TO_BEFORE.fullmatch(text[before[-1].end : pos]):
                 return before[-1].product_id
-            if allow_after and after and _NEXT_TO_AFTER.fullmatch(text[end : after[0].start]):
+            if allow_after and after and NEXT_TO_AFTER.fullmatch(text[end : after[0].start]):
                 return after[0].product_id
-            clause = _clause(text, sent, pos)
-            near = [s for s in before if s.start >= clause[0]]
+            part = clause(text, sent, pos)
+            near = [s for s in before if s.start >= part[0]]
             if near:
                 return near[-1].product_id
-            later = [s for s in after if s.start < clause[1]]
+            later = [s for s in after if s.start < part[1]]
             return later[0].product_id if allow_after and later else None
         if before:
             return before[-1].product_id
@@ -364,7 +361,7 @@ class Grounder:
                     continue
                 value = float(mm.group("num").replace(",", ""))
                 cur = _CURRENCY.get(mm.group("cur").casefold().rstrip("."), _CURRENCY.get(mm.group("cur").casefold()))
-                ok = _price_ok(value, "." in mm.group("num"), p.price, bool(_APPROX_BEFORE.search(before)))
+                ok = price_ok(value, "." in mm.group("num"), p.price, bool(_APPROX_BEFORE.search(before)))
                 if cur and p.currency and cur != p.currency.upper():
                     ok = False
                 report.mentions.append(Mention(pid, "price", stated, p.price, ok, mm.start(), mm.end()))
@@ -408,7 +405,7 @@ class Grounder:
             if not names:
                 continue
             own = m.product_text.get(p.id) or product_tokens(p)
-            good = [a for a in names if _value_ok(key, p.attributes[a])]
+            good = [a for a in names if value_ok(key, p.attributes[a])]
             neg = _NEGATION.search(text[max(0, start - 14) : start])
             if neg:  # "black, not white": a negative claim; its span covers the negation word too
                 a0 = max(0, start - 14) + neg.start()
@@ -422,6 +419,36 @@ class Grounder:
                 report.mentions.append(
                     Mention(p.id, names[0], text[start:end], p.attributes[names[0]], False, start, end)
                 )
+
+    def _check_stated(
+        self,
+        text: str,
+        spans: list[ProductSpan],
+        sentences: list[tuple[int, int]],
+        blocked: list[tuple[int, int]],
+        m: NameIndex,
+        report: GroundingReport,
+    ) -> None:
+        """Labelled values ("size XL", "navy material") replace the plain reading of their span; then quantities
+        ("456 GB", "for ages 8+") not read yet (`assistant.checks.facts`)."""
+
+        def owner(a: int, b: int) -> str | None:
+            return self._owner(a, spans, sentences, text, False, blocked, b)
+
+        labelled = [Mention(*f.__dict__.values()) for f in check_labelled(text, spans, owner, m, self.catalog)]
+        keep = [x for x in report.mentions if not any(x.start < y.end and y.start < x.end for y in labelled)]
+        taken = [(s.start, s.end) for s in spans] + [(x.start, x.end) for x in keep + labelled]
+        taken += [mm.span() for pat in _PRICE_PATTERNS for mm in pat.finditer(text)]
+        stated = [Mention(*f.__dict__.values()) for f in check_quantities(text, taken, owner, m, self.catalog)]
+        names = label_names(m)  # "200 ml of volume": "volume" names the attribute, it is no hair concern
+        near = [y for y in keep + labelled + stated if y.stated.lower() not in names]
+        keep = [
+            x
+            for x in keep
+            if x.stated.lower() not in names
+            or not any(abs(x.start - y.end) < 12 or abs(y.start - x.end) < 12 for y in near)
+        ]
+        report.mentions = keep + labelled + stated
 
     def _own_index(self) -> dict[str, set[str]]:
         """Token -> ids of the products whose own text (title, brand, description, attributes) holds it."""
@@ -451,7 +478,7 @@ class Grounder:
         vocabulary ("the Midnight Library" in a tea shop). A run before a colon is a heading, and one that ends
         with a part's noun ("NVIDIA MX250 GPU", "Windows 10 Home OS") names a part, not a product."""
         if self._ordinary is None:
-            self._ordinary = ORDINARY | _words_of(self.catalog)
+            self._ordinary = ORDINARY | words_of(self.catalog)
         run = mm.group()
         words = re.findall(r"[^\W_][\w'.-]*", run)
         if words and words[0] in ("The", "A", "An", "Its", "This", "These", "Their", "Your", "Our", "My", "Each"):
@@ -460,7 +487,7 @@ class Grounder:
             return False  # acronyms and standards: "MPEG-4", "DIGIC 7", "MIL-STD-810", "IP65-rated" ...
         if not words or not words[0][0].isalpha() or re.match(r"\s*:", text[mm.end() :]):
             return False
-        if toks and (toks[-1] in _PARTS or re.fullmatch(r"\d+", toks[-1]) and _UNIT_AFTER.match(text[mm.end() :])):
+        if toks and (toks[-1] in PARTS or re.fullmatch(r"\d+", toks[-1]) and UNIT_AFTER.match(text[mm.end() :])):
             return False
         if any(re.fullmatch(r"\d+(?:\.\d+)?-[a-z]+", w) for w in words):  # "15-mile", "9-point": quantities
             return False
@@ -472,7 +499,7 @@ class Grounder:
         if models and len(toks) >= 2 and (set(odd) - set(models)):
             return True
         caps = [w for w in words if w[:1].isupper() and w not in ("I",)]
-        cue = run.startswith("The ") or bool(_CUE_BEFORE.search(text[max(0, mm.start() - 24) : mm.start()]))
+        cue = run.startswith("The ") or bool(CUE_BEFORE.search(text[max(0, mm.start() - 24) : mm.start()]))
         fresh = [t for t in odd if t not in m.vocab]
         return cue and len(caps) >= 2 and bool(fresh)
 
@@ -544,94 +571,6 @@ class Grounder:
                 continue
             out.append(("unknown", mm.group().strip().rstrip(".,;:!?"), mm.start(), mm.end()))
         return out
-
-
-_CUE_BEFORE = re.compile(
-    r"(?:\bthe|\brecommend(?:ed|s)?|\bsuggest(?:ed|s)?|\btry|\bconsider|\bcheck out|\blike|\blove|\benjoy|"
-    r"\bget|\bpick|\bchoose|\bgo with|\bcalled|\bnamed|\bbuy|\border)\s*$",
-    re.I,
-)
-# capitalised words that are ordinary in a reply ("Great Choice", "Happy Shopping", "Key Features") or technical
-# standards ("Windows 11", "Bluetooth 5"); a run made only of these is not a product name
-ORDINARY = frozenset(COMMON_WORDS) | frozenset(
-    """welcome great choice happy shopping key features feature highlights highlight option options top pick picks
-    here there let know hope helps help sure absolutely course enjoy reading thanks thank note tip tips pros cons
-    summary overall why what which how who when where recommendation recommendations alternative alternatives
-    perfect excellent ideal good best better nice lovely amazing fantastic wonderful quality value deal deals
-    price prices budget total cost shipping delivery returns return policy guide guides collection collections
-    series edition version model models type types size sizes color colors colour colours style styles set sets
-    pack bundle kit original classic premium deluxe standard basic plus pro max mini ultra lite new next first
-    second third final step steps question questions answer answers detail details info information home page
-    windows android ios bluetooth usb hdmi wifi wi fi gps lte nfc gen generation oled amoled lcd led ssd hdd ram
-    cpu gpu chip chips core usd eur gbp inr monday tuesday wednesday thursday friday saturday sunday january
-    february march april may june july august september october november december spring summer autumn winter
-    fall christmas easter black friday cyber recommended recommend item items product products option choice""".split()
-)
-
-
-# a run ending with one of these names a part or a feature, not a product ("NVIDIA MX250 GPU")
-_PARTS = frozenset(
-    """gpu cpu ssd hdd ram os processor processors sensor sensors lens lenses battery batteries motor motors display
-    screen chip chipset card drive port ports cable charger adapter mount strap band case cover app apps software
-    firmware system technology tech mode feature features support rating certified af engine frame fork brakes
-    brake gears gear tires tire wheels wheel saddle pedals display panel keyboard speakers camera webcam""".split()
-)
-_UNIT_AFTER = re.compile(
-    r"[\s-]*(?:mph|mp|mb|gb|tb|hours?|hrs?|miles?|points?|degrees?|inch(?:es)?|ounces?|oz|lbs?|w|v|watts?|mm|cm|"
-    r"atm|fps|k|x|days?|speeds?|gen)\b",
-    re.I,
-)
-
-
-def _words_of(catalog: Catalog) -> set[str]:
-    """Words the catalog's descriptions use in lower case: ordinary words for this shop."""
-    out: set[str] = set()
-    for p in catalog:
-        out.update(re.findall(r"(?<![\w-])[a-z][a-z]+(?![\w-])", p.description or ""))
-    return out
-
-
-def _inferred_brands(catalog: Catalog) -> set[tuple[str, ...]]:
-    """Brands of products without a `brand` field, read from titles: a title's first word when it is
-    capitalised in the title, holds a letter, and at least 80% of its uses in all titles are as a first
-    word (marketplace titles start with the brand; "Smart Watch, ..." words appear everywhere)."""
-    first: dict[str, int] = defaultdict(int)
-    anywhere: dict[str, int] = defaultdict(int)
-    for p in catalog:
-        toks = tokenize(p.title)
-        for t in set(toks):
-            anywhere[t] += 1
-        if not p.brand and toks and p.title[:1].isalpha() and (p.title[:1].isupper() or p.title[1:2].isupper()):
-            first[toks[0]] += 1
-    generic = {"new", "best", "premium", "original", "flagship", "upgraded", "latest", "official", "genuine"}
-    return {
-        (t,) for t, n in first.items() if any(c.isalpha() for c in t) and t not in generic and n >= 0.8 * anywhere[t]
-    }
-
-
-def _drop_contrasts(mentions: list[Mention], sentences: list[tuple[int, int]]) -> list[Mention]:
-    """Drop a wrong attribute value when the same sentence also states the product's right value for that
-    attribute ("linear pull brakes, less powerful than disc brakes"); order by position."""
-
-    def sent(pos: int) -> int:
-        return next((i for i, (a, b) in enumerate(sentences) if a <= pos < b), -1)
-
-    right = {(m.product_id, m.field, sent(m.start)) for m in mentions if m.ok and m.field != "price"}
-    keep = [m for m in mentions if m.ok or m.field == "price" or (m.product_id, m.field, sent(m.start)) not in right]
-    return sorted(keep, key=lambda x: x.start)
-
-
-def _price_ok(stated: float, has_cents: bool, actual: float, approx: bool) -> bool:
-    if abs(stated - actual) <= 0.011:
-        return True
-    if approx:
-        return abs(stated - actual) <= 0.1 * max(actual, 1e-9)
-    return not has_cents and stated in (math.floor(actual), float(round(actual)))
-
-
-def _value_ok(key: tuple[str, ...], actual: Any) -> bool:
-    values = actual if isinstance(actual, list) else [actual]
-    return any(tuple(tokenize(str(v))) == key for v in values)
 
 
 _CACHE: weakref.WeakKeyDictionary[Catalog, Grounder] = weakref.WeakKeyDictionary()

@@ -19,16 +19,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.checks.answers import (
+    CHOICE,
     NOTHING_SHOWN,
     answers,
     catalog_answer,
+    confirm,
     drop_reasked,
     drop_wrong_price_order,
+    superlative_winner,
 )
 from assistant.checks.repair import NOTHING_LEFT, apply_grounding, fix_polarity
 from assistant.generation.prompts import strip_card_syntax
 from assistant.text import format_price
-from assistant.understanding.questions import attribute_names
+from assistant.understanding.questions import attribute_names, reply_products
 from assistant.understanding.reading import Reading
 from retrieval.filters import Filters
 
@@ -111,6 +114,20 @@ def ground_facts(draft: Draft, turn: Turn) -> None:
     draft.correct("ground_facts", fixes)
 
 
+def confirm_choice(draft: Draft, turn: Turn) -> None:
+    """A message choosing a product ("the Zentro Mini sounds good, I'll take it") is answered about that product:
+    sentences naming another product instead give way to one confirming the chosen product."""
+    ask = turn.reading.ask
+    chosen = [pid for pid in ask.named or ask.products if pid in turn.catalog]
+    if not chosen or not draft.ids or not CHOICE.search(turn.reading.message):
+        return
+    report = turn.check(draft.text, turn.catalog, category=turn.reading.category, shown=turn.shown)
+    draft.text, ids, fix = confirm(draft.text, report, turn.catalog.get(chosen[0]))
+    if fix:
+        draft.ids = ids
+        draft.correct("confirm_choice", [fix])
+
+
 def keep_a_promise(draft: Draft, turn: Turn) -> None:
     """A reply left with no product after grounding, or one promising a product ("I'd recommend this one:",
     a relaxation note), recommends the best candidate (final text only)."""
@@ -166,15 +183,25 @@ def answer_from_catalog(draft: Draft, turn: Turn) -> None:
     """An attribute question or comparison whose reply does not state the catalog's answer gets the catalog's
     (final text only)."""
     ask = turn.reading.ask
-    if draft.final and ask.kind in ANSWERING and not answers(draft.text, draft.ids, ask, turn.catalog):
+    if not draft.final or ask.kind not in ANSWERING:
+        return
+    pool: list[str] = []
+    if ask.kind == "compare" and len(ask.named) < 2:  # "which is the cheapest?": among the products shown last
+        shown = reply_products(turn.reading.history, turn.check, turn.catalog, turn.reading.category)
+        pool = shown[0] if shown and len(shown[0]) > 2 else []
+        pool = pool if superlative_winner([turn.catalog.get(pid) for pid in pool], ask.wording) else []
+    if not answers(draft.text, draft.ids, ask, turn.catalog, pool):
         what = ask.attribute if ask.kind == "attribute" else "the comparison"
-        draft.text, draft.ids = catalog_answer(ask, turn.catalog), list(ask.products)
+        winner = superlative_winner([turn.catalog.get(pid) for pid in pool], ask.wording) if pool else None
+        draft.text = catalog_answer(ask, turn.catalog, pool)
+        draft.ids = [winner[0].id] if winner else list(ask.products)
         draft.correct("answer_from_catalog", [f"answered from the catalog: the reply did not state {what} correctly"])
 
 
 Check = Callable[[Draft, Turn], None]
 CHECKS: tuple[Check, ...] = (
     ground_facts,
+    confirm_choice,
     keep_a_promise,
     agree_yes_no,
     price_order,
