@@ -370,12 +370,6 @@ def drop_wrong_price_order(text: str, ids: Sequence[str], catalog: Any) -> tuple
 
 
 # a message choosing a product: "I'll take it", "I'll go with the velvet one", "the Zentro Mini sounds good"
-CHOICE = re.compile(
-    r"\b(i'?ll|i will|i'?d like to|let'?s|we'?ll) (take|go with|get|buy|order|pick|choose)\b|\bsounds good\b|"
-    r"\b(i|we) (choose|pick|want) (it|that|this|the)\b|\badd (it|that|this|the [\w -]+) to (my )?(cart|basket)\b|"
-    r"\bthat'?s the one\b",
-    re.I,
-)
 
 
 def confirm(text: str, report: Any, chosen: Any) -> tuple[str, list[str], str | None]:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.checks.answers import (
-    CHOICE,
     NOTHING_SHOWN,
     answers,
     catalog_answer,
@@ -119,7 +118,7 @@ def confirm_choice(draft: Draft, turn: Turn) -> None:
     sentences naming another product instead give way to one confirming the chosen product."""
     ask = turn.reading.ask
     chosen = [pid for pid in ask.named or ask.products if pid in turn.catalog]
-    if not chosen or not draft.ids or not CHOICE.search(turn.reading.message):
+    if not chosen or not draft.ids or turn.reading.intent != "accept":
         return
     report = turn.check(draft.text, turn.catalog, category=turn.reading.category, shown=turn.shown)
     draft.text, ids, fix = confirm(draft.text, report, turn.catalog.get(chosen[0]))

@@ -48,7 +48,9 @@ _LEAVE = re.compile(
 _PICK = re.compile(
     r"\b(?:i'?ll take|i will take|i'?ll get|i will get|i'?ll buy|i will buy|i'?ll order|i will order|"
     r"i'?ll go (?:with|for)|going with|go with|add (?:it|that|this|them) to (?:my |the )?cart|sold|"
-    r"(?:that'?s|this is|it'?s) the one|i want (?:that|this) one|i'?ll have)\b",
+    r"(?:that'?s|this is|it'?s) the one|i want (?:that|this) one|i'?ll have|sounds good|"
+    r"(?:i'?d like to|let'?s|we'?ll|i will) (?:take|go with|get|buy|order|pick|choose)|"
+    r"(?:i|we) (?:choose|pick) (?:it|that|this|the)|add (?:it|that|this|the [\w -]+) to (?:my )?(?:cart|basket))\b",
     re.I,
 )
 _REJECT = re.compile(
