@@ -25,6 +25,7 @@ def fuse(
     weights: tuple[float, float],
     dense: Callable[[np.ndarray], np.ndarray],
     lexical: Callable[[np.ndarray], np.ndarray],
+    l_sc: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fuse a dense and a lexical top-n, both already filtered, best first.
 
@@ -35,6 +36,8 @@ def fuse(
         fusion: "rrf" or "linear".
         weights: (dense, lexical).
         dense, lexical: exact scores of given slots (linear fusion scores the union of both lists with both).
+        l_sc: the lexical candidates' exact scores when known (BM25's top-k gives them): `lexical` then scores
+            only the dense candidates outside the lexical list.
 
     Returns:
         (slots, fused scores), best first.
@@ -51,9 +54,23 @@ def fuse(
         score[np.searchsorted(union, d_slots)] += wd / (RRF_K + 1 + np.arange(len(d_slots)))
         score[np.searchsorted(union, l_slots)] += wl / (RRF_K + 1 + np.arange(len(l_slots)))
     else:
-        score = wd * _minmax(dense(union)) + wl * _minmax(lexical(union))
+        score = wd * _minmax(dense(union)) + wl * _minmax(_lexical(union, l_slots, l_sc, lexical))
     order = topk(score, top_k)
     return union[order], score[order].astype(np.float32)
+
+
+def _lexical(
+    union: np.ndarray, l_slots: np.ndarray, l_sc: np.ndarray | None, lexical: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    if l_sc is None:
+        return lexical(union)
+    out = np.zeros(len(union), np.float32)
+    known = np.zeros(len(union), bool)
+    pos = np.searchsorted(union, l_slots)
+    out[pos], known[pos] = l_sc, True
+    rest = np.flatnonzero(~known)
+    out[rest] = lexical(union[rest])
+    return out
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:

@@ -274,29 +274,46 @@ class ProductIndex:
             raise ValueError(f"`mode` must be hybrid, dense or lexical, got {mode!r}")
         if top_k <= 0 or not self.slot_of:
             return []
-        mask = self.mask(filters)
-        if mask is not None and not mask.any():
+        graph, group, rows = self.hnsw, None, None  # a category filter reads its category's slots, graph, postings
+        if filters is not None and filters.category is not None:
+            cat = normalize_value(filters.category)
+            group = self.columns.category.table.get(cat)
+            if group is None:
+                return []
+            rows = self.columns.category_rows(group)
+            own = self.category_graphs.get(cat) if self.category_graphs else None
+            if own is not None and own.ntotal == len(rows):
+                graph = own  # holds exactly the category's slots, in slot order (`dense_search(rows=...)`)
+            elif self.hnsw is not None and (own is not None or len(rows) >= CATEGORY_GRAPH_MIN_PRODUCTS):
+                rows = None  # no graph of all of the category's slots: the global graph, filtered
+            else:
+                graph = None  # a small category: exact search over its slots
+        if rows is None:
+            mask = dmask = self.mask(filters)
+        else:  # the mask over the category's slots, spread over all slots for BM25
+            dmask = self.columns.mask(filters, self.slot_of, within=group)
+            if not self.alive.all():
+                dmask &= self.alive[rows]
+            mask = np.zeros(len(self.alive), bool)
+            mask[rows] = dmask
+        if mask is not None and not dmask.any():
             return []
         qv = None
         if mode != "lexical":
             qv = self.encoder.encode_query(query) if query_vector is None else np.asarray(query_vector, np.float32)
-        graph, group = self.hnsw, None  # a category filter reads only its category's graph and BM25 postings
-        if filters is not None and filters.category is not None:
-            cat = normalize_value(filters.category)
-            group = self.columns.category.table.get(cat)
-            if self.category_graphs:
-                graph = self.category_graphs.get(cat) or graph
         groups = self.columns.category.codes
         if mode == "dense":
-            slots, sc = dense_search(self.embeddings, qv, top_k, mask, graph, self.exact_below, ef_search)
+            slots, sc = dense_search(self.embeddings, qv, top_k, dmask, graph, self.exact_below, ef_search, rows=rows)
         elif mode == "lexical":
             slots, sc = self.bm25.top(query, top_k, self._lex_mask(mask), group, groups)
         else:
             n = max(candidates, top_k)
-            d_slots, d_sc = dense_search(self.embeddings, qv, n, mask, graph, self.exact_below, ef_search, need=top_k)
-            l_slots, _ = self.bm25.top(query, n, self._lex_mask(mask), group, groups)
+            d_slots, d_sc = dense_search(
+                self.embeddings, qv, n, dmask, graph, self.exact_below, ef_search, need=top_k, rows=rows
+            )
+            l_slots, l_sc = self.bm25.top(query, n, self._lex_mask(mask), group, groups)
             dense, lexical = (lambda s: self.embeddings[s] @ qv), (lambda s: self.bm25.score_slots(query, s))
-            slots, sc = fuse(d_slots, d_sc, l_slots, top_k, fusion, weights, dense, lexical)
+            slots, sc = fuse(d_slots, d_sc, l_slots, top_k, fusion, weights, dense, lexical, l_sc)
         return [(self.products[s], float(v)) for s, v in zip(slots, sc)]
 
     def _lex_mask(self, mask: np.ndarray | None) -> np.ndarray:
