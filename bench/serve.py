@@ -6,7 +6,9 @@
 For each concurrency level, that many clients (threads) send streamed `POST /v1/chat/completions` requests
 (single-turn shopping requests, round-robin over a fixed list) to a uvicorn server running the same app as
 `python app.py`, until `--requests` requests are done. Per request: time to first token (first non-empty
-content chunk) and full reply time (until `[DONE]`), both measured at the client. Also measured once:
+content chunk) and full reply time (until `[DONE]`), both measured at the client; tokens/s per request (p50)
+and over all chats (reply tokens of the level over its wall time); the load average at the level's start and
+end; and, for the CTranslate2 engine, the batch sizes it started. Also measured once:
 `startup`, the seconds from launching `python app.py` in a fresh interpreter until the page (`GET /`)
 answers. Results: a table on stdout and a markdown file with the exact command.
 """
@@ -97,7 +99,9 @@ def one_request(url: str, prompt: str, max_tokens: int, token: str | None) -> tu
     return ttft, time.perf_counter() - t0, chars, text
 
 
-def run_level(url: str, concurrency: int, requests: int, max_tokens: int, tokenizer: Any = None) -> dict[str, float]:
+def run_level(
+    url: str, concurrency: int, requests: int, max_tokens: int, tokenizer: Any = None, prompts: list[str] = PROMPTS
+) -> dict[str, Any]:
     """`requests` streamed requests from `concurrency` parallel clients; latency percentiles in seconds, and
     tokens/s per request (reply tokens by `tokenizer` over the time from first to last chunk)."""
     from tqdm import tqdm
@@ -106,11 +110,12 @@ def run_level(url: str, concurrency: int, requests: int, max_tokens: int, tokeni
     lock = threading.Lock()
 
     def job(i: int) -> tuple[float, float, int, str]:
-        out = one_request(url, PROMPTS[i % len(PROMPTS)], max_tokens, None)
+        out = one_request(url, prompts[i % len(prompts)], max_tokens, None)
         with lock:
             bar.update(1)
         return out
 
+    load = os.getloadavg()[0]
     t0 = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         results = list(pool.map(job, range(requests)))
@@ -118,14 +123,17 @@ def run_level(url: str, concurrency: int, requests: int, max_tokens: int, tokeni
     bar.close()
     ttft = [r[0] for r in results if r[0] != float("inf")]
     full = [r[1] for r in results]
-    rates = []
+    rates, total = [], 0
     if tokenizer is not None:
         for t, f, _, text in results:
             n = len(tokenizer(text, add_special_tokens=False)["input_ids"])
+            total += n
             if n > 1 and f > t:
                 rates.append(n / (f - t))
     return {
         "tokens_per_s": _percentile(rates, 0.5) if rates else None,
+        "tokens_per_s_all": total / wall if tokenizer is not None else None,
+        "load": (load, os.getloadavg()[0]),
         "concurrency": concurrency,
         "requests": requests,
         "ttft_p50": _percentile(ttft, 0.5) if ttft else None,
@@ -180,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", default="1,8", help="comma-separated concurrent chats (default 1,8)")
     p.add_argument("--requests", type=int, default=16, help="requests per concurrency level (default 16)")
     p.add_argument("--max-tokens", type=int, default=120, help="max_tokens of each request (default 120)")
+    p.add_argument(
+        "--same-prompt",
+        action="store_true",
+        help="every request sends the first prompt (equal-length prompts: the case the CTranslate2 engine batches)",
+    )
     p.add_argument("--no-startup", action="store_true", help="skip timing a fresh `python app.py` start")
     p.add_argument(
         "--cold-start",
@@ -214,7 +227,14 @@ def main(argv: list[str] | None = None) -> int:
     one_request(url, "hello", 4, None)  # warm-up: first-call allocations, encoder caches
     tokenizer = getattr(assistant.engine, "tokenizer", None)
     engine_name = type(assistant.engine).__name__
-    rows = [run_level(url, int(c), args.requests, args.max_tokens, tokenizer) for c in args.concurrency.split(",")]
+    sizes = getattr(assistant.engine, "batch_sizes", None)  # CT2Engine: batch size -> batches started
+    rows = []
+    for c in args.concurrency.split(","):
+        before = dict(sizes or {})
+        prompts = PROMPTS[:1] if args.same_prompt else PROMPTS
+        rows.append(run_level(url, int(c), args.requests, args.max_tokens, tokenizer, prompts))
+        if sizes is not None:
+            rows[-1]["batches"] = {k: v - before.get(k, 0) for k, v in sorted(sizes.items()) if v > before.get(k, 0)}
     rss_mb = _rss_mb()
     server.should_exit = True
     cold = None
@@ -230,15 +250,24 @@ def main(argv: list[str] | None = None) -> int:
 
     header = (
         "| engine | concurrent chats | requests | TTFT p50 (s) | TTFT p95 (s) | full p50 (s) | full p95 (s) | "
-        "tokens/s (p50) | reply chars (mean) | replies/min |"
+        "tokens/s (p50) | tokens/s (all chats) | reply chars (mean) | replies/min | load (start-end) |"
     )
-    lines = [header, "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += [
         f"| {engine_name} | {r['concurrency']} | {r['requests']} | {f(r['ttft_p50'])} | {f(r['ttft_p95'])} "
-        f"| {f(r['full_p50'])} | {f(r['full_p95'])} | {f(r['tokens_per_s'])} | {r['chars_mean']:.0f} "
-        f"| {r['replies_per_min']:.1f} |"
+        f"| {f(r['full_p50'])} | {f(r['full_p95'])} | {f(r['tokens_per_s'])} | {f(r['tokens_per_s_all'])} "
+        f"| {r['chars_mean']:.0f} | {r['replies_per_min']:.1f} | {r['load'][0]:.1f}-{r['load'][1]:.1f} |"
         for r in rows
     ]
+    if sizes is not None:
+        lines += [
+            "",
+            "Batches started (size: count): "
+            + "; ".join(
+                f"{r['concurrency']} chats: " + (", ".join(f"{k}: {v}" for k, v in r["batches"].items()) or "none")
+                for r in rows
+            ),
+        ]
     print("\n".join(lines))
     print(f"resident memory of the serving process after the runs: {rss_mb:.0f} MB")
     if cold:
@@ -253,8 +282,10 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Bundle: `{args.bundle}` ({len(assistant.catalog)} products, categories "
         f"{', '.join(assistant.categories)}, adapters {', '.join(assistant.adapters) or 'none'}); "
-        f"`max_tokens={args.max_tokens}`; {threads} torch thread(s); streamed `POST /v1/chat/completions` "
-        "through uvicorn on 127.0.0.1, timed at the client.",
+        f"`max_tokens={args.max_tokens}`; {threads} CPU thread(s) per generation (torch, CTranslate2 "
+        "`intra_threads`); streamed `POST /v1/chat/completions` "
+        "through uvicorn on 127.0.0.1, timed at the client; "
+        + ("every request sends the same prompt." if args.same_prompt else f"{len(PROMPTS)} prompts, round-robin."),
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
         f"load average {load[0]:.1f} at the start (other jobs shared the machine: numbers are noisy).",
