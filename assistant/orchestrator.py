@@ -30,14 +30,14 @@ from assistant.checks.answers import off_topic_reply
 from assistant.checks.pipeline import CHECKS, Turn, run_checks
 from assistant.checks.repair import NOTHING_LEFT
 from assistant.generation.base_models import bundle_base, is_packaged_base
-from assistant.generation.chat_format import build_messages, render_prompt
+from assistant.generation.chat_format import PromptFormat, build_messages, render_prompt, shown_products
 from assistant.generation.ct2_engine import CT2Engine
 from assistant.generation.engine import Engine, GenerationSettings
 from assistant.generation.model import load_adapters, load_base
 from assistant.generation.remote_engine import OpenAIEngine
 from assistant.text import format_price, opens_with_yes_or_no, sentence_cut
 from assistant.understanding.needs import ShopperNeeds, Vocabulary
-from assistant.understanding.questions import Ask
+from assistant.understanding.questions import Ask, reply_products
 from assistant.understanding.reading import Reading, read_message
 from assistant.understanding.vocabulary import ShopVocabulary
 from retrieval.fileio import DataError, Problem
@@ -181,6 +181,9 @@ class Assistant:
             the vocabulary read from the catalog; None: the catalog's alone.
     """
 
+    # how prompts are rendered: a bundle's `"prompt"` (set by `from_pretrained`); the default is the whole history
+    prompt_format = PromptFormat()
+
     def __init__(
         self,
         index: Any,
@@ -273,6 +276,10 @@ class Assistant:
         for key, rel in folders:
             if isinstance(rel, str) and not (path / rel).is_dir():
                 problems.append(Problem(str(cfg_file), None, key, f"folder {path / rel} does not exist"))
+        try:  # the prompt format the bundle's adapters were trained with (absent: the whole history, no state)
+            prompt_format = PromptFormat.from_dict(cfg.get("prompt"))
+        except ValueError as e:
+            problems.append(Problem(str(cfg_file), None, "prompt", str(e)))
         if problems:
             raise DataError(problems)
 
@@ -304,6 +311,7 @@ class Assistant:
         assistant = cls(
             index, generator_engine, adapters=sorted(adapters), default_category=cfg.get("default_category"), **kwargs
         )
+        assistant.prompt_format = prompt_format
         if warm_up:
             assistant.warm_up()
         return assistant
@@ -429,7 +437,13 @@ class Assistant:
             yield Reply(text=OTHER_LANGUAGE, products=[], category=category, needs=needs)
             return
         adapter = category if category in self.adapters else None
-        prompt = build_messages(reading.history, products, category, wording=self.vocabulary.wording(category))
+        wording, fmt = self.vocabulary.wording(category), self.prompt_format
+        if fmt.state:  # the dialogue state as training rendered it: needs read so far, products earlier replies named
+            named = reversed(reply_products(reading.history, self.check_reply, self.catalog, category))
+            titles = [self.catalog.get(pid).title for pid in shown_products(list(named))]
+            prompt = build_messages(reading.history, products, category, wording, fmt, needs.to_dict(), titles)
+        else:
+            prompt = build_messages(reading.history, products, category, wording=wording, fmt=fmt)
         turn = Turn(reading, self.catalog, products, plan.filters, notes, check=self.check_reply)
         checks = self.checks or ()
 

@@ -11,6 +11,10 @@ assistant tokens, and infinite per-category iterators with named mixing strategi
 
 Each example is rendered exactly as at serving time: `build_messages(history before the turn, cards of the
 turn's `candidates`, category)` + the reply, loss on the reply only (`assistant.generation.chat_format.render`).
+With a `PromptFormat(state=True, history=N)` (a recipe's `data.state_in_prompt` / `data.history_messages`,
+`prompt_format(cfg.data)`) the system message carries the dialogue state and only the last N messages stay:
+the needs are those the turn's last user message carries (`needs`), the products shown are the `products` of
+the earlier assistant messages; serving renders the same from its reading (`Assistant.stream`).
 
 Two ways to spend no compute on padding (`batching=`):
 - "grouped" (default): examples of similar length share a batch of at most `seq_len` tokens (B x longest),
@@ -34,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.dialogues import Dialogue, load_dialogues
-from assistant.generation.chat_format import IGNORE_INDEX, build_messages, render
+from assistant.generation.chat_format import IGNORE_INDEX, PromptFormat, build_messages, render, shown_products
 from assistant.understanding.vocabulary import ShopVocabulary
 from retrieval.catalog import Catalog, load_catalog
 
@@ -78,17 +82,42 @@ def category_wording(data_dir: str | Path, category: str) -> str | None:
     return ShopVocabulary.load(path).wording.get(category) if path.is_file() else None
 
 
-def turn_messages(dialogue: Dialogue, turn: int, catalog: Catalog, wording: str | None = None) -> list[dict[str, str]]:
+def prompt_format(data: Any) -> PromptFormat:
+    """The prompt format of a recipe's `data` settings: `state_in_prompt` and `history_messages` (absent: today's)."""
+    return PromptFormat(
+        state=bool(getattr(data, "state_in_prompt", False)), history=getattr(data, "history_messages", None)
+    )
+
+
+def turn_messages(
+    dialogue: Dialogue,
+    turn: int,
+    catalog: Catalog,
+    wording: str | None = None,
+    fmt: PromptFormat | None = None,
+) -> list[dict[str, str]]:
     """Messages for assistant turn `turn`: system + cards of its candidates + history (no reply); `wording`:
-    what the prompt calls the category (`category_wording`)."""
+    what the prompt calls the category (`category_wording`); `fmt`: the prompt format (None: today's)."""
     msg = dialogue.messages[turn]
     ids = msg.get("candidates") or msg.get("products") or []
     products = [p for p in (catalog.get(str(i)) for i in ids) if p is not None]
-    return build_messages(dialogue.messages[:turn], products, dialogue.category, wording=wording)
+    history = dialogue.messages[:turn]
+    if fmt is None or not fmt.state:
+        return build_messages(history, products, dialogue.category, wording=wording, fmt=fmt)
+    # the needs after the shopper's last message (the generator writes them on every user message)
+    needs = next((m.get("needs") for m in reversed(history) if m["role"] == "user" and m.get("needs")), None)
+    shown = shown_products([[str(i) for i in m.get("products") or []] for m in history if m["role"] == "assistant"])
+    titles = [p.title for p in (catalog.get(i) for i in shown) if p is not None]
+    return build_messages(history, products, dialogue.category, wording=wording, fmt=fmt, needs=needs, shown=titles)
 
 
 def dialogue_examples(
-    dialogue: Dialogue, catalog: Catalog, tokenizer: Any, max_seq_len: int, wording: str | None = None
+    dialogue: Dialogue,
+    catalog: Catalog,
+    tokenizer: Any,
+    max_seq_len: int,
+    wording: str | None = None,
+    fmt: PromptFormat | None = None,
 ) -> list[Example]:
     """One `Example` per assistant turn; the oldest history is dropped (two messages at a time) until it fits.
 
@@ -96,7 +125,7 @@ def dialogue_examples(
     """
     out = []
     for turn, msg in dialogue.assistant_turns():
-        msgs = turn_messages(dialogue, turn, catalog, wording)
+        msgs = turn_messages(dialogue, turn, catalog, wording, fmt)
         reply = {"role": "assistant", "content": msg["content"]}
         while True:
             ids, labels = render(msgs + [reply], tokenizer, train_on="last")
@@ -115,9 +144,10 @@ def build_examples(
     max_seq_len: int = 1024,
     progress: bool = True,
     wording: str | None = None,
+    fmt: PromptFormat | None = None,
 ) -> list[Example]:
-    """Render every assistant turn of `dialogues` (see `dialogue_examples`; `wording`: `category_wording`), with
-    a progress bar.
+    """Render every assistant turn of `dialogues` (see `dialogue_examples`; `wording`: `category_wording`; `fmt`:
+    the prompt format, None: today's), with a progress bar.
 
     Returns:
         The examples in dialogue order.
@@ -131,7 +161,7 @@ def build_examples(
     turns = 0
     for d in tqdm(dialogues, desc="render", unit="dialogue", disable=not progress, leave=False):
         turns += sum(1 for _ in d.assistant_turns())
-        examples += dialogue_examples(d, catalog, tokenizer, max_seq_len, wording)
+        examples += dialogue_examples(d, catalog, tokenizer, max_seq_len, wording, fmt)
     if turns and len(examples) < turns:
         log.warning(
             "skipped %d of %d assistant turns longer than %d tokens", turns - len(examples), turns, max_seq_len

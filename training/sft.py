@@ -35,6 +35,7 @@ from training.examples import (
     build_examples,
     category_wording,
     load_split,
+    prompt_format,
     sample_dialogues,
     weight_by_act,
 )
@@ -74,8 +75,11 @@ class DataSettings:
         default_factory=dict
     )  # e.g. {answer: 3}: repeat those turns (see weight_by_act)
     max_eval_dialogues: int | None = 200
+    state_in_prompt: bool = False  # the dialogue state in the system message (chat_format.PromptFormat)
+    history_messages: int | None = None  # keep only the last N messages of a turn's history (None: all)
 
     def __post_init__(self):
+        prompt_format(self)  # names a bad history_messages
         if self.max_seq_len < 16:
             raise ValueError(f"`data.max_seq_len` must be >= 16, got {self.max_seq_len}")
 
@@ -184,7 +188,9 @@ def eval_batches(cfg: SFTConfig, category: str, tokenizer: Any) -> list[dict[str
     dialogues, catalog = load_split(cfg.data.data_dir, category, cfg.data.eval_split)
     dialogues = dialogues[: cfg.data.max_eval_dialogues]
     wording = category_wording(cfg.data.data_dir, category)
-    examples = build_examples(dialogues, catalog, tokenizer, cfg.data.max_seq_len, progress=False, wording=wording)
+    examples = build_examples(
+        dialogues, catalog, tokenizer, cfg.data.max_seq_len, False, wording, prompt_format(cfg.data)
+    )
     it = ForeverDataIterator(
         examples, cfg.seq_len, cfg.batch_size, seed=0, pad_id=tokenizer.pad_token_id or 0, batching=cfg.batching
     )
@@ -220,7 +226,7 @@ def main(cfg: SFTConfig) -> Path:
     dialogues = sample_dialogues(dialogues, cfg.data.max_train_dialogues, cfg.data.shots_seed)
     wording = category_wording(cfg.data.data_dir, cfg.data.category)
     examples = build_examples(
-        dialogues, catalog, tokenizer, cfg.data.max_seq_len, progress=cfg.progress, wording=wording
+        dialogues, catalog, tokenizer, cfg.data.max_seq_len, cfg.progress, wording, prompt_format(cfg.data)
     )
     if cfg.data.act_weights:
         examples = weight_by_act(examples, cfg.data.act_weights)

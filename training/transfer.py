@@ -57,6 +57,7 @@ from training.examples import (
     collate,
     load_split,
     pooled_hidden,
+    prompt_format,
     sample_dialogues,
     weight_by_act,
 )
@@ -89,8 +90,11 @@ class TransferData:
     max_source_dialogues: int | None = None  # first N source training dialogues (None: all)
     max_eval_dialogues: int | None = 50
     act_weights: dict[str, int] = field(default_factory=dict)  # repeat turns of these acts (see weight_by_act)
+    state_in_prompt: bool = False  # the dialogue state in the system message (chat_format.PromptFormat)
+    history_messages: int | None = None  # keep only the last N messages of a turn's history (None: all)
 
     def __post_init__(self):
+        prompt_format(self)  # names a bad history_messages
         if self.max_seq_len < 16:
             raise ValueError(f"`data.max_seq_len` must be >= 16, got {self.max_seq_len}")
 
@@ -241,6 +245,8 @@ def sft_config(
         shots_seed=shots_seed,
         act_weights=dict(cfg.data.act_weights),
         max_eval_dialogues=cfg.data.max_eval_dialogues,
+        state_in_prompt=cfg.data.state_in_prompt,
+        history_messages=cfg.data.history_messages,
     )
     return SFTConfig(
         base=cfg.base, init_adapter=str(init or ""), out_dir=str(out), data=data, lora=cfg.lora,
@@ -360,7 +366,7 @@ def train_joint(cfg: TransferConfig, src_dir: Path) -> dict[str, Path]:
         if dialogues[c]:
             wording = category_wording(cfg.data.data_dir, c)
             examples = build_examples(
-                dialogues[c], catalogs[c], tok, cfg.data.max_seq_len, progress=False, wording=wording
+                dialogues[c], catalogs[c], tok, cfg.data.max_seq_len, False, wording, prompt_format(cfg.data)
             )
             examples = weight_by_act(examples, cfg.data.act_weights) if cfg.data.act_weights else examples
             lm[c] = ForeverDataIterator(examples, cfg.seq_len, seed=cfg.seed + i, pad_id=pad)

@@ -23,6 +23,7 @@ from training.examples import (
     collate,
     load_split,
     pooled_hidden,
+    prompt_format,
 )
 from training.transfer_data import category_texts, text_examples
 
@@ -54,13 +55,15 @@ def reply_loss(
     max_seq_len: int,
     seq_len: int,
     wording: str | None = None,
+    fmt: Any = None,
 ) -> float:
     """Mean loss over every reference reply token of `dialogues` (teacher forcing, every assistant turn;
-    `wording`: what the prompt calls the category, see `training.examples.category_wording`)."""
+    `wording`: what the prompt calls the category, see `training.examples.category_wording`; `fmt`: the prompt
+    format, `training.examples.prompt_format`)."""
     import torch
 
     device = next(model.parameters()).device
-    examples = build_examples(dialogues, catalog, tok, max_seq_len, progress=False, wording=wording)
+    examples = build_examples(dialogues, catalog, tok, max_seq_len, False, wording, fmt)
     it = ForeverDataIterator(examples, seq_len, seed=0, pad_id=tok.pad_token_id or 0)
     total, count = 0.0, 0
     with torch.no_grad():
@@ -97,7 +100,8 @@ def evaluate_target(cfg: Any, folder: str | Path, texts_per_category: int = 64) 
     dialogues, catalog = load_split(cfg.data.data_dir, cfg.target, "validation")
     dialogues = dialogues[: cfg.data.max_eval_dialogues]
     wording = category_wording(cfg.data.data_dir, cfg.target)
-    val_loss = reply_loss(model, tok, dialogues, catalog, cfg.data.max_seq_len, cfg.seq_len, wording)
+    fmt = prompt_format(cfg.data)
+    val_loss = reply_loss(model, tok, dialogues, catalog, cfg.data.max_seq_len, cfg.seq_len, wording, fmt)
     source_catalog = load_split(cfg.data.data_dir, cfg.sources[0], "validation")[1]
     feats = [
         text_features(

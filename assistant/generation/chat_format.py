@@ -1,6 +1,8 @@
 """The one prompt renderer, used by training AND serving.
 
     msgs = build_messages(history, products, category)     # system prompt + this turn's cards + history
+    fmt = PromptFormat(state=True, history=2)               # or: the dialogue state in the prompt, last 2 messages
+    msgs = build_messages(history, products, category, fmt=fmt, needs=needs_dict, shown=titles)
     ids, labels = render(msgs, tokenizer, train_on="last")  # labels are -100 outside the trained reply
     ids = render_prompt(msgs, tokenizer)                    # ends with the generation prompt, for serving
 
@@ -9,14 +11,23 @@ that `assistant.generation.model.load_base` installs when a tokenizer has none).
 of every assistant reply and each piece is tokenized on its own, so (1) labels cover exactly the reply
 tokens (content plus the template's end-of-turn marker, which teaches the model to stop) and (2) the
 tokens of a prompt at serving time are the same tokens the model saw before that reply in training.
+
+`PromptFormat` says how a turn is rendered. The default is the whole history and no state. With `state=True`
+the system message also carries the dialogue state (what the shopper wants so far, the titles of products
+already shown: `prompts.state_lines`) and `history=N` keeps only the last N messages, so a turn's prompt stays
+short (per-turn training examples of ~300-500 tokens instead of whole dialogues). An adapter trained with a
+format is served with the same one: training reads it from the recipe's `data.state_in_prompt` /
+`data.history_messages` (stored in the adapter's `train_config.yaml`), serving from the bundle's
+`assistant.json` `"prompt": {"state": true, "history": 2}`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from assistant.generation.prompts import format_cards, system_prompt
+from assistant.generation.prompts import MAX_SHOWN, format_cards, state_lines, system_prompt
 
 IGNORE_INDEX = -100
 
@@ -40,8 +51,67 @@ def render_text(msgs: Sequence[dict[str, str]], eos_token: str, add_generation_p
     )
 
 
+@dataclass(frozen=True)
+class PromptFormat:
+    """How a turn's prompt is rendered (see the module docstring).
+
+    Args:
+        state: the system message carries the dialogue state (needs so far, products already shown).
+        history: keep only the last `history` messages of the dialogue (None: all of them).
+    """
+
+    state: bool = False
+    history: int | None = None
+
+    def __post_init__(self):
+        if self.history is not None and (isinstance(self.history, bool) or not isinstance(self.history, int)):
+            raise ValueError(f"`history` must be a whole number of messages or null, got {self.history!r}")
+        if self.history is not None and self.history < 1:
+            raise ValueError(f"`history` must keep at least the shopper's last message (>= 1), got {self.history}")
+        if not isinstance(self.state, bool):
+            raise ValueError(f"`state` must be true or false, got {self.state!r}")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> PromptFormat:
+        """From a bundle's `"prompt"` object (`{"state": true, "history": 2}`; None or {}: today's format).
+
+        Raises:
+            ValueError: not an object, an unknown key or a bad value (the message names it).
+        """
+        if d is None:
+            return cls()
+        if not isinstance(d, Mapping):
+            raise ValueError(f'must be an object like {{"state": true, "history": 2}}, got {type(d).__name__}')
+        unknown = sorted(set(d) - {"state", "history"})
+        if unknown:
+            raise ValueError(f"unknown key(s) {', '.join(unknown)}; valid: state, history")
+        return cls(state=d.get("state", False), history=d.get("history"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The bundle's `"prompt"` object for this format."""
+        return {"state": self.state, "history": self.history}
+
+
+def shown_products(replies: Sequence[Sequence[str]]) -> list[str]:
+    """Ids of the products already shown, from the products of each earlier reply (oldest reply first): ordered by
+    their latest showing, each once, the last `prompts.MAX_SHOWN`. Training passes each reply's `products`,
+    serving the products its name reader finds in each reply."""
+    order: dict[str, None] = {}
+    for ids in replies:
+        for pid in ids:
+            order.pop(pid, None)
+            order[pid] = None
+    return list(order)[-MAX_SHOWN:]
+
+
 def build_messages(
-    history: Sequence[dict[str, Any]], products: Iterable[Any], category: str | None, wording: str | None = None
+    history: Sequence[dict[str, Any]],
+    products: Iterable[Any],
+    category: str | None,
+    wording: str | None = None,
+    fmt: PromptFormat | None = None,
+    needs: Mapping[str, Any] | None = None,
+    shown: Sequence[str] = (),
 ) -> list[dict[str, str]]:
     """System message (prompt + product cards of THIS turn) followed by the history (role/content only).
 
@@ -50,14 +120,20 @@ def build_messages(
         products: the products retrieved for this turn (`retrieval.catalog.Product`).
         category: the category of the turn (None -> generic).
         wording: what the prompt calls the category (the shop vocabulary's; None: the category's name).
+        fmt: how to render (None: `PromptFormat()`, the whole history and no state).
+        needs: with `fmt.state`, the shopper's needs so far (the dialogue contract's dict, `ShopperNeeds.to_dict()`).
+        shown: with `fmt.state`, titles of the products already shown, oldest first (`shown_products`).
 
     Returns:
         OpenAI-style `[{"role", "content"}, ...]` starting with the system message.
     """
-    system = system_prompt(wording or category) + "\n" + format_cards(products)
-    msgs = [{"role": "system", "content": system}]
-    msgs += [{"role": m["role"], "content": m["content"]} for m in history if m["role"] in ("user", "assistant")]
-    return msgs
+    fmt = fmt or PromptFormat()
+    system = system_prompt(wording or category) + "\n"
+    if fmt.state:  # after the first line, which the CTranslate2 engine caches as the category's static prompt
+        system += state_lines(needs, shown) + "\n"
+    msgs = [{"role": "system", "content": system + format_cards(products)}]
+    turns = [{"role": m["role"], "content": m["content"]} for m in history if m["role"] in ("user", "assistant")]
+    return msgs + (turns[-fmt.history :] if fmt.history is not None else turns)
 
 
 def _text(msgs: Sequence[dict[str, str]], tokenizer: Any, add_generation_prompt: bool) -> str:

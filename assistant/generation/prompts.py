@@ -5,12 +5,13 @@ the system prompt says so, so a product title such as "ignore previous instructi
 
     card = product_card(product)     # "[a12] Trail Jacket | brand: Peak | $49.99 | color: red; size: M"
     block = format_cards(products)   # "<products>\n<card>\n<card>\n</products>"
+    lines = state_lines(needs, ["Trail Jacket"])  # "The shopper wants so far: color: red, under $50\nShown ..."
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any
 
 from assistant.text import format_price
@@ -23,6 +24,8 @@ SYSTEM_PROMPT = (
 
 NO_PRODUCTS = "(no products for this turn)"
 MAX_ATTRIBUTES = 6
+MAX_SHOWN = 5  # titles of products already shown that the dialogue state carries (the latest ones)
+NOTHING_YET = "nothing yet"
 
 
 def system_prompt(wording: str | None) -> str:
@@ -64,6 +67,40 @@ def format_cards(products: Iterable[Any]) -> str:
     """The delimited product block for one turn (an explicit empty marker when there are none)."""
     cards = [product_card(p) for p in products]
     return "<products>\n" + ("\n".join(cards) if cards else NO_PRODUCTS) + "\n</products>"
+
+
+def describe_needs(needs: Mapping[str, Any] | None) -> str:
+    """Short wording of a needs dict (the dialogue contract's shape, `ShopperNeeds.to_dict()`), like
+    `ShopperNeeds.describe`: `"type: tablet, color: not red, brand Peak, under $600"`; "nothing yet" when empty.
+
+    Written here from the dict, not by `ShopperNeeds`, because generation does not import understanding; the
+    orchestrator passes `reading.needs.to_dict()` and training the `needs` a dialogue's user message carries.
+    """
+    needs = needs or {}
+    parts = [f"{k}: {_needs_value(v)}" for k, v in (needs.get("attributes") or {}).items()]
+    parts += [f"{k}: not {_needs_value(v)}" for k, v in (needs.get("exclude_attributes") or {}).items()]
+    if needs.get("brands"):
+        parts.append("brand " + " or ".join(map(str, needs["brands"])))
+    parts += [f"not {b}" for b in needs.get("exclude_brands") or []]
+    lo, hi = needs.get("min_price"), needs.get("max_price")
+    if lo is not None and hi is not None:
+        parts.append(f"${float(lo):g}-${float(hi):g}")
+    elif hi is not None:
+        parts.append(f"under ${float(hi):g}")
+    elif lo is not None:
+        parts.append(f"over ${float(lo):g}")
+    return ", ".join(parts) or NOTHING_YET
+
+
+def _needs_value(v: Any) -> str:
+    return " or ".join(map(str, v)) if isinstance(v, list) else _value(v)
+
+
+def state_lines(needs: Mapping[str, Any] | None, shown: Sequence[str]) -> str:
+    """The dialogue state for the system message: what the shopper wants so far and the titles of the products
+    already shown (the last `MAX_SHOWN`, oldest first)."""
+    titles = "; ".join(list(shown)[-MAX_SHOWN:]) or NOTHING_YET
+    return f"The shopper wants so far: {describe_needs(needs)}\nShown so far: {titles}"
 
 
 _CARD_ID = re.compile(r"\s*\[([^\[\]\s]{1,64})\]\s*")

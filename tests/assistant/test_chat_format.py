@@ -109,3 +109,109 @@ def test_render_rejects_bad_arguments(tokenizer):
         render(build_messages(HISTORY, [], None) + [REPLY], tokenizer, train_on="some")
     with pytest.raises(ValueError, match="assistant"):
         render(build_messages(HISTORY[:1], [], None), tokenizer)
+
+
+def test_default_prompt_format_is_todays_prompt():
+    """No format, `PromptFormat()` and a bundle without a `"prompt"` key all render exactly the old prompt."""
+    from assistant.generation.chat_format import PromptFormat
+    from assistant.generation.prompts import system_prompt
+
+    old = [{"role": "system", "content": system_prompt("apparel") + "\n" + format_cards(PRODUCTS)}]
+    old += [{"role": m["role"], "content": m["content"]} for m in HISTORY]
+    assert build_messages(HISTORY, PRODUCTS, "apparel") == old
+    assert build_messages(HISTORY, PRODUCTS, "apparel", fmt=PromptFormat.from_dict(None)) == old
+
+
+def test_state_in_prompt_carries_needs_and_shown_titles_and_keeps_the_last_messages():
+    from assistant.generation.chat_format import PromptFormat
+    from assistant.generation.prompts import system_prompt
+
+    needs = {"attributes": {"color": "red"}, "exclude_attributes": {"material": "wool"}, "max_price": 60.0}
+    msgs = build_messages(
+        HISTORY, PRODUCTS, "apparel", fmt=PromptFormat(state=True, history=2), needs=needs, shown=["Trail Jacket"]
+    )
+    system = msgs[0]["content"]
+    assert system.split("\n")[0] == system_prompt("apparel")  # the first line stays the engine's static prompt
+    assert "The shopper wants so far: color: red, material: not wool, under $60\nShown so far: Trail Jacket" in system
+    assert "[a1] Trail Jacket" in system
+    assert msgs[1:] == [{"role": m["role"], "content": m["content"]} for m in HISTORY[-2:]]
+    empty = build_messages(HISTORY[:1], [], "apparel", fmt=PromptFormat(state=True), needs=None)[0]["content"]
+    assert "wants so far: nothing yet\nShown so far: nothing yet" in empty
+
+
+def test_prompt_format_from_a_bundle_names_bad_values():
+    from assistant.generation.chat_format import PromptFormat, shown_products
+
+    assert PromptFormat.from_dict({"state": True, "history": 2}) == PromptFormat(True, 2)
+    assert PromptFormat.from_dict({}) == PromptFormat()
+    for bad, word in (
+        ({"history": 0}, "history"),
+        ({"state": "yes"}, "state"),
+        ({"turns": 2}, "turns"),
+        ([], "object"),
+    ):
+        with pytest.raises(ValueError, match=word):
+            PromptFormat.from_dict(bad)
+    # shown products: ordered by their latest showing, each once, the last MAX_SHOWN
+    assert shown_products([["a", "b"], ["c"], ["a"]]) == ["b", "c", "a"]
+    assert shown_products([[str(i)] for i in range(9)]) == ["4", "5", "6", "7", "8"]
+
+
+def test_state_prompt_of_a_training_example_and_of_serving_are_token_identical(tokenizer, make_assistant):
+    """The same turn rendered by training (`turn_messages` from a dialogue record) and by serving
+    (`Assistant.stream` from its reading and search) gives the same prompt tokens, with the state on."""
+    from assistant.dialogues import Dialogue
+    from assistant.generation.chat_format import PromptFormat
+    from training.examples import dialogue_examples, turn_messages
+
+    fmt = PromptFormat(state=True, history=2)
+    assistant = make_assistant()
+    assistant.prompt_format = fmt
+    chat = [
+        {"role": "user", "content": "hi, I need a jacket"},
+        {"role": "assistant", "content": "Sure. Any color or budget?"},
+        {"role": "user", "content": "I need a red jacket under $60"},
+        {"role": "assistant", "content": "The Trailblazer Rain Jacket by Peak is red and costs $49.99."},
+        {"role": "user", "content": "what is the Trailblazer Rain Jacket made of?"},
+    ]
+    list(assistant.stream(chat))
+    served = assistant.engine.calls[-1]["messages"]
+    plan = assistant.plan(chat)
+    needs = {"category": "apparel", "min_price": None, "max_price": 60.0, "attributes": {"color": "red"},
+             "exclude_attributes": {}, "brands": [], "exclude_brands": []}  # fmt: skip
+    assert plan.reading.needs.to_dict() == needs  # the reading agrees with the record's needs on this turn
+    record = [dict(m) for m in chat] + [{"role": "assistant", "content": "It is made of nylon."}]
+    record[0]["needs"] = {**needs, "max_price": None, "attributes": {}}
+    record[2]["needs"] = record[4]["needs"] = needs
+    record[3].update(products=["a1"], act="recommend")
+    record[5].update(products=["a1"], candidates=[p.id for p in plan.products], act="answer")
+    dialogue = Dialogue("d1", "apparel", record)
+    wording = assistant.vocabulary.wording("apparel")
+    trained = turn_messages(dialogue, 5, assistant.catalog, wording, fmt)
+    assert trained == served
+    example = dialogue_examples(dialogue, assistant.catalog, tokenizer, 4096, wording, fmt)[-1]
+    prompt = example.input_ids[: next(i for i, x in enumerate(example.labels) if x != IGNORE_INDEX)]
+    assert prompt == render_prompt(served, tokenizer)
+    # the state replaces the older messages: a longer dialogue's prompt stays as long, the whole history grows
+    long = Dialogue("d2", "apparel", record[:2] * 4 + record[2:])
+    whole = render_prompt(turn_messages(long, 11, assistant.catalog, wording), tokenizer)
+    state = render_prompt(turn_messages(long, 11, assistant.catalog, wording, fmt), tokenizer)
+    assert len(state) == len(prompt) < len(whole)
+
+
+def test_a_bundle_prompt_key_sets_the_serving_format_and_a_bad_one_is_named(tmp_path):
+    import json
+
+    from assistant.generation.chat_format import PromptFormat
+    from assistant.orchestrator import Assistant
+    from retrieval.fileio import DataError
+    from tests.assistant.conftest import build_tiny_bundle
+
+    bundle = build_tiny_bundle(tmp_path / "b")
+    cfg = json.loads((bundle / "assistant.json").read_text())
+    assert Assistant.from_pretrained(bundle, engine="torch", warm_up=False).prompt_format == PromptFormat()
+    (bundle / "assistant.json").write_text(json.dumps({**cfg, "prompt": {"state": True, "history": 2}}))
+    assert Assistant.from_pretrained(bundle, engine="torch", warm_up=False).prompt_format == PromptFormat(True, 2)
+    (bundle / "assistant.json").write_text(json.dumps({**cfg, "prompt": {"history": -1}}))
+    with pytest.raises(DataError, match="prompt"):
+        Assistant.from_pretrained(bundle, engine="torch", warm_up=False)
