@@ -40,6 +40,9 @@ def vocab(tiny_catalog, tiny_shop):
         ("budget's 2k", (None, 2000.0)),
         ("about 80 to spend", (None, 80.0)),  # a ceiling, not 64-96
         ("a 5k running shoe", None),  # a race distance: no budget cue
+        ("my commute is about 15 miles each way", None),  # was a $12-$18 budget
+        ("it needs to do at least 150 miles on a charge", None),  # was a $150 floor
+        ("around 24 MP would be nice", None),
         ("a size 10 that weighs under 5 kg", None),
         ("something warm", None),
     ],
