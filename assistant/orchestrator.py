@@ -291,7 +291,10 @@ class Assistant:
             generator_engine: Any = OpenAIEngine(generator, models, api_key=generator_key)
         elif kind == "ctranslate2":
             base = bundle_base(path, cfg["base"])
-            generator_engine = CT2Engine.from_folders(base, adapter_dirs, threads=threads, device=device or "cpu")
+            # the adapters are merged and converted behind the base (once; cached), so a first start answers sooner
+            generator_engine = CT2Engine.from_folders(
+                base, adapter_dirs, threads=threads, device=device or "cpu", background=True
+            )
         else:
             model, tok = load_base(bundle_base(path, cfg["base"]), device=device, dtype=dtype)
             if adapters:

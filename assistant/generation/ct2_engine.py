@@ -337,6 +337,40 @@ class CT2Engine:
                 )
         self._heads: dict[str, list[int]] = {}
         self._warned_copy = False
+        self._engine_kw = (batch_window_s, max_batch_size, parallel)
+        self._pending: dict[str, threading.Event] = {}  # adapters still converting in the background
+        self._failed: dict[str, BaseException] = {}
+        self._lock = threading.Lock()
+
+    def _add(self, name: str, generator: Any) -> None:
+        """Serve `generator` as `name` from now on (a model loaded after the engine started)."""
+        window, size, parallel = self._engine_kw
+        with self._lock:
+            if id(generator) not in self._batchers:
+                self._batchers[id(generator)] = _Batcher(
+                    generator, self.end_tokens, self.stop_ids, window, size, parallel, self.batch_sizes
+                )
+            self.generators[name] = generator
+
+    def _load_later(self, todo: Mapping[str, Any], load: Any) -> None:
+        """Merge, convert and load `todo` (`{adapter: folder}`) one after another in a daemon thread."""
+        self._pending = {name: threading.Event() for name in todo}
+
+        def run() -> None:
+            for name, folder in todo.items():
+                t0 = time.perf_counter()
+                try:
+                    self._add(name, load(name, folder))
+                    log.info(
+                        "CTranslate2 model of %s ready (%.1f s, in the background)", name, time.perf_counter() - t0
+                    )
+                except BaseException as e:  # noqa: BLE001 - handed to the requests for this adapter
+                    log.error("CTranslate2 model of %s failed: %s", name, e)
+                    self._failed[name] = e
+                finally:
+                    self._pending[name].set()
+
+        threading.Thread(target=run, name="ct2-adapters", daemon=True).start()
 
     @classmethod
     def from_folders(
@@ -350,6 +384,7 @@ class CT2Engine:
         progress: bool = True,
         include_base: bool = True,
         parallel: int = 2,
+        background: bool = False,
         **engine_kw: Any,
     ) -> CT2Engine:
         """Convert (or reuse from the cache) the base and each adapter, and load one generator per distinct model.
@@ -362,6 +397,9 @@ class CT2Engine:
             device: "cpu" or "cuda".
             include_base: also load the plain base (used for `adapter=None`).
             parallel: batches generated at once per model (`inter_threads`; the weights are shared).
+            background: load the base now and merge / convert / load the adapters in a background thread, so a
+                server answers (on the base's warm-up) before every category's model exists; a request for an
+                adapter still converting waits for it, and a failed conversion is raised to that request.
             engine_kw: batching options of `CT2Engine` (`batch_window_s`, `max_batch_size`, `static_prompt`).
         """
         import ctranslate2
@@ -374,14 +412,24 @@ class CT2Engine:
         if include_base or not todo:
             todo[BASE_KEY] = None
         generators, loaded = {}, {}
-        for name, folder in tqdm(todo.items(), desc="CTranslate2 models", unit="model", disable=not progress):
+
+        def load(name: str, folder: str | Path | None) -> Any:
             path = ensure_ct2_model(base_dir, folder, quantization, cache)
             if path not in loaded:  # adapters with the same files share the converted model and its generator
                 loaded[path] = ctranslate2.Generator(
                     str(path), device=device, compute_type=quantization, intra_threads=threads, inter_threads=parallel
                 )
-            generators[name] = loaded[path]
+            return loaded[path]
+
+        later = {k: v for k, v in todo.items() if k != BASE_KEY} if background and BASE_KEY in todo else {}
+        now = {k: v for k, v in todo.items() if k not in later}
+        for name, folder in tqdm(now.items(), desc="CTranslate2 models", unit="model", disable=not progress):
+            generators[name] = load(name, folder)
         limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+        if later:
+            engine = cls(generators, tokenizer, limit, parallel=parallel, **engine_kw)
+            engine._load_later(later, load)
+            return engine
         log.info(
             "CTranslate2 engine: %s (%d distinct models), %s on %s, %d thread(s) x %d parallel batch(es)",
             ", ".join(generators),
@@ -395,10 +443,16 @@ class CT2Engine:
 
     @property
     def adapters(self) -> list[str]:
-        """Names of the loaded adapters (categories)."""
-        return [k for k in self.generators if k != BASE_KEY]
+        """Names of the adapters (categories), including those still loading in the background."""
+        return list(dict.fromkeys([k for k in self.generators if k != BASE_KEY] + list(self._pending)))
 
     def _generator(self, adapter: str | None) -> Any:
+        event = self._pending.get(adapter) if adapter is not None else None
+        if event is not None and not event.is_set():
+            log.info("waiting for the %s model to finish converting", adapter)
+            event.wait()
+        if adapter in self._failed:
+            raise RuntimeError(f"the CTranslate2 model of adapter {adapter!r} failed to load: {self._failed[adapter]}")
         if adapter in self.generators and adapter != BASE_KEY:
             return self.generators[adapter]
         if adapter is not None:

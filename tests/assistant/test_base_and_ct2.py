@@ -230,3 +230,20 @@ def test_bundle_loads_with_either_engine(tiny_bundle):
     assert choose_engine(None, "cpu") == "ctranslate2" and choose_engine("torch") == "torch"
     with pytest.raises(ValueError, match="engine must be one of"):
         choose_engine("vllm")
+
+
+def test_adapters_converted_in_the_background_serve_the_same_text_once_ready(tiny_lm, tmp_path):
+    from assistant.generation.ct2_engine import CT2Engine
+    from assistant.generation.engine import GenerationSettings
+
+    adapter = _lora(tiny_lm, tmp_path / "adapter")
+    settings = GenerationSettings(max_new_tokens=12)
+    kw = dict(quantization="float32", cache=tmp_path / "cache", progress=False)
+    later = CT2Engine.from_folders(tiny_lm, {"apparel": adapter, "broken": tmp_path / "nope"}, background=True, **kw)
+    assert sorted(later.adapters) == ["apparel", "broken"]  # known at once, loaded behind the base
+    text = later.generate(MSGS, "apparel", settings)  # waits for its model
+    now = CT2Engine.from_folders(tiny_lm, {"apparel": adapter}, **kw)
+    assert text == now.generate(MSGS, "apparel", settings)
+    assert later.generate(MSGS, None, settings) == now.generate(MSGS, None, settings)
+    with pytest.raises(RuntimeError, match="broken"):  # a failed conversion reaches the request, not a base reply
+        later.generate(MSGS, "broken", settings)
