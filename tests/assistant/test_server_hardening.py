@@ -250,7 +250,7 @@ def test_knobs_in_range_are_taken(client, knobs):
 
 
 def test_the_role_error_lists_exactly_the_accepted_roles(client):
-    from assistant.faces.server import ROLES
+    from assistant.faces.requests import ROLES
 
     r = client.post("/v1/chat/completions", json={"messages": [{"role": "wizard", "content": "hi"}]})
     message = r.json()["error"]["message"]
