@@ -14,10 +14,11 @@ API (any OpenAI client works: `OpenAI(base_url="http://127.0.0.1:7860/v1", api_k
     GET  /health                liveness and catalog size (never needs the token)
 
 Safe defaults: 127.0.0.1, request bodies <= `MAX_BODY_BYTES`, <= `requests.MAX_MESSAGES` messages of <=
-`requests.MAX_MESSAGE_CHARS` characters, errors in OpenAI's `{"error": {...}}` shape with a 4xx status naming the field (bad JSON, NaN, huge
-integers, deep nesting, content that is not text, knobs of the wrong type or out of OpenAI's range included), and a
-generation error ends the request, never the server (a failing `--generator` server: 502 or an error event, and a log
-line). With a token every route but /health needs it, the page through a login (`assistant/faces/access.py`).
+`requests.MAX_MESSAGE_CHARS` characters, errors in OpenAI's `{"error": {...}}` shape with a 4xx status naming the
+field (bad JSON, NaN, huge integers, deep nesting, content that is not text, knobs of the wrong type or out of
+OpenAI's range included), and a generation error ends the request, never the server (a failing `--generator`
+server: 502 or an error event, and a log line). With a token every route but /health needs it, the page through
+a login (`assistant/faces/access.py`).
 """
 
 from __future__ import annotations
