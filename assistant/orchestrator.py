@@ -46,6 +46,7 @@ from retrieval.index import ProductIndex
 
 log = logging.getLogger(__name__)
 TOP_K = 5
+GOODBYE = "Sorry I couldn't find the right thing for you this time. Thanks for stopping by, and come back any time!"
 OTHER_LANGUAGE = "Sorry, this shop speaks English only; could you tell me in English what you are looking for?"
 HISTORY_USER_TURNS = 3  # user messages that make up the search query
 
@@ -438,6 +439,11 @@ class Assistant:
             log.info("turn: message in %s, answered that the shop speaks English", reading.language)
             yield OTHER_LANGUAGE
             yield Reply(text=OTHER_LANGUAGE, products=[], category=category, needs=needs)
+            return
+        if reading.intent == "leave" and ask.kind != "closing":  # "this is going nowhere. bye": not a purchase
+            log.info("turn: category=%s the shopper leaves without buying", category)
+            yield GOODBYE
+            yield Reply(text=GOODBYE, products=[], category=category, needs=needs)
             return
         adapter = category if category in self.adapters else None
         wording, fmt = self.vocabulary.wording(category), self.prompt_format

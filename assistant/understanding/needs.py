@@ -476,7 +476,7 @@ def update_needs(
         text, refs = cv._ref_re.subn(" ", low) if cv._ref_re else (low, 0)
         refs += len(
             re.findall(
-                r"\b(?:is it|does it|it is|it has|has it|it's|the (?:first|second|third|last) one|"
+                r"\b(?:is it|does it|it is|it has|has it|it's|the (?:first|second|third|last) ones?|"
                 r"this one|that one)\b",
                 text,
             )

@@ -38,6 +38,7 @@ _ORDINAL = re.compile(  # "the second one", "the last pair" (not "last night", "
     r"\bthe\s+(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\b(?:\s+\w+)?", re.I
 )
 _PRONOUN = re.compile(r"\b(it|its|it's|they|them|their|this|that|these|those|this one|that one|both)\b", re.I)
+_ABOUT_IT = re.compile(r"\b(it|its|it's|they|them|their|this one|that one|these|those|both)\b", re.I)
 _REFERS = re.compile(r"\b(this one|that one|these ones|those ones|this pair|that pair)\b", re.I)
 _YES_NO = re.compile(r"^\W*(?:\w+[,!.]?\s+){0,3}?(does|do|is|are|can|could|will|has|have|was|were)\b", re.I)
 _COMPARE = re.compile(r"\b(compare|comparison|difference|differ|vs\.?|versus)\b", re.I)
@@ -213,7 +214,10 @@ def read_question(
     comparing = _COMPARE.search(question) or ("?" in question and _COMPARE_Q.search(question))
     if comparing and len(compare_pool) == 2:
         first = catalog.get(compare_pool[0])
-        about = next((n for n in attribute_names(catalog, first.category) if mentions(low, label(n))), None)
+        names = attribute_names(catalog, first.category)
+        about = next((n for n in names if mentions(low, label(n))), None) or next(  # "longer battery": battery life
+            (n for n in names if " " in label(n) and mentions(low, label(n).split()[0])), None
+        )
         return Ask("compare", compare_pool, about, yes_no=yes_no, wording=question, named=named)
     if products and "?" in question:
         product = catalog.get(products[0])
@@ -229,7 +233,11 @@ def read_question(
             return Ask("attribute", products, "color", {}, yes_no, named=named)
     if not products and not earlier and "?" in question and (_ORDINAL.search(question) or _REFERS.search(question)):
         return Ask("unresolved", yes_no=yes_no, named=named)  # "the first one?" before any product was shown
-    if (not products or pointed) and _off_topic(question, vocabulary, catalog, budget):
+    # a question about a shown product by pronoun ("what's it made of?", "does it smell like anything?") is about
+    # shopping even when it names no attribute: the model answers it and the checks check what it says
+    if (not products or (pointed and not _ABOUT_IT.search(question))) and _off_topic(
+        question, vocabulary, catalog, budget
+    ):
         return Ask("off_topic", named=named)
     return Ask("other", products, yes_no=yes_no, named=named)
 

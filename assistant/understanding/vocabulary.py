@@ -20,6 +20,7 @@ Used by `assistant.understanding.needs` (needs extraction) and `assistant.unders
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter, defaultdict
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.text import normalize_phrase, plural, singular
+from retrieval.encoder import bundled_encoder_path
 from retrieval.fileio import DataError, Problem, atomic_write_json
 
 COMMON_WORDS = """about also anything back best better black blue both brand budget care color colour could days does
@@ -52,6 +54,21 @@ _COMMON = frozenset(COMMON_WORDS) | frozenset(
     "want need looking something some would like also just one which that this those these there their they "
     "about more most very much really please thanks hi hello yes no okay ok".split()
 )
+
+
+COMMON_TOKENS = 12_000  # "come" is entry 2,272, "navy" 3,212, "wool" 12,121, "peek" 19,043
+
+
+@functools.lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Common whole English words (4+ letters): those among the first `COMMON_TOKENS` entries of the bundled
+    encoder's WordPiece vocabulary, which is ordered roughly by frequency in English text. A typo correction never
+    turns one of them into a catalog word ("come" is not "home"); rarer words still are ("peek" -> "Peak")."""
+    try:
+        lines = (Path(bundled_encoder_path()) / "vocab.txt").read_text(encoding="utf-8").split()
+    except (OSError, ImportError, RuntimeError):  # no bundled encoder: only the catalog's and COMMON_WORDS
+        return frozenset()
+    return frozenset(w for w in lines[:COMMON_TOKENS] if len(w) >= 4 and w.isalpha() and w.islower())
 
 
 def _phrase_re(phrases: list[str]) -> re.Pattern | None:
@@ -333,7 +350,7 @@ class Vocabulary:
             for phrase in list(cv.values) + list(cv.flags) + list(cv.brands) + list(cv.titles):
                 targets.update(w for w in re.findall(r"[a-z]+", phrase) if len(w) >= 4)
         self.words = targets
-        self.known = set(COMMON_WORDS) | targets
+        self.known = set(COMMON_WORDS) | english_words() | targets
         for p in catalog:
             self.known.update(re.findall(r"[a-z]+", (p.description or "").lower()))
         variants: dict[str, set[str]] = defaultdict(set)

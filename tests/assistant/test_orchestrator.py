@@ -256,3 +256,44 @@ def test_understand_reads_without_generating(make_assistant):
     reading = a.understand(_user("a red rain jacket under $60"))
     assert reading.intent == "ask_products" and reading.to_dict()["needs"]["max_price"] == 60.0
     assert a.engine.calls == [] and a.index.queries == []
+
+
+def _dialogue(*turns: str) -> list[dict[str, str]]:
+    return [{"role": ("user", "assistant")[i % 2], "content": t} for i, t in enumerate(turns)]
+
+
+SHOWN_JACKET = "I recommend the Trailblazer Rain Jacket. It costs $49.99."
+
+
+def test_a_question_about_a_shown_product_by_pronoun_is_answered_not_declined(make_assistant):
+    for question in ("what's it made of?", "does it smell like anything?"):
+        a = make_assistant()
+        r = a.reply(_dialogue("a red rain jacket", SHOWN_JACKET, question))
+        assert "only help with shopping" not in r.text and len(a.engine.calls) == 1, question
+    a = make_assistant()
+    r = a.reply(_dialogue("a red rain jacket", SHOWN_JACKET, "what is the capital of France?"))
+    assert "only help with shopping" in r.text and a.engine.calls == []  # still declined
+
+
+def test_leaving_without_buying_is_a_goodbye_not_a_purchase(make_assistant):
+    a = make_assistant()
+    r = a.reply(_dialogue("a red rain jacket", SHOWN_JACKET, "this is going nowhere. bye"))
+    assert r.products == [] and "Thanks for stopping by" in r.text and a.engine.calls == []
+
+
+def test_a_question_about_the_first_ones_states_no_needs(make_assistant):
+    a = make_assistant()
+    shown = "I recommend the Trailblazer Rain Jacket and the Summit Down Parka."
+    reading = a.understand(_dialogue("a jacket under $200", shown, "are the first ones waterproof?"))
+    assert "waterproof" not in reading.needs.attributes  # a question about shown products, not a need
+
+
+def test_common_english_words_are_not_corrected_into_catalog_values():
+    from assistant.understanding.vocabulary import Vocabulary
+    from retrieval.catalog import Catalog, Product
+
+    shoes = [Product("h1", "Cozy Slippers", "shoes", attributes={"activity": "home", "color": "grey"})]
+    shoes.append(Product("h2", "Trail Shirt", "shoes", attributes={"activity": "hiking", "color": "red"}))
+    vocab = Vocabulary.from_catalog(Catalog(shoes))
+    assert vocab.correct("do they come in red") == "do they come in red"  # was "do they home in red"
+    assert vocab.correct("a sirt for hikng") == "a shirt for hiking"  # real typos still are
