@@ -21,6 +21,7 @@ import copy
 import random
 from typing import Any
 
+from assistant.text import format_price
 from retrieval.catalog import Product
 from training.demo_data import vocab as V
 from training.demo_data.flow import run_flow
@@ -31,8 +32,8 @@ FACT_FIELDS = ("title", "price", "brand")
 
 
 def money(x: float) -> str:
-    """`49.9` -> `"$49.90"`: the one way the assistant writes a price."""
-    return f"${x:.2f}"
+    """`49.9` -> `"$49.90"`: the one way the assistant writes a price (`assistant.text.format_price`)."""
+    return format_price(x)
 
 
 class DialogueMaker:
