@@ -29,7 +29,7 @@ from assistant.checks.answers import (
 )
 from assistant.checks.repair import NOTHING_LEFT, apply_grounding, fix_polarity
 from assistant.generation.prompts import strip_card_syntax
-from assistant.text import format_price
+from assistant.text import format_price, sentence_spans
 from assistant.understanding.questions import attribute_names, reply_products
 from assistant.understanding.reading import Reading
 from retrieval.filters import Filters
@@ -91,7 +91,7 @@ def suggest(text: str, top: Any) -> tuple[str, list[str]]:
     if promise:
         after = f" {promise.group(1).strip()}" if promise.group(1) else ""
         return f"{text[: promise.start()]}: the {name}.{after}", [top.id]
-    if text and all(q.strip().endswith("?") for q in re.findall(r"[^.!?]+[.!?]*", text)):
+    if text and all(text[a:b].strip().endswith("?") for a, b in sentence_spans(text)):
         return f"From the catalog, I'd suggest the {name}. {text}", [top.id]  # "Want to know more about it?"
     return f"{text} From the catalog, I'd suggest the {name}.".strip(), [top.id]
 
