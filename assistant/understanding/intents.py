@@ -20,24 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from assistant.understanding.intent_rules import INTENTS
 from retrieval.encoder import Encoder, load_encoder
 from retrieval.fileio import atomic_open, atomic_write_json
-
-INTENTS = (
-    "ask_products",
-    "ask_about_product",
-    "compare",
-    "release",
-    "correct",
-    "exclude",
-    "accept",
-    "reject",
-    "leave",
-    "off_topic",
-    "greet",
-    "other_language",
-)
-"""What a shopper message does, one label per message (the labels of `understanding-dev-2026-12`)."""
 
 CONTEXT_FEATURES = ("has_history", "shown_ever", "shown_last", "shown_count", "assistant_asked", "user_turns")
 """The dialogue features next to the message embedding, each in [0, 1] (see `context_features`)."""
