@@ -45,7 +45,16 @@ COMMANDS: list[tuple[str, str, str]] = [
         "training.bench.needs_dann:main",
         "DANN for needs extraction in a new category (text classifier)",
     ),
-    ("bench intent-transfer", "bench.intent_transfer:main", "intent head transfer: source-only vs DANN vs multitask"),
+    (
+        "bench transfer-cpu",
+        "training.bench.transfer_cpu:main",
+        "the transfer table this CPU finishes (~2 h, resumable)",
+    ),
+    (
+        "bench intent-transfer",
+        "training.bench.intent_transfer:main",
+        "intent head transfer: source-only vs DANN vs multitask",
+    ),
     ("bench serve", "bench.serve:main", "time to first token and full reply latency, 1 and 8 chats"),
     ("bench eval", "bench.eval:main", "transcripts per minute for scoring and replay"),
     ("bench soak", "bench.soak:main", "server memory over a long, bounded load on 127.0.0.1"),

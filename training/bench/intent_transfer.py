@@ -1,7 +1,8 @@
 """`shopguide bench intent-transfer`: does the intent head transfer to categories it has no labels for?
 
     shopguide bench intent-transfer                                   # 3 seeds, catalogs generated into a tmp dir
-    python -m bench.intent_transfer --catalog-dir /tmp/demo_data/catalog --seeds 0 1 2 --plot docs/bench_intent.png
+    python -m training.bench.intent_transfer --catalog-dir /tmp/demo_data/catalog --seeds 0 1 2 \\
+        --plot docs/bench_intent.png
 
 Target categories electronics and beauty with K=0 labelled target dialogues. Rows: source-only (apparel),
 dann (apparel labelled + the target's unlabeled turns: its generated turns without labels and, for electronics,
