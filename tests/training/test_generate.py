@@ -171,3 +171,65 @@ def test_categories_talk_differently(demo):
         vocab[cat] = words
     overlap = len(vocab["beauty"] & vocab["electronics"]) / len(vocab["beauty"] | vocab["electronics"])
     assert overlap < 0.4
+
+
+def _catalog_words(demo: Path, cat: str) -> tuple[list[dict], str, str]:
+    products = [json.loads(x) for x in (demo / "catalog" / f"{cat}.jsonl").read_text().splitlines()]
+    attrs = {a for p in products for a in p["attributes"] if a != "type"}
+    values = {str(v) for p in products for a, v in p["attributes"].items() if a != "type"}
+    alt = "|".join(re.escape(a) for a in sorted(attrs, key=len, reverse=True))
+    valt = "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
+    return products, alt, valt
+
+
+@pytest.mark.parametrize("cat", CATEGORIES)
+def test_no_field_syntax_in_assistant_turns(demo, cat):
+    """People write "it comes in navy", never "color: navy", "has color navy" or "It features material linen"."""
+    _, alt, valt = _catalog_words(demo, cat)
+    colon = re.compile(rf"\b(?:{alt})\s*:\s*(?:{valt})\b", re.I)
+    verb = re.compile(rf"\b(?:has|have|features?|featuring)\s+(?:{alt})\s+(?:{valt})\b", re.I)
+    bad = [
+        m["content"]
+        for split in SPLITS
+        for d in _dialogues(demo, cat, split)
+        for m in d["messages"]
+        if m["role"] == "assistant" and (colon.search(m["content"]) or verb.search(m["content"]))
+    ]
+    assert not bad, bad[:5]
+
+
+# distinct surface forms each act reaches in a 300-dialogue split (greet and close have fewer templates)
+MIN_FORMS = {"greet": 8, "elicit": 50, "recommend": 100, "relax": 50, "answer": 50, "compare": 20, "close": 10}
+
+
+@pytest.mark.parametrize("cat", ["apparel", "electronics", "beauty"])
+def test_each_act_has_many_surface_forms(demo, cat):
+    """The text of a turn with titles, brands, values, prices and numbers blanked out is its surface form."""
+    products, _, _ = _catalog_words(demo, cat)
+    names = {p["title"] for p in products} | {p["brand"] for p in products}
+    names |= {str(v) for p in products for v in p["attributes"].values()}
+    blank = re.compile("|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in sorted(names, key=len, reverse=True)), re.I)
+    forms: dict[str, set[str]] = {}
+    for d in _dialogues(demo, cat, "train")[:300]:
+        for m in d["messages"]:
+            if m["role"] == "assistant":
+                text = blank.sub("<x>", re.sub(r"\$\d+(?:\.\d\d)?", "<$>", m["content"]))
+                forms.setdefault(m["act"], set()).add(re.sub(r"\d+", "<n>", text))
+    assert {a: len(f) for a, f in forms.items() if len(f) < MIN_FORMS[a]} == {}
+
+
+@pytest.mark.parametrize("cat", CATEGORIES)
+def test_a_recommendation_gives_a_stated_need_as_its_reason(demo, cat):
+    """When the shopper stated an attribute, a budget or a brand, the recommendation names one of them."""
+    for d in _dialogues(demo, cat, "train"):
+        needs = None
+        for m in d["messages"]:
+            if m["role"] == "user":
+                needs = m["needs"]
+            elif m["act"] == "recommend":
+                text = m["content"].lower()
+                stated = [str(v).lower() for a, v in needs["attributes"].items() if a != "type"]
+                stated += [b.lower() for b in needs["brands"]]
+                if needs["max_price"] is not None:
+                    stated.append(f"${needs['max_price']:.0f}")
+                assert not stated or any(s in text for s in stated), (d["id"], stated, m["content"])

@@ -27,7 +27,8 @@ dialogues + target unlabeled utterances), target-only, finetune and multitask+ad
 
 Every finished cell is one line of `--results` (default `docs/results/transfer_cpu.jsonl`, committed), written
 atomically; a rerun skips the cells whose (method, target, K, seed, protocol) are there, so the table is
-finished by whoever runs next, on any machine. The protocol id hashes every setting that changes a number.
+finished by whoever runs next, on any machine. The protocol id hashes every setting that changes a number,
+the demo dialogues included (`data_digest`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from training.transfer import TransferConfig
 
 log = logging.getLogger(__name__)
 
+DEFAULT_DATA = "data/demo"
 ROWS = ("source-only:0", "multitask+adversarial:0", "target-only:32", "finetune:32", "multitask+adversarial:32")
 METRICS = ("answer_acc", "compare_acc", "quality", "wrong_fact", "fallback", "ppl", "pad")
 LOWER_IS_BETTER = {"wrong_fact", "fallback", "ppl", "pad"}
@@ -79,6 +81,14 @@ RECIPE = (
 )
 
 
+def data_digest(data: Path) -> str:
+    """A hash of the demo dialogues (`DATA/dialogues/*.jsonl`): cells measured on other data get another id."""
+    h = hashlib.sha256()
+    for path in sorted((data / "dialogues").glob("*.jsonl")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:10]
+
+
 def protocol(args: argparse.Namespace) -> dict[str, Any]:
     """Every setting that changes a cell's numbers, and its short id (`id`)."""
     settings = {
@@ -89,6 +99,7 @@ def protocol(args: argparse.Namespace) -> dict[str, Any]:
         "recipe": [*RECIPE, *args.set],
         "eval": {"answer": args.answer_turns, "compare": args.compare_turns, "recommend": args.recommend_turns},
         "max_new_tokens": args.max_new_tokens,
+        "data": data_digest(Path(getattr(args, "data", DEFAULT_DATA))),  # tests build args without --data
     }
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
     return {"id": f"cpu-{digest}", **settings}
@@ -322,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m training.bench.transfer_cpu", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     ap.add_argument("--base", default="smollm2-135m-instruct")
-    ap.add_argument("--data", default="data/demo", help="`shopguide data generate --out data/demo --seed 0`")
+    ap.add_argument("--data", default=DEFAULT_DATA, help="`shopguide data generate --out data/demo --seed 0`")
     ap.add_argument("--source", default="demo/adapters/apparel", help="the trained source adapter (reused)")
     ap.add_argument("--config", default="training/configs/transfer.yaml")
     ap.add_argument("--targets", nargs="*", default=["electronics", "beauty"])

@@ -23,12 +23,14 @@ from typing import Any
 
 from assistant.text import format_price
 from retrieval.catalog import Product
+from training.demo_data import replies as R
 from training.demo_data import vocab as V
 from training.demo_data.flow import run_flow
 from training.demo_data.needs import empty_needs, satisfies
 from training.demo_data.user import UserVoice, nice_ceil, nice_floor
 
 FACT_FIELDS = ("title", "price", "brand")
+NUMBERS = {1: "one", 2: "two", 3: "three"}
 
 
 def money(x: float) -> str:
@@ -76,125 +78,128 @@ class DialogueMaker:
         rng.shuffle(ids)
         return ids
 
-    def attr_phrase(self, attr: str, value: str) -> str:
-        label = self.label(attr)
-        if label.lower() not in value.lower():
-            return self.rng.choice([f"{label} {value}", f"{label}: {value}", f"{value} {label}"])
-        if label.lower() in value.lower().split():  # "living room", "2 seats": the value names itself
-            return value
-        return f"{label}: {value}"  # "bedroom": not "bedroom room"
+    def plural(self, p: Product) -> bool:
+        return bool(self.spec["types"][p.attributes["type"]].get("plural"))
 
-    def reason(
-        self, p: Product, needs: dict[str, Any], facts: list[dict], also: str | None = None, first: bool = True
-    ) -> str:
-        """Why `p` fits: the stated attribute needs (verbatim values), the relaxed attribute `also` (its
-        actual value), plus sometimes one extra highlight."""
-        wanted = [a for a in needs["attributes"] if a != "type" and a in p.attributes]
-        if also in p.attributes and also not in wanted:
-            wanted.insert(0, also)
-        others = [a for a in p.attributes if a not in wanted and a != "type"]
-        shown = wanted + ([self.rng.choice(others)] if others and (len(wanted) < 2 or self.rng.random() < 0.4) else [])
-        parts = []
-        for a in shown:
-            facts.append({"product": p.id, "field": a, "value": p.attributes[a]})
-            parts.append(self.attr_phrase(a, p.attributes[a]))
-        bits = ", ".join(parts[:-1]) + (f" and {parts[-1]}" if len(parts) > 1 else parts[-1]) if parts else ""
-        extra = ""
-        if needs["brands"]:
+    def pronoun(self, p: Product) -> str:
+        return "they" if self.plural(p) else "it"
+
+    def say(self, p: Product, item: str, facts: list[dict], needs: dict[str, Any], as_modifier: bool) -> str:
+        """One reason about `p` as a modifier ("made of linen") or a predicate ("is made of linen"); `item` is an
+        attribute name, "brand" or "budget". Stated values go into `facts` (the budget is the shopper's)."""
+        rng, plural = self.rng, self.plural(p)
+        if item == "budget":
+            b, lo = R.dollars(needs["max_price"]), needs["min_price"]
+            if lo is not None:
+                forms = (
+                    [f"in your {R.dollars(lo)} to {b} range"]
+                    if as_modifier
+                    else [f"{{be}} in your {R.dollars(lo)} to {b} range"]
+                )
+            elif as_modifier:
+                forms = [f"within your {b}", f"under your {b} budget"] + (
+                    [f"well under {b}"] if p.price <= 0.8 * needs["max_price"] else []
+                )
+            else:
+                forms = [f"{{be}} within your {b}", f"{{be}} under your {b} budget", f"fit{{s}} your {b} budget"]
+                forms += [f"{{be}} well under your {b}"] if p.price <= 0.8 * needs["max_price"] else []
+            return R.agree(rng.choice(forms), plural)
+        if item == "brand":
             facts.append({"product": p.id, "field": "brand", "value": p.brand})
-            extra = f" It's from {p.brand}, as you wanted."
-        if needs["max_price"] is not None and first and self.rng.random() < 0.5:
-            extra += self.rng.choice(
-                [
-                    " Within your budget.",
-                    " Fits your budget.",
-                    "",
-                    " Comfortably in budget.",
-                    " And it's under your budget.",
-                ]
+            forms = (
+                [f"from {p.brand}, as you wanted"]
+                if as_modifier
+                else [f"{{be}} from {p.brand}", f"{{be}} made by {p.brand}"]
             )
-        tpl = self.rng.choice(
-            [
-                "It has {b}.",
-                "You get {b}.",
-                "Highlights: {b}.",
-                "It comes with {b}.",
-                "{B}.",
-                "It offers {b}.",
-                "Key points: {b}.",
-                "It features {b}.",
-                "Why it fits: {b}.",
-                "Good match on {b}.",
-            ]
-        )
-        return (tpl.format(b=bits, B=bits[:1].upper() + bits[1:]) if bits else "") + extra
+            return R.agree(rng.choice(forms), plural)
+        value = p.attributes[item]
+        facts.append({"product": p.id, "field": item, "value": value})
+        if as_modifier:
+            return R.modifier(rng, item, value, self.label(item))
+        return R.predicate(rng, item, value, self.label(item), plural)
 
-    def product_line(
-        self, p: Product, needs: dict[str, Any], facts: list[dict], n: int, i: int, also: str | None = None
-    ) -> str:
+    def reasons(self, p: Product, items: list[str], facts: list[dict], needs: dict[str, Any]) -> str:
+        """`items` said about `p` after its name: ": it is A and B", ", A and B" or " since it is A"."""
+        if not items:
+            return "."
+        how = self.rng.choice(["pred", "mod", "since"])
+        if how == "mod":
+            return ", " + R.join([self.say(p, i, facts, needs, True) for i in items]) + "."
+        preds = R.join([self.say(p, i, facts, needs, False) for i in items])
+        return (": " if how == "pred" else " since ") + f"{self.pronoun(p)} {preds}."
+
+    def first_items(self, p: Product, needs: dict[str, Any], also: str | None, budget: bool) -> list[str]:
+        """Why the first product fits: up to two of the stated attribute needs it meets (the relaxed attribute
+        `also` first), the brand asked for, sometimes the budget; a highlight when nothing was stated."""
+        stated = [a for a in needs["attributes"] if a != "type" and a in p.attributes and a != also]
+        items = ([also] if also in p.attributes else []) + self.rng.sample(
+            stated, min(len(stated), 2 if also is None else 1)
+        )
+        if needs["brands"]:
+            items.append("brand")
+        if budget and needs["max_price"] is not None and (not items or self.rng.random() < 0.5):
+            items.append("budget")
+        if not items:
+            others = [a for a in p.attributes if a != "type"]
+            items = self.rng.sample(others, min(1, len(others)))
+        return items[:3]
+
+    def next_line(self, p: Product, needs: dict[str, Any], facts: list[dict], also: str | None, tpl: str) -> str:
+        """A second or third product in one sentence, with one reason."""
         facts.append({"product": p.id, "field": "title", "value": p.title})
         facts.append({"product": p.id, "field": "price", "value": p.price})
-        head = self.rng.choice(
-            ["{t} ({p})", "{t} at {p}", "{t} for {p}", "{t}, {p}", "{t} — {p}", "The {t}, priced at {p}", "{t}: {p}"]
-        ).format(t=p.title, p=money(p.price))
-        why = self.reason(p, needs, facts, also, first=i == 0)
-        return (f"{i + 1}. " if n > 1 else "") + f"{head}. {why}".strip()
+        stated = [a for a in needs["attributes"] if a != "type" and a in p.attributes]
+        pool = ([also] if also in p.attributes else []) or stated or [a for a in p.attributes if a != "type"]
+        item = self.rng.choice(pool)
+        tpl = R.agree(tpl, self.plural(p))
+        said = self.say(p, item, facts, needs, "{M}" in tpl)
+        return tpl.format(T=p.title, P=money(p.price), it=self.pronoun(p), R=said, M=said)
 
     def plural_type(self, needs: dict[str, Any]) -> str:
         t = needs["attributes"].get("type")
         if t is None:
             return "options"
-        return t if self.spec["types"][t].get("plural") else f"{t}s"
+        if self.spec["types"][t].get("plural"):
+            return t
+        return f"{t}es" if t.endswith(("s", "sh", "ch")) else f"{t}s"
 
     # ---- assistant turns -----------------------------------------------------------------------------
     def recommend(self, needs: dict[str, Any], last_key: str | None) -> dict[str, Any]:
-        """A recommend turn, or a relax turn when nothing satisfies `needs`."""
+        """A recommend turn, or a relax turn when nothing satisfies `needs`: the products in sentences, each
+        named once with its price and the stated needs it meets."""
+        rng = self.rng
         found = self.matches(needs)
         if found:
-            k = min(len(found), self.rng.choice([1, 2, 2, 3, 3, 3]))
-            chosen, lead, act, relaxed = found[:k], None, "recommend", None
+            k = min(len(found), rng.choice([1, 2, 2, 3, 3]))
+            chosen, act, relaxed, basis, also = found[:k], "recommend", None, needs, None
         else:
             relaxed, chosen = self.relax(needs, last_key)
-            act = "relax"
-            k = len(chosen)
-        facts: list[dict] = []
-        lines = [
-            self.product_line(
-                p, needs if act == "recommend" else relaxed[1], facts, k, i, None if act == "recommend" else relaxed[0]
-            )
-            for i, p in enumerate(chosen)
+            act, k, basis = "relax", len(chosen), relaxed[1]
+            also = relaxed[0] if relaxed[0] not in ("price", "brand", "*", "**") else None
+        first = chosen[0]
+        facts: list[dict] = [
+            {"product": first.id, "field": "title", "value": first.title},
+            {"product": first.id, "field": "price", "value": first.price},
         ]
         if act == "recommend":
-            leads = V.RECOMMEND_ONE_LEAD if k == 1 else V.RECOMMEND_LEAD
-            lead = self.rng.choice(leads).format(t=self.plural_type(needs))
+            lead = rng.choice(R.LEAD_MANY if k > 1 else R.LEAD_ONE).format(t=self.plural_type(needs), n=NUMBERS[k])
+            head = R.agree(rng.choice(R.FIRST), self.plural(first)).format(T=first.title, P=money(first.price))
         else:
-            lead = self.relax_lead(needs, relaxed[0], chosen, facts)
-        tail = (
-            self.rng.choice(
-                [
-                    "",
-                    "",
-                    " Want details on any of them?",
-                    " Shall I compare them?",
-                    " Any of these look good?",
-                    " Happy to tell you more about any of them.",
-                    " Let me know if one catches your eye.",
-                ]
-            )
-            if k > 1
-            else self.rng.choice(["", " Want to know more about it?", " Any questions about it?"])
-        )
-        sep = "\n" if self.rng.random() < 0.6 else " "
-        text = lead + sep + sep.join(lines) + tail
-        extra_pool = found[k:] if act == "recommend" else []
-        cands = self.candidates(chosen, needs, extra_pool)
+            lead, prefix = self.relax_lead(needs, relaxed[0])
+            head = prefix + rng.choice(R.CLOSEST).format(T=first.title, P=money(first.price))
+            head = head[:1].upper() + head[1:]
+        line = head + self.reasons(first, self.first_items(first, basis, also, act == "recommend"), facts, basis)
+        forms = [rng.choice(R.NEXT), rng.choice(R.THIRD)]
+        rest = [self.next_line(p, basis, facts, also, tpl) for p, tpl in zip(chosen[1:], forms)]
+        tail = rng.choice(R.TAIL_MANY if k > 1 else R.TAIL_ONE).format(obj="them" if self.plural(first) else "it")
+        text = " ".join(x for x in [lead, line, *rest] if x) + tail
         return {
             "role": "assistant",
             "content": text,
             "act": act,
             "products": [p.id for p in chosen],
             "facts": facts,
-            "candidates": cands,
+            "candidates": self.candidates(chosen, needs, found[k:] if act == "recommend" else []),
             **({"relaxed": relaxed[0]} if relaxed else {}),
         }
 
@@ -232,43 +237,54 @@ class DialogueMaker:
                 return (key, n2), found[: self.rng.choice([1, 2, 2])]
         raise RuntimeError(f"no {needs['attributes'].get('type')} in the {self.cat} catalog")
 
-    def relax_lead(self, needs: dict[str, Any], key: str, chosen: list[Product], facts: list[dict]) -> str:
-        t = self.plural_type(needs)
-        rng = self.rng
+    def relax_lead(self, needs: dict[str, Any], key: str) -> tuple[str, str]:
+        """What does not fit, said plainly, and the words that lead to the closest product (naming the
+        dropped need: the budget, the brand or the attribute's label)."""
+        t, rng = self.plural_type(needs), self.rng
         if key == "price":
-            budget = f"under ${needs['max_price']:.0f}" if needs["max_price"] is not None else "in that price range"
-            return rng.choice(
-                [
-                    f"I couldn't find {t} that fit everything {budget}. If you can stretch the budget a "
-                    f"little, these are the closest:",
-                    f"Nothing matches all your needs {budget}, sorry. Relaxing the budget, here's what comes closest:",
-                    f"Unfortunately there are no {t} {budget} with all of that. Going slightly over budget:",
-                ]
+            if needs["max_price"] is None:
+                return rng.choice(
+                    ["Nothing in that price range has all of that.", "Nothing fits that price range."]
+                ), ""
+            b = R.dollars(needs["max_price"])
+            return (
+                rng.choice(
+                    [
+                        f"Nothing fits all of that within your {b} budget.",
+                        f"I can't find {t} with everything you asked for under {b}, so it means going over budget.",
+                        f"Under {b}, nothing has all of that; you'd need to stretch the budget a little.",
+                        f"Within a {b} budget, nothing matches everything, sorry.",
+                    ]
+                ),
+                "",
             )
         if key == "brand":
-            b = ", ".join(needs["brands"])
-            return rng.choice(
-                [
-                    f"I don't have {b} {t} that fit the rest of your needs. From other brands:",
-                    f"Nothing from {b} matches, unfortunately. If you're open to another brand:",
-                ]
+            b = " or ".join(needs["brands"])
+            return (
+                rng.choice(
+                    [
+                        f"Nothing from {b} fits the rest of what you want.",
+                        f"{b} has no {t} that fit the rest, sorry.",
+                        f"I have no {b} {t} that match everything else.",
+                    ]
+                ),
+                rng.choice(["From another brand, ", ""]),
             )
         if key in ("*", "**"):
             return rng.choice(
-                [
-                    f"I couldn't find {t} that match all of that. These are the closest I have:",
-                    "Nothing matches everything you asked for. Dropping some of the requirements:",
-                ]
-            )
-        label, want = self.label(key), needs["attributes"][key]
-        return rng.choice(
+                ["Nothing matches all of that.", f"I couldn't find {t} with everything you asked for."]
+            ), ""
+        want = R.modifier(rng, key, needs["attributes"][key], self.label(key))
+        lead = rng.choice(
             [
-                f"Sorry, there are no {t} with {label} {want} that also meet your other needs. If you're "
-                f"flexible on {label}, these come closest:",
-                f"I couldn't find {want} {t} that fit everything else. Relaxing the {label}, I'd suggest:",
-                f"Nothing in {want} matches all of your needs, unfortunately. With a different {label}:",
+                f"Nothing {want} fits the rest of your needs.",
+                f"I don't have {t} {want} that also meet everything else.",
+                f"Sorry, no {t} {want} match the rest of what you asked for.",
             ]
         )
+        return lead, rng.choice(
+            ["If the {l} can change, ", "With a different {l}, ", "Setting the {l} aside, "]
+        ).format(l=self.label(key))
 
     def browse_candidates(self, needs: dict[str, Any]) -> list[str]:
         """What a retriever shows before anything is recommended (serving always shows cards): a few products
@@ -287,7 +303,7 @@ class DialogueMaker:
     def greet(self) -> dict[str, Any]:
         return {
             "role": "assistant",
-            "content": self.rng.choice(V.GREET).format(cat=self.cat),
+            "content": self.rng.choice(R.GREET),
             "act": "greet",
             "products": [],
             "facts": [],
@@ -295,15 +311,16 @@ class DialogueMaker:
         }
 
     def elicit(self, ask: list[str], needs: dict[str, Any]) -> dict[str, Any]:
-        qs = []
+        rng, qs = self.rng, []
         for a in ask:
             if a == "budget":
-                qs.append(self.rng.choice(V.ELICIT_BUDGET))
+                qs.append(rng.choice(R.ELICIT_BUDGET))
             elif a == "type":
-                qs.append(self.rng.choice(V.ELICIT_TYPE))
+                qs.append(rng.choice(R.ELICIT_TYPE))
             else:
-                qs.append(self.rng.choice(V.ELICIT_ATTR).format(label=self.label(a)))
-        text = self.rng.choice(V.ELICIT_LEAD) + " " + " ".join(qs)
+                forms = R.ELICIT_OWN.get(a) or R.ELICIT_ATTR
+                qs.append(rng.choice(forms).format(l=self.label(a), t=needs["attributes"].get("type")))
+        text = " ".join(x for x in [rng.choice(R.ELICIT_LEAD), *qs] if x)
         return {
             "role": "assistant",
             "content": text,
@@ -314,170 +331,189 @@ class DialogueMaker:
         }
 
     def answer(self, p: Product, field: str, guess: str | None, cands: list[str]) -> dict[str, Any]:
-        rng = self.rng
+        """One sentence on the field asked: the price, the brand, or the attribute (yes / no to a guess)."""
+        rng, plural = self.rng, self.plural(p)
+        subj = rng.choice([f"the {p.title}", self.pronoun(p), self.pronoun(p)])
         if field == "price":
-            value, text = (
-                p.price,
-                rng.choice(
-                    [
-                        "The {t} costs {v}.",
-                        "It's {v} — that's the {t}.",
-                        "The {t} is priced at {v}.",
-                        "The {t} sells for {v}.",
-                        "You can get the {t} for {v}.",
-                    ]
-                ).format(t=p.title, v=money(p.price)),
-            )
+            value = p.price
+            forms = [
+                "{S} {be} {V}.",
+                "The {T} cost{s} {V}.",
+                "That one is {V}.",
+                "{S} sell{s} for {V}.",
+                "It's {V} for the {T}.",
+            ]
+            v = money(p.price)
         elif field == "brand":
-            value, text = (
-                p.brand,
-                rng.choice(
-                    [
-                        "The {t} is made by {v}.",
-                        "That one is from {v} (the {t}).",
-                        "{v} makes the {t}.",
-                        "The brand of the {t} is {v}.",
-                    ]
-                ).format(t=p.title, v=p.brand),
-            )
+            value = v = p.brand
+            obj = "them" if plural else "it"
+            forms = [
+                "{S} {be} made by {V}.",
+                "{S} {be} from {V}.",
+                "{V} makes " + obj + ".",
+                "That one comes from {V}.",
+            ]
         else:
-            value, label = p.attributes[field], self.label(field)
+            value = v = p.attributes[field]
+            said = R.predicate(rng, field, value, self.label(field), plural)
             if guess is None:
-                text = rng.choice(
-                    [
-                        "The {t} has {l} {v}.",
-                        "Its {l} is {v} — that's the {t}.",
-                        "For the {t}, the {l} is {v}.",
-                        "{v}: that's the {l} of the {t}.",
-                        "The {l} of the {t} is {v}.",
-                        "Good question! The {t} has {l} {v}.",
-                        "According to the listing, the {t} has {l} {v}.",
-                    ]
-                )
+                forms = [
+                    "{S} " + said + ".",
+                    "According to the listing, {S} " + said + ".",
+                    "Good question: {S} " + said + ".",
+                ]
             elif guess.lower() == str(value).lower():
-                text = rng.choice(
-                    [
-                        "Yes, the {t} has {l} {v}.",
-                        "Yes! The {t} is {v}.",
-                        "That's right, {l}: {v} on the {t}.",
-                        "Correct — the {t} has {l} {v}.",
-                        "Yep, the {t}'s listing says {l} {v}.",
-                    ]
-                )
+                forms = ["Yes, {S} " + said + ".", "That's right, {S} " + said + ".", "Yep, {S} " + said + "."]
             else:
-                text = rng.choice(
-                    [
-                        "No, the {t} has {l} {v}.",
-                        "Not quite: for the {t}, the {l} is {v}.",
-                        "No — the {t} is {v}.",
-                        "Actually no, the {t} has {l} {v}.",
-                        "I'm afraid not. The {t} has {l} {v}.",
-                    ]
-                )
-            text = text.format(t=p.title, l=label, v=value, g=guess)
-            text = text[:1].upper() + text[1:]
+                forms = ["No, {S} " + said + ".", "Not quite: {S} " + said + ".", "I'm afraid not; {S} " + said + "."]
+        text = R.agree(rng.choice(forms), plural).format(S=subj, T=p.title, V=v)
         return {
             "role": "assistant",
-            "content": text,
+            "content": text[:1].upper() + text[1:],
             "act": "answer",
             "products": [p.id],
             "facts": [{"product": p.id, "field": field, "value": value}],
             "candidates": cands,
         }
 
-    def compare(self, a: Product, b: Product, needs: dict[str, Any], cands: list[str]) -> tuple[dict, Product]:
-        rng = self.rng
-        facts = [
-            {"product": a.id, "field": "price", "value": a.price},
-            {"product": b.id, "field": "price", "value": b.price},
-        ]
-        common = [k for k in a.attributes if k in b.attributes and k != "type"]
-        differ = [k for k in common if a.attributes[k] != b.attributes[k]]
-        show = rng.sample(differ, min(len(differ), 2)) if differ else common[:1]
-        pa = ", ".join(self.attr_phrase(k, a.attributes[k]) for k in show)
-        pb = ", ".join(self.attr_phrase(k, b.attributes[k]) for k in show)
-        for k in show:
-            facts += [
-                {"product": a.id, "field": k, "value": a.attributes[k]},
-                {"product": b.id, "field": k, "value": b.attributes[k]},
-            ]
-        body = rng.choice(
-            [
-                "The {A} is {pa} with {xa}, while the {B} is {pb} with {xb}.",
-                "{A}: {pa}, {xa}. {B}: {pb}, {xb}.",
-                "Comparing them: the {A} costs {pa} and has {xa}; the {B} costs {pb} and has {xb}.",
-                "Side by side: the {A} ({pa}) has {xa}, and the {B} ({pb}) has {xb}.",
-                "Here's the difference. The {A} is {pa} and offers {xa}. The {B} is {pb} and offers {xb}.",
-            ]
-        ).format(A=a.title, B=b.title, pa=money(a.price), pb=money(b.price), xa=pa, xb=pb)
-        cheaper = a if a.price <= b.price else b
+    def compare(
+        self, a: Product, b: Product, needs: dict[str, Any], cands: list[str], field: str | None = None
+    ) -> tuple[dict, Product]:
+        """Compare two shown products on `field` (the price or an attribute the shopper asked about) and say
+        which wins; with no field, on the stated need only one meets, else on a number or the price.
+        Returns the turn and the product it favours."""
+        rng, facts = self.rng, []
         wanted = {k: v for k, v in needs["attributes"].items() if k != "type"}
-        fit_a = sum(str(a.attributes.get(k)).lower() == str(v).lower() for k, v in wanted.items())
-        fit_b = sum(str(b.attributes.get(k)).lower() == str(v).lower() for k, v in wanted.items())
-        if fit_a != fit_b:  # one of them meets more of the stated needs: say which need
-            better, other = (a, b) if fit_a > fit_b else (b, a)
-            k = next(
-                k
-                for k, v in wanted.items()
-                if str(better.attributes.get(k)).lower() == str(v).lower()
-                and str(other.attributes.get(k)).lower() != str(v).lower()
-            )
-            if k not in show:
-                facts.append({"product": better.id, "field": k, "value": better.attributes[k]})
-            verdict = rng.choice(
-                [
-                    f"Since you wanted {self.label(k)} {better.attributes[k]}, the {better.title} is the better fit.",
-                    f"For your needs I'd pick the {better.title}: it has {self.label(k)} {better.attributes[k]}.",
-                ]
-            )
-            pick = better
-        elif a.price == b.price:
-            verdict, pick = "They cost the same, so it's a matter of taste.", a
-        else:
-            verdict, pick = (
-                rng.choice(
-                    [
-                        f"If price matters most, the {cheaper.title} is the cheaper one.",
-                        f"The {cheaper.title} is the better deal of the two.",
-                        f"Both fit your needs; the {cheaper.title} costs less.",
-                    ]
-                ),
-                cheaper,
-            )
-        return (
-            {
-                "role": "assistant",
-                "content": f"{body} {verdict}",
-                "act": "compare",
-                "products": [a.id, b.id],
-                "facts": facts,
-                "candidates": cands,
-            },
-            pick,
-        )
 
-    def close(self, p: Product | None, cands: list[str]) -> dict[str, Any]:
-        if p is None:
-            return {
-                "role": "assistant",
-                "content": self.rng.choice(V.CLOSE_NONE),
-                "act": "close",
-                "products": [],
-                "facts": [],
-                "candidates": cands,
-            }
-        text = self.rng.choice(V.CLOSE).format(title=p.title, price=money(p.price))
+        def fits(p: Product, k: str) -> bool:
+            return str(p.attributes.get(k)).lower() == str(wanted[k]).lower()
+
+        def pred(p: Product, k: str, plural: bool | None = None) -> str:
+            facts.append({"product": p.id, "field": k, "value": p.attributes[k]})
+            return R.predicate(rng, k, p.attributes[k], self.label(k), self.plural(p) if plural is None else plural)
+
+        def price(p: Product) -> str:
+            facts.append({"product": p.id, "field": "price", "value": p.price})
+            return money(p.price)
+
+        if field is None:
+            split = [k for k in wanted if fits(a, k) != fits(b, k) and k in a.attributes and k in b.attributes]
+            if split:
+                k = rng.choice(split)
+                win, lose = (a, b) if fits(a, k) else (b, a)
+                tpl = rng.choice(
+                    [
+                        "The {W} {be} the better fit for you: {it} {RW}, as you asked, while the {L} {RL}.",
+                        "For what you asked, I'd pick the {W}; {it} {RW}, and the {L} {RL}.",
+                        "The {W} wins here because {it} {RW}; the {L} {RL}.",
+                    ]
+                )
+                text = R.agree(tpl, self.plural(win)).format(
+                    W=win.title, L=lose.title, it=self.pronoun(win), RW=pred(win, k), RL=pred(lose, k)
+                )
+                return self._turn("compare", text, [a, b], facts, cands), win
+            ordered = [k for k in R.MORE_WINS if k in a.attributes and k in b.attributes]
+            ordered = [k for k in ordered if R.amount(a.attributes[k]) != R.amount(b.attributes[k])]
+            field = rng.choice(ordered) if ordered and rng.random() < 0.6 else "price"
+        cheap, dear = (a, b) if a.price <= b.price else (b, a)
+        if field == "price":
+            if a.price == b.price:
+                text, win = f"They cost the same, {price(a)} each, so it comes down to taste.", a
+                price(b)
+            else:
+                tpl = rng.choice(
+                    [
+                        "The {W} {be} cheaper: {PW} against {PL} for the {L}.",
+                        "The {W} cost{s} less: {PW}, where the {L} {be2} {PL}.",
+                        "At {PW}, the {W} {be} the cheaper one; the {L} {be2} {PL}.",
+                        "The {W}, at {PW}; the {L} {be2} {PL}.",
+                        "The {L} {be2} {PL}, so the {W} at {PW} {be} the better deal.",
+                    ]
+                )
+                text = R.agree(tpl, self.plural(cheap)).format(
+                    W=cheap.title,
+                    L=dear.title,
+                    PW=price(cheap),
+                    PL=price(dear),
+                    be2="are" if self.plural(dear) else "is",
+                )
+                win = cheap
+        elif field in R.MORE_WINS:
+            va, vb = R.amount(a.attributes[field]), R.amount(b.attributes[field])
+            if va == vb:
+                text = f"Both {pred(a, field, True)}, so the price decides: the {cheap.title} is {price(cheap)} "
+                text += f"and the {dear.title} {price(dear)}."
+                facts.append({"product": b.id, "field": field, "value": b.attributes[field]})
+                win = cheap
+            else:
+                win, lose = (a, b) if va > vb else (b, a)
+                more = R.agree(R.MORE_WINS[field], self.plural(win))
+                facts += [{"product": p.id, "field": field, "value": p.attributes[field]} for p in (win, lose)]
+                text = rng.choice(
+                    [
+                        "The {W} {C}, {VW} against {VL}.",
+                        "It's the {W}: {VW} against {VL} for the {L}.",
+                        "The {W} {C}, with {VW} to {VL} for the {L}.",
+                        "On {l}, the {W} wins: {VW} against {VL} for the {L}.",
+                    ]
+                ).format(
+                    W=win.title,
+                    L=lose.title,
+                    C=more,
+                    VW=win.attributes[field],
+                    VL=lose.attributes[field],
+                    l=self.label(field),
+                )
+                if rng.random() < 0.4 and a.price != b.price:
+                    it = self.pronoun(win).capitalize()
+                    text += (
+                        f" {it}'s also the cheaper one at {price(win)}."
+                        if win is cheap
+                        else f" It does cost more: {price(win)} against {price(lose)}."
+                    )
+        else:  # an attribute without an order: say both; the stated need decides, else taste
+            if a.attributes[field] == b.attributes[field]:
+                text = f"Both {pred(a, field, True)}, so that won't decide it."
+                facts.append({"product": b.id, "field": field, "value": b.attributes[field]})
+                win = cheap
+            else:
+                fa, fb = field in wanted and fits(a, field), field in wanted and fits(b, field)
+                win, lose = (a, b) if fa else (b, a)
+                if fa == fb:
+                    text = f"The {a.title} {pred(a, field)}, while the {b.title} {pred(b, field)}. "
+                    text += rng.choice(
+                        [
+                            "It comes down to which you prefer.",
+                            "Either works, so it's down to taste.",
+                            "Both fit what you asked.",
+                        ]
+                    )
+                    win = cheap
+                else:
+                    text = f"The {win.title} {pred(win, field)}, which is what you asked for; "
+                    text += f"the {lose.title} {pred(lose, field)}."
+        return self._turn("compare", text, [a, b], facts, cands), win
+
+    def _turn(self, act: str, text: str, products: list[Product], facts: list[dict], cands: list[str]) -> dict:
         return {
             "role": "assistant",
-            "content": text,
-            "act": "close",
-            "products": [p.id],
-            "facts": [
-                {"product": p.id, "field": "title", "value": p.title},
-                {"product": p.id, "field": "price", "value": p.price},
-            ],
+            "content": text[:1].upper() + text[1:],
+            "act": act,
+            "products": [p.id for p in products],
+            "facts": facts,
             "candidates": cands,
         }
+
+    def close(self, p: Product | None, cands: list[str]) -> dict[str, Any]:
+        """Confirm the product the shopper picked (by its title and price), or let them go."""
+        if p is None:
+            return self._turn("close", self.rng.choice(R.CLOSE_NONE), [], [], cands)
+        text = self.rng.choice(R.CLOSE).format(T=p.title, P=money(p.price))
+        facts = [
+            {"product": p.id, "field": "title", "value": p.title},
+            {"product": p.id, "field": "price", "value": p.price},
+        ]
+        return self._turn("close", text, [p], facts, cands)
 
     # ---- one whole dialogue ----------------------------------------------------------------------------
     def make(self, dialogue_id: str) -> dict[str, Any]:

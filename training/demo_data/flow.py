@@ -13,6 +13,7 @@ import copy
 from typing import Any
 
 from training.demo_data.needs import empty_needs, satisfies
+from training.demo_data.replies import MORE_WINS
 from training.demo_data.user import nice_ceil, nice_floor
 
 OPEN_NO_TYPE = [
@@ -188,8 +189,9 @@ def run_flow(m, did: str) -> dict[str, Any]:
         elif step == "compare" and len(shown) >= 2:
             i, j = sorted(rng.sample(range(len(shown)), 2))
             ra, rb = _ref(m, shown, i, no_it=True), _ref(m, shown, j, no_it=True)
-            user(voice.compare(ra, rb))
-            turn, compare_pick = m.compare(shown[i], shown[j], needs, cands)
+            on = _compare_field(m, shown[i], shown[j])
+            user(voice.compare(ra, rb, on))
+            turn, compare_pick = m.compare(shown[i], shown[j], needs, cands, on)
             msgs.append(turn)
         if new_needs:
             rec = m.recommend(needs, state["last_key"])
@@ -219,6 +221,19 @@ def run_flow(m, did: str) -> dict[str, Any]:
     if target:
         d["target"] = target
     return d
+
+
+def _compare_field(m, a, b) -> str | None:
+    """What the shopper compares two products on: nothing named, the price, a number or another attribute."""
+    common = [k for k in a.attributes if k != "type" and k in b.attributes]
+    ordered = [k for k in common if k in MORE_WINS]
+    plain = [k for k in common if k not in MORE_WINS and a.attributes[k] != b.attributes[k]]
+    r = m.rng.random()
+    if r < 0.3:
+        return None
+    if r < 0.5 or not (ordered or plain):
+        return "price"
+    return m.rng.choice(ordered) if ordered and (not plain or r < 0.75) else m.rng.choice(plain)
 
 
 def _ref(m, shown: list, i: int, no_it: bool = False) -> str:

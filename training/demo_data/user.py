@@ -64,6 +64,20 @@ COMPARE = [
     "{a} vs {b}?",
     "how do {a} and {b} differ?",
 ]
+COMPARE_PRICE = ["{a} or {b}, which one is less money?", "is {a} cheaper than {b}?", "{a} or {b}, which costs less?"]
+# what "more" means per ordered attribute, as a shopper asks it
+COMPARE_MORE = {
+    "battery life": "lasts longer",
+    "storage": "holds more",
+    "memory": "has more ram",
+    "screen size": "has the bigger screen",
+    "seats": "seats more",
+    "shelves": "has more shelves",
+    "volume": "gives me more product",
+    "spf": "protects more",
+}
+COMPARE_ON_MORE = ["which {m}, {a} or {b}?", "between {a} and {b}, which one {m}?", "{a} vs {b}: which {m}?"]
+COMPARE_ON = ["what {l} do {a} and {b} each have?", "{a} vs {b} on {l}?", "tell me the {l} of {a} and {b}"]
 PICK = [
     "I'll take {ref}",
     "{ref} it is",
@@ -249,8 +263,16 @@ class UserVoice:
             )
         )
 
-    def compare(self, a: str, b: str) -> str:
-        return self.style(self.rng.choice(COMPARE).format(a=a, b=b))
+    def compare(self, a: str, b: str, field: str | None = None) -> str:
+        if field is None:
+            forms = COMPARE
+        elif field == "price":
+            forms = COMPARE_PRICE
+        elif field in COMPARE_MORE:
+            forms = [f.replace("{m}", COMPARE_MORE[field]) for f in COMPARE_ON_MORE]
+        else:
+            forms = COMPARE_ON
+        return self.style(self.rng.choice(forms).format(a=a, b=b, l=self.label(field or "")))
 
     def pick_phrase(self, kind: str, **kw) -> str:
         table = {"greet": GREETINGS, "no_buy": NO_BUY, "accept": ACCEPT_RELAX, "cheaper": CHEAPER, "later": ADD_LATER}
