@@ -76,6 +76,7 @@ def attribute_accuracy(
     copy_continuation: float = 0.0,
     copy_focus: float = 0.0,
     in_cards_limit: int | None = None,
+    fmt: Any = None,
 ) -> dict[str, Any]:
     """Share of `act == "answer"` assistant turns answered correctly (`assistant.evaluation.answers.answer_is_correct`:
     every fact value stated, the reference's yes/no polarity kept, echoed values backed by an explicit yes;
@@ -93,6 +94,8 @@ def attribute_accuracy(
     Args:
         copy_bias, copy_continuation, copy_focus: `assistant.generation.engine.GenerationSettings` copy knobs (0: off).
         in_cards_limit: recommend turns to add to the in-cards share (default: as many as `limit`).
+        fmt: the prompt format the adapter was trained with (`assistant.generation.chat_format.PromptFormat`;
+            None: whole history, no state).
 
     Returns:
         `{"accuracy", "correct", "turns", "by_field": {field: [correct, turns]}, "in_cards", "named", "grounded",
@@ -117,7 +120,7 @@ def attribute_accuracy(
     correct, lenient, by_field, examples, in_cards, named, grounded, repetitive = 0, 0, {}, [], 0, 0, 0, 0
     turns = answers + recommends
     for k, (d, i, m) in enumerate(tqdm(turns, desc=f"{category} {split}", disable=not progress)):
-        msgs = turn_messages(d, i, catalog, category_wording(data_dir, category))
+        msgs = turn_messages(d, i, catalog, category_wording(data_dir, category), fmt)
         reply = engine.generate(msgs, adapter, settings)
         shown = [str(x) for x in (m.get("candidates") or m.get("products") or [])]
         report = check_reply(reply, catalog, category, shown=shown)
