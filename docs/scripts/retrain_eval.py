@@ -5,7 +5,7 @@ on the rewritten demo data with the dialogue state in the prompt. docs/demo_data
     shopguide data generate --out data/demo_v2 --seed 0
     shopguide train sft training/configs/sft_smollm2.yaml data.data_dir=data/demo_v2 data.category=apparel \\
         data.state_in_prompt=true data.history_messages=2 out_dir=outputs/sft_v2/apparel
-    python docs/scripts/retrain_eval.py data/demo_v2 demo/adapters/apparel outputs/sft_v2/apparel/adapter [--limit 40]
+    python docs/scripts/retrain_eval.py data/demo_v2 demo/adapters/apparel outputs/sft_v2/apparel [--limit 40]
 """
 
 import argparse
