@@ -326,7 +326,9 @@ class Reader:
             sent = text[s:e]
             if sent.rstrip().endswith("?"):
                 reading.questions.append(sent.strip())
-                continue
+                if ";" not in sent:  # "The X comes to $212.00; anything else?": the statement before ";" counts
+                    continue
+                sent = sent[: sent.rfind(";")]
             here = per_sentence[i]
             before = next((per_sentence[j] for j in (i - 1, i - 2) if j >= 0 and per_sentence[j]), [])
 
@@ -346,6 +348,10 @@ class Reader:
                 if any(n.start <= pos < n.end for n in names) or self._not_a_price(text, pos, s + m.end(), m):
                     continue
                 pid = about(pos)
+                named_next = re.match(r"\s+(?:for|of) (?:the )?", text[s + m.end() :])  # "$167.00 for the Arc Boots"
+                if named_next:
+                    at = s + m.end() + named_next.end()
+                    pid = next((n.product_id for n in here if abs(n.start - at) <= 2), pid)
                 if pid is None and not here:  # a price of something the catalog does not name: invented
                     lead = [w for w in sent[: m.start()].split() if w[:1].isupper() and w.lower() not in _LEAD_WORDS]
                     if len(lead) >= 2:
@@ -368,10 +374,17 @@ class Reader:
 
     @staticmethod
     def _not_a_price(text: str, start: int, end: int, m: re.Match) -> bool:
-        """A budget, a limit, a difference or a range ("under $60", "$2 less", "$20-$40")."""
+        """A budget, a limit, a difference or a range ("under $60", "$2 less", "$20-$40"); never a price right after
+        a colon ("cheaper: $120.99 against ...")."""
+        if re.search(r":\s*$", text[max(0, start - 3) : start]):
+            return False
         prev = words(text[max(0, start - 30) : start])[-2:]
         nxt = words(text[end : end + 20])[:1]
+        if prev[-2:] in (["comes", "to"], ["come", "to"], ["amounts", "to"]):  # "comes to $212.00": its price
+            return False
         if (prev and prev[-1] in _LIMIT_WORDS) or (nxt and nxt[0] in _AFTER_WORDS) or prev[-2:] == ["up", "to"]:
+            return True
+        if prev and prev[-1] in ("your", "you're", "youre"):  # "within your $100": the shopper's figure
             return True
         return bool(
             re.match(r"\s*[-–]\s*[$€£]?\d", text[end:])
@@ -415,6 +428,10 @@ class Reader:
         prefix = words(text[sent_start:start])
         if not named_here and any(w in _NEGATORS or w in _NOT_FOUND for w in prefix):
             return None  # "there are no navy boots": about the catalog, not about a product
+        if re.search(
+            r"\b(?:i|we)\s+(?:don't|do not|can't|cannot)\s+(?:have|carry|stock|find)\b", text[sent_start:start], re.I
+        ):
+            return None  # "I don't have sneakers in suede ...": about the catalog, whatever the sentence names
         negated = any(w in _NOT_FOUND for w in prefix) or any(w in _NEGATORS for w in prev)
         # the attribute named right before the value: "color: navy", "size is L" (not "blue color, everyday")
         before = text[sent_start:start].lower()

@@ -118,7 +118,10 @@ def score_dialogue(
     previous: list[str] = []
     facts = wrong = 0
     for n, (i, msg) in enumerate(d.assistant_turns(), start=1):
-        report = reader.read(msg["content"], d.category, msg.get("candidates") or msg.get("products"))
+        # a reply about one product may name it by pronoun ("They sell for $57.50."): that product is its focus
+        about = msg.get("products") or []
+        shown = about if len(about) == 1 else (msg.get("candidates") or about)
+        report = reader.read(msg["content"], d.category, shown)
         rec = _recommended(msg, report)
         is_rec = _is_recommendation(msg, rec)
         nxt = next((m for m in d.messages[i + 1 :] if m["role"] == "user"), None)
