@@ -231,47 +231,20 @@ def run_simulation(
         )
     if ablations is None:
         ablations = can_ablate(client)
-    if not ablations:
+
+    def run(folder: Path, cfg: dict[str, Any], c: Any) -> dict[str, Any]:
         return _run_folder(
-            Path(out),
-            config,
-            cat,
-            profiles,
-            goals,
-            client,
-            products_from,
-            workers,
-            fresh,
-            report,
-            progress,
-            max_consecutive_errors,
-            resamples,
-            failed_shown,
-            on_record,
-        )
+            folder, cfg, cat, profiles, goals, c, products_from, workers, fresh, report, progress,
+            max_consecutive_errors, resamples, failed_shown, on_record,
+        )  # fmt: skip
+
+    if not ablations:
+        return run(Path(out), config, client)
     if not can_ablate(client):
         raise ValueError("ablations need an assistant in this process (a bundle folder or an InProcessClient)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    runs: dict[str, dict[str, Any]] = {}
-    for name in ABLATIONS:
-        runs[name] = _run_folder(
-            out / name,
-            {**config, "ablation": name},
-            cat,
-            profiles,
-            goals,
-            ablate(client, name),
-            products_from,
-            workers,
-            fresh,
-            report,
-            progress,
-            max_consecutive_errors,
-            resamples,
-            failed_shown,
-            on_record,
-        )
+    runs = {name: run(out / name, {**config, "ablation": name}, ablate(client, name)) for name in ABLATIONS}
     metrics = {**runs["full"], "ablations": {n: _ablation_block(m) for n, m in runs.items()}}
     atomic_write_json(out / "run.json", {**config, "ablations": list(ABLATIONS)})
     atomic_write_json(out / "metrics.json", metrics)
