@@ -321,10 +321,11 @@ class Assistant:
         return assistant
 
     def warm_up(self) -> None:
-        """One search and a one-token generation, so the first shopper does not pay for lazy loading
-        (query encoder, first forward pass)."""
+        """One reading, one search and a one-token generation, so the first shopper does not pay for lazy
+        loading (language detector, query encoder, first forward pass)."""
 
         t0 = time.perf_counter()
+        self.understand([{"role": "user", "content": "I am looking for something nice for the weekend"}])
         products = [p for p, _ in self.search("hello", top_k=2)]
         msgs = build_messages([{"role": "user", "content": "hello"}], products, self.default_category)
         for _ in self.engine.stream(msgs, adapter=None, settings=GenerationSettings(max_new_tokens=1)):
